@@ -1,0 +1,153 @@
+//! A sealed report's content, as the phone freezes it and the station stores it.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{CategoryCode, GeoPoint, Note};
+
+/// How many photos a report may carry unless the station says otherwise.
+pub const MAX_PHOTOS_DEFAULT: usize = 4;
+
+/// A report's identity: a UUIDv7 made on the phone when the draft is created.
+///
+/// It never changes: the station keys on it and every retry reuses it, which is
+/// what makes delivery idempotent. v7 sorts by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportId(Uuid);
+
+impl ReportId {
+    /// A fresh id for a new draft.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses the hyphenated text form.
+    pub fn parse(s: &str) -> Result<Self, uuid::Error> {
+        Uuid::parse_str(s).map(Self)
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for ReportId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for ReportId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// One photo of a report as the station needs to know it before the bytes arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PhotoManifestEntry {
+    /// SHA-256 of the processed JPEG, lowercase hex; also its storage name.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type; always `image/jpeg` after processing.
+    pub content_type: String,
+}
+
+/// The frozen content of a queued report: what the content hash covers and what the
+/// station receives in `PUT /v1/reports/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportContent {
+    /// Identity; see [`ReportId`].
+    pub id: ReportId,
+    /// Category code, validated against the station's list at submit.
+    pub category: CategoryCode,
+    /// Optional note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Note>,
+    /// Where the problem is.
+    pub location: GeoPoint,
+    /// When the draft was created, with the phone's UTC offset at the time.
+    pub created_at: DateTime<FixedOffset>,
+    /// Photos in the carrier's order.
+    pub photos: Vec<PhotoManifestEntry>,
+}
+
+/// SHA-256 over the canonical JSON of the content, lowercase hex.
+///
+/// serde_json writes struct fields in declaration order and floats in their
+/// shortest round-trip form, so the same content always gives the same hash; the
+/// station uses it to tell a retry (same hash) from a conflict (different hash).
+pub fn content_hash(content: &ReportContent) -> String {
+    let canonical = serde_json::to_vec(content).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LocationSource;
+    use chrono::Utc;
+
+    fn sample() -> ReportContent {
+        let now = Utc::now();
+        ReportContent {
+            id: ReportId::new(),
+            category: CategoryCode::parse("parcel_theft").unwrap(),
+            note: Note::parse("택배 도난 잦음").unwrap(),
+            location: GeoPoint::new(
+                37.5791,
+                126.9368,
+                Some(6.0),
+                Some(31.0),
+                now,
+                LocationSource::Gps,
+            )
+            .unwrap(),
+            created_at: now.with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap()),
+            photos: vec![PhotoManifestEntry {
+                sha256: "ab".repeat(32),
+                size: 120_000,
+                content_type: "image/jpeg".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn hash_is_stable_across_a_wire_round_trip_and_changes_with_content() {
+        let content = sample();
+        let wire = serde_json::to_string(&content).unwrap();
+        let back: ReportContent = serde_json::from_str(&wire).unwrap();
+        assert_eq!(content_hash(&back), content_hash(&content));
+        let mut changed = content.clone();
+        changed.note = Note::parse("다른 내용").unwrap();
+        assert_ne!(content_hash(&changed), content_hash(&content));
+    }
+
+    #[test]
+    fn created_at_keeps_the_device_offset() {
+        let content = sample();
+        let wire = serde_json::to_value(&content).unwrap();
+        assert!(wire["created_at"].as_str().unwrap().ends_with("+09:00"));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let a = ReportId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = ReportId::new();
+        assert!(a < b);
+        assert_eq!(ReportId::parse(&a.to_string()).unwrap(), a);
+    }
+
+    #[test]
+    fn unknown_fields_from_newer_clients_are_ignored() {
+        let mut wire = serde_json::to_value(sample()).unwrap();
+        wire["mood"] = serde_json::json!("grumpy");
+        assert!(serde_json::from_value::<ReportContent>(wire).is_ok());
+    }
+}

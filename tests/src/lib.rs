@@ -1,0 +1,1 @@
+//! Cross-crate end-to-end and fault tests live in `tests/`.
