@@ -4,5 +4,17 @@
 //! processed photos on disk, so that nothing is lost when the phone has no signal,
 //! the app is killed or the battery dies. Platform code (Kotlin, Swift) calls it
 //! from any thread through the `postcso-ffi` crate.
+//!
+//! - [`model`]: the report model and its validation, shared with the station.
+//! - [`photo`]: photo intake: orientation, downscaling, re-encoding, metadata
+//!   stripping, and the content-addressed photo files.
+//! - [`store`]: the SQLite database: durability settings, migrations, damage handling.
+//! - [`queue`]: the queue API the app calls.
 
+mod fsutil;
 pub mod model;
+pub mod photo;
+pub mod queue;
+pub mod store;
+
+pub use queue::{QueueConfig, QueueError, ReportQueue};

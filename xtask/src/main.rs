@@ -1,1 +1,101 @@
-fn main() {}
+//! The project's own tasks, in Rust so they run wherever cargo does
+//! (the cargo-xtask pattern): `cargo xtask test`, `cargo xtask demo`.
+//!
+//! Each task installs the system packages it needs when they are missing and
+//! skips what is present, so both commands work on a fresh machine.
+
+mod deps;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// POST-CSO project tasks.
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    version,
+    about,
+    after_help = "Exit status: 0 when the task succeeded, 1 when a step failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every check: rustfmt, clippy with -D warnings, and every test suite.
+    Test {
+        /// Skip the installation of missing system packages.
+        #[arg(long)]
+        no_install: bool,
+    },
+    /// Run the main job: the field-day demo of the offline report queue.
+    Demo {
+        /// Extra arguments passed to the demo.
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Install the system packages the tests and demo need, and nothing else.
+    Deps,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Test { no_install } => test(no_install),
+        Task::Demo { args } => demo(&args),
+        Task::Deps => deps::ensure(deps::ALL),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(no_install: bool) -> Result<(), String> {
+    if !no_install {
+        deps::ensure(deps::ALL)?;
+    }
+    run::step("rustfmt", "cargo", &["fmt", "--all", "--", "--check"])?;
+    run::step(
+        "clippy",
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run::step(
+        "rust tests",
+        "cargo",
+        &["test", "--workspace", "--no-fail-fast"],
+    )?;
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    deps::ensure(deps::BUILD)?;
+    let mut argv = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "postcso-core",
+        "--example",
+        "field_day",
+        "--",
+    ];
+    argv.extend(args.iter().map(String::as_str));
+    run::step("field-day demo", "cargo", &argv)
+}

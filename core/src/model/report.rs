@@ -77,14 +77,23 @@ pub struct ReportContent {
     pub photos: Vec<PhotoManifestEntry>,
 }
 
-/// SHA-256 over the canonical JSON of the content, lowercase hex.
+impl ReportContent {
+    /// The canonical JSON form: what is stored at submit, sent to the station, and hashed.
+    ///
+    /// serde_json writes struct fields in declaration order and floats in their
+    /// shortest round-trip form, so the same content always gives the same text.
+    pub fn canonical_json(&self) -> String {
+        // Serialising these plain structs cannot fail: every field is a string,
+        // number, bool or list, and no map has non-string keys.
+        serde_json::to_string(self).expect("ReportContent always serialises")
+    }
+}
+
+/// SHA-256 over [`ReportContent::canonical_json`], lowercase hex.
 ///
-/// serde_json writes struct fields in declaration order and floats in their
-/// shortest round-trip form, so the same content always gives the same hash; the
-/// station uses it to tell a retry (same hash) from a conflict (different hash).
+/// The station uses it to tell a retry (same hash) from a conflict (different hash).
 pub fn content_hash(content: &ReportContent) -> String {
-    let canonical = serde_json::to_vec(content).unwrap_or_default();
-    hex::encode(Sha256::digest(&canonical))
+    hex::encode(Sha256::digest(content.canonical_json().as_bytes()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,306 @@
+//! State-machine property tests: random sequences of operations on a real queue
+//! (real SQLite file, real photo files, reopened at random) must agree with a
+//! simple model of the lifecycle at every step.
+
+use std::path::Path;
+
+use chrono::Utc;
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::ReportState as S;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create,
+    SetCategory(usize, bool),
+    SetNote(usize),
+    SetLocation(usize),
+    AttachPhoto(usize, u8),
+    RemovePhoto(usize),
+    Submit(usize),
+    Withdraw(usize),
+    DeleteDraft(usize),
+    Engine(usize, ReportEvent),
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let i = 0usize..6;
+    prop_oneof![
+        3 => Just(Op::Create),
+        2 => (i.clone(), any::<bool>()).prop_map(|(i, ok)| Op::SetCategory(i, ok)),
+        1 => i.clone().prop_map(Op::SetNote),
+        2 => i.clone().prop_map(Op::SetLocation),
+        2 => (i.clone(), 0u8..6).prop_map(|(i, s)| Op::AttachPhoto(i, s)),
+        1 => i.clone().prop_map(Op::RemovePhoto),
+        3 => i.clone().prop_map(Op::Submit),
+        1 => i.clone().prop_map(Op::Withdraw),
+        1 => i.clone().prop_map(Op::DeleteDraft),
+        3 => (i, prop_oneof![
+            Just(ReportEvent::StartSending),
+            Just(ReportEvent::SendFailed),
+            Just(ReportEvent::Acknowledged),
+            Just(ReportEvent::Rejected),
+        ]).prop_map(|(i, e)| Op::Engine(i, e)),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// What the model expects of one report.
+#[derive(Debug, Clone)]
+struct Model {
+    id: ReportId,
+    state: S,
+    category: bool,
+    location: bool,
+    photos: Vec<u8>,
+    deleted: bool,
+}
+
+fn tiny_png(seed: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 4, 4);
+    enc.set_color(png::ColorType::Grayscale);
+    let mut w = enc.write_header().expect("header");
+    w.write_image_data(&[seed.wrapping_mul(40); 16])
+        .expect("data");
+    drop(w);
+    out
+}
+
+fn open(dir: &Path) -> ReportQueue {
+    ReportQueue::open(QueueConfig::new(dir)).expect("open")
+}
+
+/// Applies `op` to the model and returns whether the real queue must accept it.
+fn expect(models: &mut Vec<Model>, op: &Op, created: Option<ReportId>) -> bool {
+    let pick = |models: &mut Vec<Model>, i: usize| -> Option<usize> {
+        if models.is_empty() {
+            None
+        } else {
+            Some(i % models.len())
+        }
+    };
+    match *op {
+        Op::Create => {
+            models.push(Model {
+                id: created.expect("id"),
+                state: S::Draft,
+                category: false,
+                location: false,
+                photos: vec![],
+                deleted: false,
+            });
+            true
+        }
+        Op::Reopen => {
+            for m in models.iter_mut().filter(|m| m.state == S::Sending) {
+                m.state = S::Queued;
+            }
+            true
+        }
+        Op::SetCategory(i, valid) => match pick(models, i) {
+            Some(k) if valid && models[k].state == S::Draft && !models[k].deleted => {
+                models[k].category = true;
+                true
+            }
+            _ => false,
+        },
+        Op::SetNote(i) | Op::SetLocation(i) => match pick(models, i) {
+            Some(k) if models[k].state == S::Draft && !models[k].deleted => {
+                if matches!(op, Op::SetLocation(_)) {
+                    models[k].location = true;
+                }
+                true
+            }
+            _ => false,
+        },
+        Op::AttachPhoto(i, seed) => match pick(models, i) {
+            Some(k) if models[k].state == S::Draft && !models[k].deleted => {
+                let m = &mut models[k];
+                if m.photos.contains(&seed) {
+                    true
+                } else if m.photos.len() < MAX_PHOTOS_DEFAULT {
+                    m.photos.push(seed);
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        },
+        Op::RemovePhoto(i) => match pick(models, i) {
+            Some(k)
+                if models[k].state == S::Draft
+                    && !models[k].deleted
+                    && !models[k].photos.is_empty() =>
+            {
+                models[k].photos.remove(0);
+                true
+            }
+            _ => false,
+        },
+        Op::Submit(i) => match pick(models, i) {
+            Some(k)
+                if models[k].state == S::Draft
+                    && !models[k].deleted
+                    && models[k].category
+                    && models[k].location =>
+            {
+                models[k].state = S::Queued;
+                true
+            }
+            _ => false,
+        },
+        Op::DeleteDraft(i) => match pick(models, i) {
+            Some(k) if models[k].state == S::Draft && !models[k].deleted => {
+                models[k].deleted = true;
+                true
+            }
+            _ => false,
+        },
+        Op::Withdraw(i) => apply_event(models, i, ReportEvent::Withdraw),
+        Op::Engine(i, event) => apply_event(models, i, event),
+    }
+}
+
+fn apply_event(models: &mut [Model], i: usize, event: ReportEvent) -> bool {
+    if models.is_empty() {
+        return false;
+    }
+    let k = i % models.len();
+    if models[k].deleted {
+        return false;
+    }
+    match models[k].state.apply(event) {
+        Ok(next) => {
+            models[k].state = next;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn run(queue: &ReportQueue, models: &[Model], op: &Op) -> Result<Option<ReportId>, QueueError> {
+    let target = |i: usize| {
+        models
+            .get(i % models.len().max(1))
+            .map(|m| m.id)
+            .unwrap_or_default()
+    };
+    match *op {
+        Op::Create => queue.create_draft().map(Some),
+        Op::Reopen => Ok(None),
+        Op::SetCategory(i, valid) => queue
+            .set_category(target(i), if valid { "crime_risk" } else { "no_such_code" })
+            .map(|_| None),
+        Op::SetNote(i) => queue.set_note(target(i), "어두운 골목").map(|_| None),
+        Op::SetLocation(i) => {
+            let fix = GeoPoint::new(
+                37.56,
+                126.94,
+                Some(5.0),
+                None,
+                Utc::now(),
+                LocationSource::Gps,
+            )?;
+            queue.set_location(target(i), fix).map(|_| None)
+        }
+        Op::AttachPhoto(i, seed) => queue
+            .attach_photo(target(i), PhotoInput::Bytes(&tiny_png(seed)))
+            .map(|_| None),
+        Op::RemovePhoto(i) => queue.remove_photo(target(i), 0).map(|_| None),
+        Op::Submit(i) => queue.submit(target(i)).map(|_| None),
+        Op::Withdraw(i) => queue.withdraw(target(i)).map(|_| None),
+        Op::DeleteDraft(i) => queue.delete_draft(target(i)).map(|_| None),
+        Op::Engine(i, ReportEvent::Rejected) => queue
+            .mark_rejected(target(i), "category retired")
+            .map(|_| None),
+        Op::Engine(i, event) => queue.transition(target(i), event).map(|_| None),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_queue_follows_the_lifecycle_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut queue = open(dir.path());
+        let mut models: Vec<Model> = Vec::new();
+        for op in &ops {
+            if matches!(op, Op::Reopen) {
+                drop(queue);
+                queue = open(dir.path());
+            }
+            let outcome = run(&queue, &models, op);
+            let created = outcome.as_ref().ok().copied().flatten();
+            let should_succeed = expect(&mut models, op, created);
+            prop_assert_eq!(outcome.is_ok(), should_succeed, "{:?} gave {:?}", op, outcome);
+            for m in &models {
+                match queue.get(m.id) {
+                    Ok(r) => {
+                        prop_assert!(!m.deleted, "deleted draft {} still there", m.id);
+                        prop_assert_eq!(r.state, m.state, "{:?}", op);
+                        prop_assert_eq!(r.photos.len(), m.photos.len());
+                        prop_assert_eq!(r.content_hash.is_some(), m.state.is_sealed());
+                        if m.state == S::RejectedByServer {
+                            prop_assert_eq!(r.server_message.as_deref(), Some("category retired"));
+                        }
+                    }
+                    Err(QueueError::NotFound(_)) => prop_assert!(m.deleted),
+                    Err(e) => prop_assert!(false, "get failed: {}", e),
+                }
+            }
+            let stats = queue.stats().expect("stats");
+            let live = models.iter().filter(|m| !m.deleted);
+            prop_assert_eq!(stats.queued, live.clone().filter(|m| m.state == S::Queued).count() as u64);
+            prop_assert_eq!(stats.drafts, live.filter(|m| m.state == S::Draft).count() as u64);
+        }
+    }
+}
+
+#[test]
+fn a_report_interrupted_mid_send_is_queued_again_on_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let id = queue.create_draft().expect("draft");
+    queue.set_category(id, "other").expect("category");
+    let fix = GeoPoint::new(
+        37.56,
+        126.94,
+        Some(5.0),
+        None,
+        Utc::now(),
+        LocationSource::Gps,
+    )
+    .expect("fix");
+    queue.set_location(id, fix).expect("location");
+    queue.submit(id).expect("submit");
+    let sealed = queue.sealed_content(id).expect("sealed");
+    queue
+        .transition(id, ReportEvent::StartSending)
+        .expect("sending");
+    drop(queue);
+    let queue = open(dir.path());
+    assert_eq!(queue.get(id).expect("get").state, S::Queued);
+    assert_eq!(
+        queue.sealed_content(id).expect("sealed"),
+        sealed,
+        "the seal survives the interruption"
+    );
+    queue
+        .transition(id, ReportEvent::StartSending)
+        .expect("sending");
+    queue
+        .transition(id, ReportEvent::Acknowledged)
+        .expect("sent");
+    queue
+        .set_review_status(id, &ReviewStatus::Fixed)
+        .expect("review");
+    assert_eq!(
+        queue.get(id).expect("get").review_status,
+        Some(ReviewStatus::Fixed)
+    );
+}

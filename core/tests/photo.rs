@@ -1,0 +1,1052 @@
+//! The photo pipeline against real camera files and crafted inputs: every error
+//! variant, downscaling, orientation, EXIF GPS, metadata stripping (checked by
+//! exiftool and by our own marker walk), and the blob store.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use chrono::{TimeZone, Utc};
+use postcso_core::photo::{
+    BlobError, PhotoError, PhotoInput, PhotoOptions, PhotoStore, ProcessedPhoto, process_photo,
+};
+use turbojpeg::{Image, PixelFormat, Subsamp};
+
+// ---------------------------------------------------------------- helpers
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/photos")
+        .join(rel)
+}
+
+fn read_fixture(rel: &str) -> Vec<u8> {
+    fs::read(fixture(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
+}
+
+fn process(bytes: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+    process_photo(PhotoInput::Bytes(bytes), &PhotoOptions::default())
+}
+
+/// Deterministic xorshift noise.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+const RED: [u8; 3] = [255, 0, 0];
+const GREEN: [u8; 3] = [0, 255, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+const WHITE: [u8; 3] = [255, 255, 255];
+
+/// RGB pixels in four solid quadrants: red top-left, green top-right, blue
+/// bottom-left, white bottom-right.
+fn quadrants(w: usize, h: usize) -> Vec<u8> {
+    let mut px = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            px.extend_from_slice(match (x < w / 2, y < h / 2) {
+                (true, true) => &RED,
+                (false, true) => &GREEN,
+                (true, false) => &BLUE,
+                (false, false) => &WHITE,
+            });
+        }
+    }
+    px
+}
+
+fn encode_jpeg(pixels: &[u8], w: usize, h: usize, quality: i32) -> Vec<u8> {
+    let image = Image {
+        pixels,
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, quality, Subsamp::Sub2x2)
+        .expect("encode")
+        .to_vec()
+}
+
+fn decode_rgb(jpeg: &[u8]) -> Image<Vec<u8>> {
+    turbojpeg::decompress(jpeg, PixelFormat::RGB).expect("decode output")
+}
+
+/// Inserts a marker segment right after SOI.
+fn insert_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(payload.len() + 2).expect("segment too long");
+    let mut out = vec![0xFF, 0xD8, 0xFF, marker];
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// A big-endian TIFF/EXIF block with an optional orientation and an optional GPS
+/// position (signed degrees, written as refs N/S, E/W plus magnitudes).
+fn exif_block(orientation: Option<u16>, gps: Option<(f64, f64)>) -> Vec<u8> {
+    fn entry(out: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: [u8; 4]) {
+        out.extend_from_slice(&tag.to_be_bytes());
+        out.extend_from_slice(&typ.to_be_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(&value);
+    }
+    const SHORT: u16 = 3;
+    const LONG: u16 = 4;
+    const ASCII: u16 = 2;
+    const RATIONAL: u16 = 5;
+    let n0 = u16::from(orientation.is_some()) + u16::from(gps.is_some());
+    let ifd0_len = 2 + 12 * u32::from(n0) + 4;
+    let gps_off = 8 + ifd0_len;
+    let gps_data = gps_off + 2 + 12 * 4 + 4;
+    let mut t = b"MM\0*\0\0\0\x08".to_vec();
+    t.extend_from_slice(&n0.to_be_bytes());
+    if let Some(o) = orientation {
+        let v = o.to_be_bytes();
+        entry(&mut t, 0x0112, SHORT, 1, [v[0], v[1], 0, 0]);
+    }
+    if gps.is_some() {
+        entry(&mut t, 0x8825, LONG, 1, gps_off.to_be_bytes());
+    }
+    t.extend_from_slice(&0u32.to_be_bytes());
+    if let Some((lat, lon)) = gps {
+        t.extend_from_slice(&4u16.to_be_bytes());
+        let lat_ref = if lat < 0.0 { b'S' } else { b'N' };
+        let lon_ref = if lon < 0.0 { b'W' } else { b'E' };
+        entry(&mut t, 0x0001, ASCII, 2, [lat_ref, 0, 0, 0]);
+        entry(&mut t, 0x0002, RATIONAL, 3, gps_data.to_be_bytes());
+        entry(&mut t, 0x0003, ASCII, 2, [lon_ref, 0, 0, 0]);
+        entry(&mut t, 0x0004, RATIONAL, 3, (gps_data + 24).to_be_bytes());
+        t.extend_from_slice(&0u32.to_be_bytes());
+        for v in [lat.abs(), lon.abs()] {
+            // degrees as micro-degrees, minutes 0/1, seconds 0/1
+            for (num, den) in [((v * 1e6).round() as u32, 1_000_000u32), (0, 1), (0, 1)] {
+                t.extend_from_slice(&num.to_be_bytes());
+                t.extend_from_slice(&den.to_be_bytes());
+            }
+        }
+    }
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&t);
+    app1
+}
+
+/// The marker segments of a JPEG, walked by hand: every marker up to and including
+/// SOS, then the marker that ends the entropy-coded data.
+fn jpeg_markers(jpeg: &[u8]) -> Vec<u8> {
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "no SOI");
+    let mut markers = vec![0xD8];
+    let mut i = 2;
+    loop {
+        assert_eq!(jpeg[i], 0xFF, "marker expected at {i}");
+        let m = jpeg[i + 1];
+        markers.push(m);
+        if m == 0xD9 {
+            assert_eq!(i + 2, jpeg.len(), "data after EOI");
+            return markers;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        i += 2 + len;
+        if m == 0xDA {
+            // Skip entropy-coded data: 0xFF is followed by 0x00 (stuffing) or RSTn.
+            loop {
+                if jpeg[i] == 0xFF && jpeg[i + 1] != 0x00 && !(0xD0..=0xD7).contains(&jpeg[i + 1]) {
+                    break;
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Offset of the first top-level segment with `marker` before the first scan.
+fn top_level_segment(jpeg: &[u8], marker: u8) -> Option<usize> {
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        if jpeg[i + 1] == marker {
+            return Some(i);
+        }
+        if jpeg[i + 1] == 0xDA {
+            return None;
+        }
+        i += 2 + usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+    }
+    None
+}
+
+fn exiftool_available() -> bool {
+    Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tiny_png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let writer = enc.write_header().expect("png header");
+        drop(writer);
+    }
+    out
+}
+
+fn png_bytes(w: u32, h: u32, color: png::ColorType, depth: png::BitDepth, data: &[u8]) -> Vec<u8> {
+    png_with(w, h, color, depth, data, |_| {})
+}
+
+fn png_with(
+    w: u32,
+    h: u32,
+    color: png::ColorType,
+    depth: png::BitDepth,
+    data: &[u8],
+    setup: impl FnOnce(&mut png::Encoder<&mut Vec<u8>>),
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(color);
+        enc.set_depth(depth);
+        setup(&mut enc);
+        let mut writer = enc.write_header().expect("png header");
+        writer.write_image_data(data).expect("png data");
+    }
+    out
+}
+
+fn pixel(img: &Image<Vec<u8>>, x: usize, y: usize) -> [u8; 3] {
+    let i = y * img.pitch + x * 3;
+    [img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]]
+}
+
+fn near(a: [u8; 3], b: [u8; 3], tol: u8) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= tol)
+}
+
+/// The colours near the four corners: top-left, top-right, bottom-left, bottom-right.
+fn corners(img: &Image<Vec<u8>>) -> [[u8; 3]; 4] {
+    let (w, h) = (img.width, img.height);
+    let (dx, dy) = (w / 8, h / 8);
+    [
+        pixel(img, dx, dy),
+        pixel(img, w - 1 - dx, dy),
+        pixel(img, dx, h - 1 - dy),
+        pixel(img, w - 1 - dx, h - 1 - dy),
+    ]
+}
+
+fn name(c: [u8; 3]) -> &'static str {
+    for (n, v) in [
+        ("red", RED),
+        ("green", GREEN),
+        ("blue", BLUE),
+        ("white", WHITE),
+    ] {
+        if near(c, v, 40) {
+            return n;
+        }
+    }
+    "other"
+}
+
+mod photo_errors {
+    use super::*;
+
+    #[test]
+    fn zero_bytes_is_empty() {
+        assert!(matches!(process(&[]), Err(PhotoError::Empty)));
+        let path = fixture("pypi-piexif-1.1.3/notjpeg.jpg");
+        let r = process_photo(PhotoInput::Path(&path), &PhotoOptions::default());
+        assert!(matches!(r, Err(PhotoError::Empty)), "{r:?}");
+    }
+
+    #[test]
+    fn truncated_camera_jpeg_is_truncated_at_every_cut() {
+        let full = read_fixture("npm-exif-0.6.0/test1.jpg");
+        assert!(process(&full).is_ok());
+        // Cuts in the EXIF header, the tables, the scan, and just before EOI.
+        let mut cuts: Vec<usize> = (2..full.len()).step_by(499).collect();
+        cuts.extend([full.len() - 1, full.len() - 2]);
+        for cut in cuts {
+            let r = process(&full[..cut]);
+            assert!(
+                matches!(r, Err(PhotoError::Truncated)),
+                "cut at {cut}/{}: {r:?}",
+                full.len()
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_large_jpeg_is_not_a_half_grey_image() {
+        let full = read_fixture("npm-jpeg-exif-1.1.4/IMG_0001.JPG");
+        for frac in [0.3, 0.5, 0.9, 0.999] {
+            let cut = (full.len() as f64 * frac) as usize;
+            let r = process(&full[..cut]);
+            assert!(
+                matches!(r, Err(PhotoError::Truncated)),
+                "cut at {frac}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_png_is_truncated() {
+        let (w, h) = (200u32, 150u32);
+        let mut rng = Rng(7);
+        let data: Vec<u8> = (0..w * h * 3).map(|_| rng.next() as u8).collect();
+        let full = png_bytes(w, h, png::ColorType::Rgb, png::BitDepth::Eight, &data);
+        assert!(process(&full).is_ok());
+        for cut in [
+            3,
+            20,
+            40,
+            full.len() / 4,
+            full.len() / 2,
+            full.len() - 13,
+            full.len() - 1,
+        ] {
+            let r = process(&full[..cut]);
+            assert!(
+                matches!(r, Err(PhotoError::Truncated)),
+                "cut at {cut}/{}: {r:?}",
+                full.len()
+            );
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_not_an_image() {
+        let mut rng = Rng(0x5eed);
+        let mut bytes: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
+        bytes[0] = b'x';
+        assert!(matches!(process(&bytes), Err(PhotoError::NotAnImage)));
+        assert!(matches!(
+            process(b"hello, station"),
+            Err(PhotoError::NotAnImage)
+        ));
+    }
+
+    #[test]
+    fn other_image_formats_are_named() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"GIF89a\x10\x00\x10\x00\x80\x00\x00", "gif"),
+            (b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00", "webp"),
+            (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "heic"),
+            (b"II*\x00\x08\x00\x00\x00\x00\x00", "tiff"),
+            (
+                b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf",
+                "avif",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            match process(bytes) {
+                Err(PhotoError::UnsupportedFormat { format }) => assert_eq!(format, expected),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn oversize_input_is_refused_before_reading() {
+        let opts = PhotoOptions {
+            max_input_bytes: 1000,
+            ..PhotoOptions::default()
+        };
+        let path = fixture("npm-exif-0.6.0/test1.jpg");
+        let r = process_photo(PhotoInput::Path(&path), &opts);
+        assert!(
+            matches!(
+                r,
+                Err(PhotoError::TooLarge {
+                    bytes: 27521,
+                    limit: 1000
+                })
+            ),
+            "{r:?}"
+        );
+        let bytes = read_fixture("npm-exif-0.6.0/test1.jpg");
+        let r = process_photo(PhotoInput::Bytes(&bytes), &opts);
+        assert!(
+            matches!(
+                r,
+                Err(PhotoError::TooLarge {
+                    bytes: 27521,
+                    limit: 1000
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn header_declaring_20000x20000_is_refused_before_decoding() {
+        let expected = |r: Result<ProcessedPhoto, PhotoError>| {
+            assert!(
+                matches!(
+                    r,
+                    Err(PhotoError::TooManyPixels {
+                        pixels: 400_000_000,
+                        limit: 100_000_000
+                    })
+                ),
+                "{r:?}"
+            );
+        };
+        // A 40-odd byte PNG: signature, IHDR 20000x20000, IEND, no pixel data at all.
+        let png = tiny_png_header(20_000, 20_000);
+        assert!(png.len() < 100);
+        expected(process(&png));
+        // A JPEG header: SOI, SOF0 20000x20000 with three components, SOS, no data.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8];
+        jpeg.extend_from_slice(&20_000u16.to_be_bytes());
+        jpeg.extend_from_slice(&20_000u16.to_be_bytes());
+        jpeg.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]);
+        assert!(jpeg.len() < 100);
+        expected(process(&jpeg));
+    }
+
+    #[test]
+    fn unreadable_path() {
+        let r = process_photo(
+            PhotoInput::Path(Path::new("/nonexistent/postcso/photo.jpg")),
+            &PhotoOptions::default(),
+        );
+        match r {
+            Err(PhotoError::Unreadable(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+            other => panic!("{other:?}"),
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = process_photo(PhotoInput::Path(dir.path()), &PhotoOptions::default());
+        assert!(
+            matches!(r, Err(PhotoError::Unreadable(_))),
+            "a directory: {r:?}"
+        );
+    }
+
+    #[test]
+    fn corrupt_jpeg_and_png() {
+        // Bogus Huffman tables in a real camera JPEG.
+        let mut jpeg = read_fixture("npm-exif-0.6.0/test1.jpg");
+        // The first top-level DHT (the EXIF thumbnail has its own, inside APP1).
+        let dht = top_level_segment(&jpeg, 0xC4).expect("DHT");
+        for b in &mut jpeg[dht + 5..dht + 21] {
+            *b = 0xFF; // 16 code-length counts of 255: impossible table
+        }
+        let r = process(&jpeg);
+        assert!(matches!(r, Err(PhotoError::Corrupt)), "{r:?}");
+        // A PNG whose image data fails its CRC.
+        let mut png = png_bytes(
+            8,
+            8,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &[90; 8 * 8 * 3],
+        );
+        let idat = png.windows(4).position(|w| w == b"IDAT").expect("IDAT");
+        png[idat + 6] ^= 0x55;
+        let r = process(&png);
+        assert!(matches!(r, Err(PhotoError::Corrupt)), "{r:?}");
+    }
+
+    #[test]
+    fn invalid_options() {
+        let jpeg = read_fixture("npm-exif-0.6.0/test1.jpg");
+        for opts in [
+            PhotoOptions {
+                jpeg_quality: 0,
+                ..PhotoOptions::default()
+            },
+            PhotoOptions {
+                jpeg_quality: 101,
+                ..PhotoOptions::default()
+            },
+            PhotoOptions {
+                max_long_edge: 0,
+                ..PhotoOptions::default()
+            },
+        ] {
+            let r = process_photo(PhotoInput::Bytes(&jpeg), &opts);
+            assert!(matches!(r, Err(PhotoError::InvalidOptions { .. })), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn mutated_inputs_never_panic() {
+        let base = read_fixture("npm-exif-0.6.0/test3.jpg");
+        let png_base = png_bytes(
+            16,
+            16,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &[128; 16 * 16 * 4],
+        );
+        let mut rng = Rng(42);
+        for round in 0..300 {
+            let mut bytes = if round % 3 == 0 {
+                png_base.clone()
+            } else {
+                base.clone()
+            };
+            for _ in 0..1 + rng.next() % 8 {
+                let at = (rng.next() as usize) % bytes.len();
+                bytes[at] = rng.next() as u8;
+            }
+            // Any outcome but a panic is fine; a success must be a valid JPEG.
+            if let Ok(p) = process(&bytes) {
+                assert!(p.width > 0 && p.height > 0);
+                turbojpeg::read_header(&p.jpeg).expect("output decodes");
+            }
+        }
+    }
+
+    #[test]
+    fn evil_exif_does_not_hang_or_fail_the_photo() {
+        let p = process(&read_fixture("npm-exif-0.6.0/evil1.jpg")).expect("evil1");
+        assert_eq!((p.width, p.height), (640, 480));
+    }
+}
+
+mod photo_size {
+    use super::*;
+
+    #[test]
+    fn twelve_megapixel_photo_is_downscaled_to_1600() {
+        let p = process(&read_fixture(
+            "npm-exif-0.6.0/sony-alpha-6000-crop-4000x3000.jpg",
+        ))
+        .expect("sony");
+        assert_eq!((p.width, p.height), (1600, 1200));
+        let h = turbojpeg::read_header(&p.jpeg).expect("header");
+        assert_eq!(
+            (h.width, h.height, h.subsamp),
+            (1600, 1200, Subsamp::Sub2x2)
+        );
+        assert!(p.jpeg.len() <= 400_000, "output {} bytes", p.jpeg.len());
+        assert_eq!(p.sha256.len(), 64);
+        assert!(
+            p.sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn aspect_is_kept_for_landscape_and_portrait() {
+        for (w, h, expected) in [(3300, 2200, (1600, 1067)), (2000, 3000, (1067, 1600))] {
+            let jpeg = encode_jpeg(&quadrants(w, h), w, h, 90);
+            let p = process(&jpeg).expect("process");
+            assert_eq!((p.width, p.height), expected, "{w}x{h}");
+            assert_eq!(
+                corners(&decode_rgb(&p.jpeg)).map(name),
+                ["red", "green", "blue", "white"]
+            );
+        }
+        // A PNG goes through the same resize.
+        let png = png_bytes(
+            2400,
+            1800,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &quadrants(2400, 1800),
+        );
+        let p = process(&png).expect("png");
+        assert_eq!((p.width, p.height), (1600, 1200));
+    }
+
+    #[test]
+    fn large_png_is_shrunk_while_read_and_keeps_its_layout() {
+        // 4000x3000: box-shrunk by 2 while streaming, then resized to 1600x1200.
+        let (w, h) = (4000usize, 3000usize);
+        let png = png_bytes(
+            w as u32,
+            h as u32,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &quadrants(w, h),
+        );
+        let p = process(&png).expect("png");
+        assert_eq!((p.width, p.height), (1600, 1200));
+        assert_eq!(
+            corners(&decode_rgb(&p.jpeg)).map(name),
+            ["red", "green", "blue", "white"]
+        );
+    }
+
+    #[test]
+    fn small_images_are_never_upscaled() {
+        let p = process(&read_fixture("npm-exif-parser-0.1.12/starfish.jpg")).expect("starfish");
+        assert_eq!((p.width, p.height), (1278, 720));
+        let p = process(&read_fixture("npm-exif-0.6.0/test1.jpg")).expect("test1");
+        assert_eq!((p.width, p.height), (180, 135));
+        let opts = PhotoOptions {
+            max_long_edge: 100,
+            ..PhotoOptions::default()
+        };
+        let bytes = read_fixture("npm-exif-0.6.0/test1.jpg");
+        let p = process_photo(PhotoInput::Bytes(&bytes), &opts).expect("test1 to 100");
+        assert_eq!((p.width, p.height), (100, 75));
+    }
+}
+
+mod photo_orientation {
+    use super::*;
+
+    #[test]
+    fn all_eight_orientations_are_applied() {
+        // Displayed corners (top-left, top-right, bottom-left, bottom-right) and whether
+        // width and height swap, for a source with red/green/blue/white quadrants.
+        let expected: [(u16, [&str; 4], bool); 8] = [
+            (1, ["red", "green", "blue", "white"], false),
+            (2, ["green", "red", "white", "blue"], false),
+            (3, ["white", "blue", "green", "red"], false),
+            (4, ["blue", "white", "red", "green"], false),
+            (5, ["red", "blue", "green", "white"], true),
+            (6, ["blue", "red", "white", "green"], true),
+            (7, ["white", "green", "blue", "red"], true),
+            (8, ["green", "white", "red", "blue"], true),
+        ];
+        // Small (no resize) and large (DCT 1/2 scale, then resize, then orient).
+        for (w, h) in [(96usize, 64usize), (3300, 2200)] {
+            let base = encode_jpeg(&quadrants(w, h), w, h, 90);
+            for (o, corners_expected, swapped) in expected {
+                let jpeg = insert_segment(&base, 0xE1, &exif_block(Some(o), None));
+                let p = process(&jpeg).unwrap_or_else(|e| panic!("orientation {o}: {e}"));
+                let (ew, eh) = if w > 1600 {
+                    (1600, 1067)
+                } else {
+                    (w as u32, h as u32)
+                };
+                let dims = if swapped { (eh, ew) } else { (ew, eh) };
+                assert_eq!((p.width, p.height), dims, "orientation {o}, {w}x{h}");
+                let img = decode_rgb(&p.jpeg);
+                assert_eq!((img.width as u32, img.height as u32), dims);
+                assert_eq!(
+                    corners(&img).map(name),
+                    corners_expected,
+                    "orientation {o}, {w}x{h}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn real_camera_orientations() {
+        // iPhone 6 Plus, orientation 6, square: the dimensions stay, the content turns.
+        let p = process(&read_fixture("npm-jpeg-exif-1.1.4/IMG_0001.JPG")).expect("IMG_0001");
+        assert_eq!((p.width, p.height), (1600, 1600));
+        // Orientation 8, stored 640x480: shown 480x640.
+        let p = process(&read_fixture("npm-exif-0.6.0/right.jpg")).expect("right");
+        assert_eq!((p.width, p.height), (480, 640));
+        // Orientation 4 (mirrored vertically): dimensions unchanged.
+        let p = process(&read_fixture("npm-exif-0.6.0/down-mirrored.jpg")).expect("down-mirrored");
+        assert_eq!((p.width, p.height), (480, 640));
+    }
+}
+
+mod photo_exif_gps {
+    use super::*;
+
+    fn assert_close(a: f64, b: f64, tol: f64, what: &str) {
+        assert!((a - b).abs() <= tol, "{what}: {a} vs {b}");
+    }
+
+    #[test]
+    fn gps_from_real_cameras() {
+        // Reference values from `exiftool -n`.
+        let p = process(&read_fixture("npm-exif-0.6.0/test1.jpg")).expect("test1");
+        let l = p.exif_location.expect("test1 has GPS");
+        assert_close(l.lat, 37.885, 1e-9, "lat");
+        assert_close(l.lon, -122.6225, 1e-9, "lon (W is negative)");
+        assert_close(l.altitude_m.expect("altitude"), 122.0, 1e-9, "altitude");
+        assert_eq!(l.accuracy_m, None);
+        assert_eq!(l.fix_time, None, "test1 has a time stamp but no date stamp");
+
+        let p = process(&read_fixture("npm-exif-0.6.0/test3.jpg")).expect("test3");
+        let l = p.exif_location.expect("test3 has GPS");
+        assert_close(l.lat, 37.7763333333333, 1e-9, "lat");
+        assert_close(l.lon, -122.419666666667, 1e-9, "lon");
+        assert_close(
+            l.altitude_m.expect("altitude"),
+            15.83334542,
+            1e-6,
+            "altitude",
+        );
+
+        let p = process(&read_fixture("npm-jpeg-exif-1.1.4/IMG_0001.JPG")).expect("IMG_0001");
+        let l = p.exif_location.expect("IMG_0001 has GPS");
+        assert_close(l.lat, 40.0040861111111, 1e-9, "lat");
+        assert_close(l.lon, 116.484780555556, 1e-9, "lon");
+        assert_close(
+            l.altitude_m.expect("altitude"),
+            38.64497041,
+            1e-6,
+            "altitude",
+        );
+        assert_close(
+            l.accuracy_m.expect("GPSHPositioningError"),
+            65.0,
+            1e-9,
+            "accuracy",
+        );
+        let expected = Utc
+            .with_ymd_and_hms(2016, 3, 24, 6, 49, 47)
+            .single()
+            .expect("time")
+            + chrono::TimeDelta::milliseconds(570);
+        assert_eq!(l.fix_time, Some(expected));
+
+        let p = process(&read_fixture("npm-exif-parser-0.1.12/starfish.jpg")).expect("starfish");
+        let l = p.exif_location.expect("starfish has GPS");
+        assert_close(l.lat, 55.0387558333333, 1e-9, "lat");
+        assert_close(l.lon, 8.45719055555556, 1e-9, "lon");
+
+        // No GPS at all.
+        let p = process(&read_fixture("pypi-piexif-1.1.3/r_canon.jpg")).expect("r_canon");
+        assert_eq!(p.exif_location, None);
+    }
+
+    #[test]
+    fn gps_southern_and_western_hemispheres_are_negative() {
+        let base = encode_jpeg(&quadrants(64, 48), 64, 48, 90);
+        for (lat, lon) in [
+            (-33.8688, 151.2093),
+            (-22.9068, -43.1729),
+            (37.5665, 126.978),
+        ] {
+            let jpeg = insert_segment(&base, 0xE1, &exif_block(Some(1), Some((lat, lon))));
+            let l = process(&jpeg).expect("process").exif_location.expect("gps");
+            assert_close(l.lat, lat, 1e-6, "lat");
+            assert_close(l.lon, lon, 1e-6, "lon");
+        }
+        // (0, 0) is the "no fix" value of broken location stacks.
+        let jpeg = insert_segment(&base, 0xE1, &exif_block(None, Some((0.0, 0.0))));
+        assert_eq!(process(&jpeg).expect("process").exif_location, None);
+    }
+}
+
+mod photo_metadata {
+    use super::*;
+
+    /// IMG_0001 (EXIF, GPS, Apple maker notes, thumbnail) with XMP, IPTC, ICC and a
+    /// comment added on top.
+    fn everything_tagged() -> Vec<u8> {
+        let mut jpeg = read_fixture("npm-jpeg-exif-1.1.4/IMG_0001.JPG");
+        jpeg = insert_segment(&jpeg, 0xFE, b"carrier 17, Yeonhui-ro 12-3, back door");
+        let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description xmlns:dc='http://purl.org/dc/elements/1.1/'><dc:creator>carrier 17</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>";
+        jpeg = insert_segment(&jpeg, 0xE1, xmp);
+        // Photoshop IRB with an IPTC-NAA record holding a caption (2:120).
+        let mut iptc = b"Photoshop 3.0\08BIM\x04\x04\0\0".to_vec();
+        let record = b"\x1c\x02\x78\x00\x0asecret loc";
+        iptc.extend_from_slice(&(record.len() as u32).to_be_bytes());
+        iptc.extend_from_slice(record);
+        jpeg = insert_segment(&jpeg, 0xED, &iptc);
+        let mut icc = b"ICC_PROFILE\0\x01\x01".to_vec();
+        icc.extend_from_slice(&[0u8; 128]);
+        jpeg = insert_segment(&jpeg, 0xE2, &icc);
+        jpeg
+    }
+
+    #[test]
+    fn output_has_no_metadata_by_marker_walk() {
+        let input = everything_tagged();
+        let markers_in = jpeg_markers(&input);
+        for m in [0xE1, 0xE2, 0xED, 0xFE] {
+            assert!(markers_in.contains(&m), "input should carry marker {m:02X}");
+        }
+        let p = process(&input).expect("process");
+        assert!(p.exif_location.is_some(), "GPS was read before stripping");
+        let markers = jpeg_markers(&p.jpeg);
+        for m in &markers {
+            assert!(
+                matches!(m, 0xD8 | 0xE0 | 0xDB | 0xC0 | 0xC4 | 0xDA | 0xD9),
+                "unexpected marker {m:02X} in {markers:02X?}"
+            );
+        }
+        assert_eq!(markers.first(), Some(&0xD8));
+        assert_eq!(markers.last(), Some(&0xD9));
+        // APP0 must be JFIF, nothing else.
+        let app0 = p
+            .jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xE0])
+            .expect("APP0");
+        assert_eq!(&p.jpeg[app0 + 4..app0 + 9], b"JFIF\0");
+        // And no trace of the texts anywhere in the bytes.
+        for needle in [
+            &b"Exif"[..],
+            b"carrier 17",
+            b"secret loc",
+            b"ICC_PROFILE",
+            b"Apple",
+            b"iPhone",
+        ] {
+            assert!(
+                !p.jpeg.windows(needle.len()).any(|w| w == needle),
+                "{needle:?} survived"
+            );
+        }
+    }
+
+    #[test]
+    fn output_has_no_metadata_by_exiftool() {
+        if !exiftool_available() {
+            println!("SKIPPED: exiftool is not installed (apt-get install libimage-exiftool-perl)");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input_path = dir.path().join("in.jpg");
+        let output_path = dir.path().join("out.jpg");
+        fs::write(&input_path, everything_tagged()).expect("write input");
+        let p = process_photo(PhotoInput::Path(&input_path), &PhotoOptions::default())
+            .expect("process");
+        fs::write(&output_path, &p.jpeg).expect("write output");
+
+        let run = |path: &Path| -> serde_json::Map<String, serde_json::Value> {
+            let out = Command::new("exiftool")
+                .args(["-j", "-G1", "-a"])
+                .arg(path)
+                .output()
+                .expect("exiftool");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            v[0].as_object().expect("object").clone()
+        };
+        // The input really carries all of it, as exiftool sees it.
+        let before = run(&input_path);
+        for key in [
+            "GPS:GPSLatitude",
+            "IFD0:Make",
+            "XMP-dc:Creator",
+            "IPTC:Caption-Abstract",
+            "File:Comment",
+        ] {
+            assert!(
+                before.contains_key(key),
+                "input lacks {key}: {:?}",
+                before.keys().collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            before.keys().any(|k| k.starts_with("Apple:")),
+            "input has Apple maker notes"
+        );
+
+        let after = run(&output_path);
+        let allowed = [
+            "SourceFile",
+            "ExifTool:",
+            "System:",
+            "File:",
+            "JFIF:",
+            "Composite:",
+        ];
+        for key in after.keys() {
+            assert!(
+                allowed.iter().any(|a| key.starts_with(a)),
+                "output carries {key}"
+            );
+        }
+        for key in [
+            "File:Comment",
+            "Composite:GPSPosition",
+            "Composite:GPSLatitude",
+        ] {
+            assert!(!after.contains_key(key), "output carries {key}");
+        }
+        assert_eq!(
+            after.get("File:ImageWidth").and_then(|v| v.as_u64()),
+            Some(1600)
+        );
+    }
+}
+
+mod photo_png {
+    use super::*;
+
+    #[test]
+    fn png_colour_types_alpha_and_16_bit() {
+        use png::{BitDepth as D, ColorType as C};
+        let (w, h) = (32u32, 16u32);
+        // RGBA: left half fully transparent black, right half opaque red.
+        let rgba: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                if i % w < w / 2 {
+                    [0, 0, 0, 0]
+                } else {
+                    [255, 0, 0, 255]
+                }
+            })
+            .collect();
+        let img = decode_rgb(
+            &process(&png_bytes(w, h, C::Rgba, D::Eight, &rgba))
+                .expect("rgba")
+                .jpeg,
+        );
+        assert!(
+            near(pixel(&img, 4, 8), WHITE, 8),
+            "transparent becomes white"
+        );
+        assert!(near(pixel(&img, 28, 8), RED, 30), "opaque red stays red");
+
+        // 16-bit grey: mid-grey.
+        let grey16: Vec<u8> = (0..w * h).flat_map(|_| 0x8000u16.to_be_bytes()).collect();
+        let img = decode_rgb(
+            &process(&png_bytes(w, h, C::Grayscale, D::Sixteen, &grey16))
+                .expect("grey16")
+                .jpeg,
+        );
+        assert!(near(pixel(&img, 16, 8), [128, 128, 128], 3));
+
+        // Grey + alpha at half opacity over white: black becomes mid-grey.
+        let ga: Vec<u8> = (0..w * h).flat_map(|_| [0u8, 128]).collect();
+        let img = decode_rgb(
+            &process(&png_bytes(w, h, C::GrayscaleAlpha, D::Eight, &ga))
+                .expect("ga")
+                .jpeg,
+        );
+        assert!(near(pixel(&img, 16, 8), [127, 127, 127], 3));
+
+        // Palette with a transparent entry.
+        let idx: Vec<u8> = (0..w * h).map(|i| u8::from(i % w >= w / 2)).collect();
+        let pal = png_with(w, h, C::Indexed, D::Eight, &idx, |e| {
+            e.set_palette(vec![0, 0, 255, 0, 255, 0]);
+            e.set_trns(vec![0, 255]);
+        });
+        let img = decode_rgb(&process(&pal).expect("palette").jpeg);
+        assert!(
+            near(pixel(&img, 4, 8), WHITE, 8),
+            "transparent palette entry becomes white"
+        );
+        assert!(near(pixel(&img, 28, 8), GREEN, 30));
+    }
+}
+
+mod photo_store {
+    use super::*;
+
+    fn stored(store: &PhotoStore, bytes: &[u8]) -> ProcessedPhoto {
+        let p = process(bytes).expect("process");
+        store.put(&p).expect("put");
+        p
+    }
+
+    #[test]
+    fn store_put_read_and_idempotence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = PhotoStore::open(&dir.path().join("data/photos")).expect("open creates dirs");
+        let p = stored(&store, &read_fixture("npm-exif-0.6.0/test1.jpg"));
+        let path = store.path_of(&p.sha256);
+        assert_eq!(
+            path,
+            dir.path()
+                .join("data/photos")
+                .join(format!("{}.jpg", p.sha256))
+        );
+        assert_eq!(fs::read(&path).expect("read"), p.jpeg);
+        assert_eq!(
+            store.read_verified(&p.sha256).expect("read_verified"),
+            p.jpeg
+        );
+        assert_eq!(
+            store.verify(&p.sha256).expect("verify"),
+            p.jpeg.len() as u64
+        );
+
+        // Same input, same output, same name: a second put is a no-op.
+        let mtime = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        std::thread::sleep(Duration::from_millis(20));
+        let again = stored(&store, &read_fixture("npm-exif-0.6.0/test1.jpg"));
+        assert_eq!(again.sha256, p.sha256, "processing is deterministic");
+        assert_eq!(
+            fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime"),
+            mtime
+        );
+        assert_eq!(
+            fs::read_dir(store.dir()).expect("ls").count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn store_missing_and_altered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = PhotoStore::open(dir.path()).expect("open");
+        let p = stored(&store, &read_fixture("npm-exif-0.6.0/test3.jpg"));
+
+        let mut bytes = fs::read(store.path_of(&p.sha256)).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        fs::write(store.path_of(&p.sha256), &bytes).expect("flip a bit");
+        match store.read_verified(&p.sha256) {
+            Err(BlobError::Altered { expected, found }) => {
+                assert_eq!(expected, p.sha256);
+                assert_ne!(found, p.sha256);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            store.verify(&p.sha256),
+            Err(BlobError::Altered { .. })
+        ));
+
+        fs::remove_file(store.path_of(&p.sha256)).expect("rm");
+        assert!(
+            matches!(store.read_verified(&p.sha256), Err(BlobError::Missing { sha256 }) if sha256 == p.sha256)
+        );
+        assert!(matches!(
+            store.verify(&p.sha256),
+            Err(BlobError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn store_collects_orphans_and_stale_temp_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = PhotoStore::open(dir.path()).expect("open");
+        let live = stored(&store, &read_fixture("npm-exif-0.6.0/test1.jpg"));
+        let orphan = stored(&store, &read_fixture("npm-exif-0.6.0/test3.jpg"));
+        let stale = store.dir().join(format!(".tmp-{}-1-0", orphan.sha256));
+        let fresh = store.dir().join(format!(".tmp-{}-1-1", orphan.sha256));
+        let other = store.dir().join("README.txt");
+        for f in [&stale, &fresh, &other] {
+            fs::write(f, b"x").expect("write");
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
+        fs::File::options()
+            .write(true)
+            .open(&stale)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .expect("age the temp file");
+
+        let live_set: HashSet<String> = [live.sha256.clone()].into();
+        assert_eq!(store.collect_orphans(&live_set).expect("gc"), 2);
+        assert!(store.path_of(&live.sha256).exists(), "live photo kept");
+        assert!(!store.path_of(&orphan.sha256).exists(), "orphan deleted");
+        assert!(!stale.exists(), "stale temp file deleted");
+        assert!(fresh.exists(), "a write in progress is not disturbed");
+        assert!(other.exists(), "foreign files are not touched");
+        assert_eq!(store.collect_orphans(&live_set).expect("gc again"), 0);
+    }
+}

@@ -1,0 +1,239 @@
+//! Command-line interface: argument definitions and dispatch.
+//!
+//! The admin commands work on the data dir directly (not over HTTP), so a
+//! station can be set up before the server first starts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Role;
+use crate::exit::{CliError, EXIT_CODES_HELP};
+
+/// The `postcso-station` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "postcso-station",
+    version,
+    about = "POST-CSO station server: carriers' phones sync safety reports to it",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    /// Write logs to stderr as JSON lines.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The data directory every command works on.
+#[derive(Debug, Clone, Args)]
+pub struct DataDir {
+    /// Directory holding station.db (and, later, photo blobs).
+    #[arg(long, env = "POSTCSO_DATA_DIR", value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API until SIGTERM or Ctrl-C.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Serve(ServeArgs),
+    /// Create and list stations (tenants).
+    #[command(subcommand)]
+    Station(StationCommand),
+    /// Manage staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Make one-time device enrolment codes: a CSV plus one printable QR PNG per code.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Enrol(EnrolArgs),
+    /// List and revoke enrolled devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+/// `serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data directory to work on.
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Do not mark the session cookie Secure (only for plain-HTTP test setups).
+    #[arg(long)]
+    pub cookie_insecure: bool,
+    /// Enrolment attempts allowed per client address per minute (also the burst).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub enrol_rate_per_minute: u32,
+    /// Sign-in attempts allowed per client address per minute (also the burst).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_rate_per_minute: u32,
+    /// Lifetime of staff sessions, in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_hours: u32,
+}
+
+/// `station …`
+#[derive(Debug, Subcommand)]
+pub enum StationCommand {
+    /// Create a station and seed its six built-in report categories.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Create {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Short name used on the command line and at sign-in, e.g. `seodaemun`.
+        #[arg(long, value_parser = parse_slug)]
+        slug: String,
+        /// Display name, e.g. "Seodaemun Police Station".
+        #[arg(long)]
+        name: String,
+    },
+    /// List the stations of the data dir.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+/// `user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a staff user. Without --password-stdin a random password is made and
+    /// printed once; passwords are never taken as arguments (they would show in `ps`).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Add {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Sign-in name, unique within the station.
+        #[arg(long, value_parser = parse_username)]
+        username: String,
+        /// Role within the station.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `enrol`
+#[derive(Debug, Args)]
+pub struct EnrolArgs {
+    /// The data directory to work on.
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Station slug.
+    #[arg(long)]
+    pub station: String,
+    /// How many codes to make (one per carrier's phone).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
+    /// CSV file to write; QR PNGs go into a folder beside it named `<stem>-qr`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Days until unused codes expire.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub expires_days: u32,
+    /// Prefix of the printed labels; numbers continue after earlier batches.
+    #[arg(long, default_value = "carrier", value_parser = parse_slug)]
+    pub label_prefix: String,
+    /// Station URL to put in the QR codes with the code, so the phone knows where to enrol.
+    #[arg(long, value_name = "URL")]
+    pub server_url: Option<String>,
+}
+
+/// `device …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List a station's devices.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+    },
+    /// Revoke a device (lost or replaced phone). It is refused from its next
+    /// request; reports it already delivered stay.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Revoke {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Device id, or the label printed with its enrolment code.
+        #[arg(long, value_name = "ID_OR_LABEL")]
+        device: String,
+    },
+}
+
+/// Slugs and label prefixes: lowercase ASCII letters, digits, `-` and `_`, 1–40 long.
+fn parse_slug(s: &str) -> Result<String, String> {
+    let ok = (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1-40 lowercase letters, digits, '-' or '_'".to_owned())
+    }
+}
+
+/// Usernames: printable, no spaces, 1–64 characters.
+fn parse_username(s: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&s.chars().count())
+        && s.chars().all(|c| !c.is_control() && !c.is_whitespace());
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1-64 characters without spaces".to_owned())
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => crate::admin::serve(args).await,
+        Command::Station(StationCommand::Create { data, slug, name }) => {
+            crate::admin::station_create(&data.data_dir, &slug, &name).await
+        }
+        Command::Station(StationCommand::List { data }) => {
+            crate::admin::station_list(&data.data_dir).await
+        }
+        Command::User(UserCommand::Add {
+            data,
+            station,
+            username,
+            role,
+            password_stdin,
+        }) => {
+            crate::admin::user_add(&data.data_dir, &station, &username, role, password_stdin).await
+        }
+        Command::Enrol(args) => crate::admin::enrol(args).await,
+        Command::Device(DeviceCommand::List { data, station }) => {
+            crate::admin::device_list(&data.data_dir, &station).await
+        }
+        Command::Device(DeviceCommand::Revoke {
+            data,
+            station,
+            device,
+        }) => crate::admin::device_revoke(&data.data_dir, &station, &device).await,
+    }
+}

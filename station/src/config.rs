@@ -1,0 +1,58 @@
+//! Server settings that are not about where to listen or store: limits and
+//! lifetimes, with the defaults the station runs with.
+
+use std::num::NonZeroU32;
+
+use chrono::Duration;
+use postcso_core::model::MAX_PHOTOS_DEFAULT;
+
+/// A token-bucket rate: `burst` at once, refilled at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained attempts per minute per client.
+    pub per_minute: NonZeroU32,
+    /// Attempts allowed at once.
+    pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// A rate from plain numbers; zero is raised to one.
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        Self {
+            per_minute: NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// Tunable limits of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// How long a staff session lasts.
+    pub session_ttl: Duration,
+    /// Whether the session cookie is marked `Secure` (off only for plain-HTTP labs).
+    pub cookie_secure: bool,
+    /// Enrolment attempts per client address. Generous by default: a whole
+    /// station may enrol at once from behind one Wi-Fi NAT, and a 100-bit code
+    /// cannot be guessed anyway.
+    pub enrol_rate: RateLimit,
+    /// Sign-in attempts per client address; argon2 is deliberately expensive.
+    pub sign_in_rate: RateLimit,
+    /// Most photos a report may list.
+    pub max_photos: usize,
+    /// Largest photo a manifest may announce, in bytes.
+    pub max_photo_bytes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::hours(12),
+            cookie_secure: true,
+            enrol_rate: RateLimit::new(60, 100),
+            sign_in_rate: RateLimit::new(10, 10),
+            max_photos: MAX_PHOTOS_DEFAULT,
+            max_photo_bytes: 25 * 1024 * 1024,
+        }
+    }
+}

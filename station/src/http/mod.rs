@@ -1,0 +1,101 @@
+//! The HTTP API: one module per resource, assembled into one router here.
+
+pub mod body;
+mod categories;
+mod devices;
+mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod ratelimit;
+mod reports;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::ServerConfig;
+use crate::repo::Repository;
+use problem::Problem;
+use ratelimit::IpRateLimiter;
+
+/// Everything a handler needs, cloned cheaply into each request.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage backend.
+    pub repo: Arc<dyn Repository>,
+    /// Limits and lifetimes.
+    pub config: Arc<ServerConfig>,
+    /// Rate limit of `POST /v1/devices/enrol`.
+    pub enrol_limiter: Arc<IpRateLimiter>,
+    /// Rate limit of `POST /v1/sessions`.
+    pub sign_in_limiter: Arc<IpRateLimiter>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Builds the state for a repository and configuration.
+    pub fn new(repo: Arc<dyn Repository>, config: ServerConfig) -> Self {
+        let enrol = config.enrol_rate;
+        let sign_in = config.sign_in_rate;
+        Self {
+            repo,
+            config: Arc::new(config),
+            enrol_limiter: Arc::new(IpRateLimiter::new(enrol.per_minute, enrol.burst)),
+            sign_in_limiter: Arc::new(IpRateLimiter::new(sign_in.per_minute, sign_in.burst)),
+            metrics: metrics::handle(),
+        }
+    }
+}
+
+/// The API routes with their OpenAPI description, before state is attached.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(reports::put_report, reports::get_report))
+        .routes(routes!(devices::enrol))
+        .routes(routes!(sessions::sign_in))
+        .routes(routes!(sessions::current))
+        .routes(routes!(categories::list))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The OpenAPI document, as served at `/v1/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::method_not_allowed()
+}
+
+/// The complete application: API, OpenAPI document, metrics, fallbacks.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api().split_for_parts();
+    let doc = Arc::new(doc.to_json().unwrap_or_default());
+    api.route(
+        "/v1/openapi.json",
+        get(move || {
+            let doc = Arc::clone(&doc);
+            async move { ([(CONTENT_TYPE, "application/json")], doc.as_ref().clone()).into_response() }
+        }),
+    )
+    .route("/metrics", get(metrics::render))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(axum::middleware::from_fn(metrics::track))
+    .with_state(state)
+}

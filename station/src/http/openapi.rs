@@ -1,0 +1,138 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//!
+//! The report model lives in `postcso-core`, which does not depend on utoipa;
+//! the `*Doc` types below describe its wire form for the document only and are
+//! never (de)serialised. A test checks they list the same fields as the core's
+//! JSON, so the two cannot drift apart silently.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::problem::{FieldError, Problem};
+
+/// The document's fixed parts; paths are added by the router.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "POST-CSO station API",
+        description = "The station server that mail carriers' phones sync safety reports to, \
+                       and that supervisors work on. Errors are RFC 9457 problem details.",
+    ),
+    components(schemas(Problem, FieldError, ReportContentDoc, GeoPointDoc, PhotoManifestEntryDoc, CategoryDoc)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "reports", description = "Report intake and reading"),
+        (name = "devices", description = "Device enrolment"),
+        (name = "sessions", description = "Staff sign-in"),
+        (name = "categories", description = "Report categories with guidance"),
+        (name = "health", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the three ways to authenticate.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Device credential `pcd_…` from POST /v1/devices/enrol",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Staff session token `pcs_…` from POST /v1/sessions"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Wire form of `postcso_core::model::ReportContent`: the body of a report PUT.
+/// Unknown fields are ignored.
+#[derive(ToSchema)]
+#[schema(as = ReportContent)]
+#[allow(dead_code)]
+pub struct ReportContentDoc {
+    /// The report's UUID, equal to the one in the path.
+    id: uuid::Uuid,
+    /// Category code from the station's list, not retired.
+    #[schema(example = "safety_facility")]
+    category: String,
+    /// Optional note, at most 2000 characters after trimming; no control
+    /// characters except line breaks.
+    note: Option<String>,
+    /// Where the problem is.
+    location: GeoPointDoc,
+    /// When the draft was made, with the phone's UTC offset.
+    created_at: chrono::DateTime<chrono::FixedOffset>,
+    /// The photos in the carrier's order (at most 4).
+    photos: Vec<PhotoManifestEntryDoc>,
+}
+
+/// Wire form of `postcso_core::model::GeoPoint`.
+#[derive(ToSchema)]
+#[schema(as = GeoPoint)]
+#[allow(dead_code)]
+pub struct GeoPointDoc {
+    /// Latitude, WGS84 degrees, -90..=90; (0, 0) is refused as a missing fix.
+    lat: f64,
+    /// Longitude, WGS84 degrees, -180..=180.
+    lon: f64,
+    /// Horizontal accuracy radius in metres; positive.
+    accuracy_m: f64,
+    /// Altitude in metres, if the fix has one.
+    altitude_m: Option<f64>,
+    /// When the fix was taken.
+    fix_time: chrono::DateTime<chrono::Utc>,
+    /// `gps`, `network`, `manual` or `exif`.
+    #[schema(example = "gps")]
+    source: String,
+}
+
+/// Wire form of `postcso_core::model::PhotoManifestEntry`.
+#[derive(ToSchema)]
+#[schema(as = PhotoManifestEntry)]
+#[allow(dead_code)]
+pub struct PhotoManifestEntryDoc {
+    /// SHA-256 of the processed JPEG, 64 lowercase hex digits.
+    sha256: String,
+    /// Size in bytes.
+    size: u64,
+    /// Always `image/jpeg`.
+    content_type: String,
+}
+
+/// Wire form of `postcso_core::model::CategoryInfo`.
+#[derive(ToSchema)]
+#[schema(as = CategoryInfo)]
+#[allow(dead_code)]
+pub struct CategoryDoc {
+    /// Stable code used in reports.
+    code: String,
+    /// Korean name.
+    name_ko: String,
+    /// English name.
+    name_en: String,
+    /// What to report and what to photograph.
+    guidance: String,
+    /// Retired categories take no new reports.
+    retired: bool,
+}

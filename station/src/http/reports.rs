@@ -1,0 +1,351 @@
+//! Report intake (`PUT`) and reading (`GET`) at `/v1/reports/{id}`.
+//!
+//! PUT is idempotent on the client's UUID: the first delivery stores the report
+//! (201), a retry with the same content hash gets the stored report back (200),
+//! and different content under a taken id is refused (409). Validation is the
+//! core model's, so station and phone never disagree about what is valid.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use postcso_core::model::{
+    GeoError, GeoPoint, LocationSource, PhotoManifestEntry, ReportContent, ReportId, content_hash,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::body::{JsonError, JsonText, parse_json};
+use super::problem::{FieldError, Problem};
+use crate::auth::policy::{ReportAccess, may_read_reports, report_access};
+use crate::auth::{Caller, DeviceCaller};
+use crate::config::ServerConfig;
+use crate::repo::{PutOutcome, StoredReport};
+
+/// Body limit of a report PUT: content plus manifest is a few KB; photos travel apart.
+pub const REPORT_BODY_LIMIT: usize = 64 * 1024;
+
+/// A photo of the manifest and whether its bytes have arrived.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoView {
+    /// Position in the carrier's order, from 0.
+    pub position: u32,
+    /// SHA-256 from the manifest.
+    pub sha256: String,
+    /// Size in bytes from the manifest.
+    pub size: u64,
+    /// Media type from the manifest.
+    pub content_type: String,
+    /// Whether the bytes arrived and matched.
+    pub received: bool,
+}
+
+/// A report with its content: for the carrier that just delivered it, and for supervisors.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// The carrier's id for the report.
+    pub id: Uuid,
+    /// Review status (`received`, `accepted`, ...).
+    pub status: String,
+    /// True once every photo of the manifest has arrived.
+    pub complete: bool,
+    /// When the station first stored it.
+    pub received_at: DateTime<Utc>,
+    /// Hash the station uses to tell retries from conflicts.
+    pub content_hash: String,
+    /// The device that delivered it.
+    pub device_id: Uuid,
+    /// The content as stored.
+    #[schema(value_type = super::openapi::ReportContentDoc)]
+    pub content: ReportContent,
+    /// The manifest with arrival state; `received: false` entries are missing.
+    pub photos: Vec<PhotoView>,
+}
+
+/// What the filing carrier may read back: whether it arrived and how it is doing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportStatusView {
+    /// The carrier's id for the report.
+    pub id: Uuid,
+    /// Review status.
+    pub status: String,
+    /// True once every photo has arrived.
+    pub complete: bool,
+    /// When the station first stored it.
+    pub received_at: DateTime<Utc>,
+    /// How many photos of the manifest are still missing.
+    pub photos_missing: usize,
+}
+
+impl From<StoredReport> for ReportView {
+    fn from(r: StoredReport) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            status: r.status.as_str().to_owned(),
+            complete: r.complete,
+            received_at: r.received_at,
+            content_hash: r.content_hash,
+            device_id: r.device_id,
+            content: r.content,
+            photos: r
+                .photos
+                .into_iter()
+                .map(|p| PhotoView {
+                    position: p.position,
+                    sha256: p.sha256,
+                    size: p.size,
+                    content_type: p.content_type,
+                    received: p.received,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<StoredReport> for ReportStatusView {
+    fn from(r: StoredReport) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            status: r.status.as_str().to_owned(),
+            complete: r.complete,
+            received_at: r.received_at,
+            photos_missing: r.photos.iter().filter(|p| !p.received).count(),
+        }
+    }
+}
+
+/// Either view, as `GET` returns it depending on the caller.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReportRead {
+    /// Supervisors.
+    Full(Box<ReportView>),
+    /// The filing carrier.
+    Status(ReportStatusView),
+}
+
+fn parse_id(raw: &str) -> Result<ReportId, Problem> {
+    ReportId::parse(raw).map_err(|_| {
+        Problem::invalid_id(
+            "the report id in the path must be a UUID, e.g. 0190f5c2-7b1e-7cc4-9a4e-1f2d3c4b5a69",
+        )
+    })
+}
+
+/// Where a location error points, from the core's typed error.
+fn geo_pointer(e: GeoError) -> String {
+    match e {
+        GeoError::NotFinite { field } | GeoError::OutOfRange { field } => {
+            format!("/location/{field}")
+        }
+        GeoError::NullIsland => "/location".to_owned(),
+        GeoError::AccuracyMissing | GeoError::AccuracyInvalid => "/location/accuracy_m".to_owned(),
+    }
+}
+
+/// serde can only say "the location is invalid"; re-running the core's
+/// [`GeoPoint::new`] on the numbers recovers which field it was.
+fn refine_location_error(text: &str, field: FieldError) -> FieldError {
+    if field.pointer != "/location" {
+        return field;
+    }
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(text) else {
+        return field;
+    };
+    let location = &body["location"];
+    let number = |key: &str| location.get(key).and_then(serde_json::Value::as_f64);
+    let (Some(lat), Some(lon)) = (number("lat"), number("lon")) else {
+        return field;
+    };
+    match GeoPoint::new(
+        lat,
+        lon,
+        number("accuracy_m"),
+        number("altitude_m"),
+        Utc::now(),
+        LocationSource::Gps,
+    ) {
+        Err(e) => FieldError {
+            pointer: geo_pointer(e),
+            detail: e.to_string(),
+        },
+        Ok(_) => field,
+    }
+}
+
+fn parse_content(text: &str) -> Result<ReportContent, Problem> {
+    parse_json::<ReportContent>(text).map_err(|e| match e {
+        JsonError::Data(field) => Problem::validation(vec![refine_location_error(text, field)]),
+        syntax => Problem::from(syntax),
+    })
+}
+
+/// Checks the photo manifest. The core model does not constrain it yet; these
+/// are the station's intake rules until it does.
+fn check_manifest(photos: &[PhotoManifestEntry], config: &ServerConfig) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if photos.len() > config.max_photos {
+        errors.push(FieldError {
+            pointer: "/photos".into(),
+            detail: format!(
+                "a report may carry at most {} photos, not {}",
+                config.max_photos,
+                photos.len()
+            ),
+        });
+    }
+    for (i, photo) in photos.iter().enumerate() {
+        let is_hex = photo.sha256.len() == 64
+            && photo
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !is_hex {
+            errors.push(FieldError {
+                pointer: format!("/photos/{i}/sha256"),
+                detail: "must be a SHA-256 as 64 lowercase hex digits".into(),
+            });
+        } else if photos[..i].iter().any(|p| p.sha256 == photo.sha256) {
+            errors.push(FieldError {
+                pointer: format!("/photos/{i}/sha256"),
+                detail: "the same photo is listed twice".into(),
+            });
+        }
+        if photo.size == 0 || photo.size > config.max_photo_bytes {
+            errors.push(FieldError {
+                pointer: format!("/photos/{i}/size"),
+                detail: format!("must be between 1 and {} bytes", config.max_photo_bytes),
+            });
+        }
+        if photo.content_type != "image/jpeg" {
+            errors.push(FieldError {
+                pointer: format!("/photos/{i}/content_type"),
+                detail: "photos are sent as image/jpeg".into(),
+            });
+        }
+    }
+    errors
+}
+
+/// `PUT /v1/reports/{id}`
+#[utoipa::path(put, path = "/v1/reports/{id}", tag = "reports",
+    params(("id" = String, Path, description = "The report's UUID, made on the phone")),
+    request_body(content = super::openapi::ReportContentDoc, content_type = "application/json"),
+    security(("device_token" = [])),
+    responses(
+        (status = 201, description = "Stored for the first time", body = ReportView),
+        (status = 200, description = "Already stored with the same content; nothing changed", body = ReportView),
+        (status = 400, description = "Malformed JSON, invalid UTF-8 or an id that is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid device credential (revoked devices included)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a device credential", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The id holds different content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks the model's rules; `errors` points at it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage unavailable; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_report(
+    State(state): State<AppState>,
+    DeviceCaller(device): DeviceCaller,
+    Path(raw_id): Path<String>,
+    JsonText(text): JsonText<REPORT_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let path_id = parse_id(&raw_id)?;
+    let content = parse_content(&text)?;
+    let mut errors = Vec::new();
+    if content.id != path_id {
+        errors.push(FieldError {
+            pointer: "/id".into(),
+            detail: "the id in the body must equal the id in the path".into(),
+        });
+    }
+    errors.extend(check_manifest(&content.photos, &state.config));
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let hash = content_hash(&content);
+    let categories = state.repo.categories(device.station_id).await?;
+    if let Err(e) = categories.validate_for_new_report(content.category.as_str()) {
+        // A retry of a report stored before its category was retired is still a retry.
+        let stored = state.repo.report(device.station_id, path_id).await?;
+        match stored {
+            Some(r) if r.device_id == device.id && r.content_hash == hash => {
+                return Ok((StatusCode::OK, axum::Json(ReportView::from(r))).into_response());
+            }
+            _ => {
+                return Err(Problem::validation(vec![FieldError {
+                    pointer: "/category".into(),
+                    detail: e.to_string(),
+                }]));
+            }
+        }
+    }
+    let outcome = state
+        .repo
+        .put_report(device.station_id, device.id, content, hash, Utc::now())
+        .await?;
+    match outcome {
+        PutOutcome::Created(report) => {
+            metrics::counter!("reports_received_total").increment(1);
+            tracing::info!(report_id = %report.id, device_id = %device.id, "report stored");
+            let location = format!("/v1/reports/{}", report.id);
+            Ok((
+                StatusCode::CREATED,
+                [(LOCATION, location)],
+                axum::Json(ReportView::from(report)),
+            )
+                .into_response())
+        }
+        PutOutcome::Unchanged(report) => {
+            metrics::counter!("report_retries_total").increment(1);
+            Ok((StatusCode::OK, axum::Json(ReportView::from(report))).into_response())
+        }
+        PutOutcome::Conflict => {
+            metrics::counter!("report_conflicts_total").increment(1);
+            Err(Problem::conflict(
+                "report-id-conflict",
+                "Report id already used",
+                "a different report is already stored under this id; make a new id for new content",
+            ))
+        }
+    }
+}
+
+/// `GET /v1/reports/{id}`
+#[utoipa::path(get, path = "/v1/reports/{id}", tag = "reports",
+    params(("id" = String, Path, description = "The report's UUID")),
+    security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The full report (supervisors) or its status (the filing carrier)", body = ReportRead),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<axum::Json<ReportRead>, Problem> {
+    if !may_read_reports(caller.role()) {
+        return Err(Problem::forbidden(format!(
+            "the {} role may not read reports",
+            caller.role()
+        )));
+    }
+    let id = parse_id(&raw_id)?;
+    let not_found = || Problem::not_found("no such report");
+    let report = state
+        .repo
+        .report(caller.station_id(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    match report_access(&caller, &report) {
+        ReportAccess::Full => Ok(axum::Json(ReportRead::Full(Box::new(report.into())))),
+        ReportAccess::StatusOnly => Ok(axum::Json(ReportRead::Status(report.into()))),
+        ReportAccess::Hidden => Err(not_found()),
+    }
+}

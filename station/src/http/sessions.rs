@@ -1,0 +1,152 @@
+//! Staff sign-in: password to session token (bearer) and session cookie.
+
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::body::Json;
+use super::problem::Problem;
+use super::ratelimit::ClientIp;
+use crate::auth::{
+    Role, SESSION_COOKIE, SESSION_TOKEN_PREFIX, StaffCaller, hash_secret, new_token,
+    verify_password,
+};
+
+/// Body of `POST /v1/sessions`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignInRequest {
+    /// Station slug, e.g. `seodaemun`.
+    pub station: String,
+    /// Username within the station.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A new session. The token is shown this once; the browser gets it as a cookie too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Bearer token for the tablet app.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// When the session stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The user's role in the station.
+    pub role: Role,
+    /// Signed-in username.
+    pub username: String,
+}
+
+/// Who the current session belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoAmI {
+    /// User id.
+    pub user_id: Uuid,
+    /// Username.
+    pub username: String,
+    /// Role in the station.
+    pub role: Role,
+    /// Station id.
+    pub station_id: Uuid,
+    /// When the session stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /v1/sessions`
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    request_body(content = SignInRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Signed in; also sets the HttpOnly session cookie", body = SessionResponse),
+        (status = 401, description = "Wrong station, username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(request): Json<SignInRequest>,
+) -> Result<Response, Problem> {
+    state.sign_in_limiter.check(ip)?;
+    let station = state.repo.station_by_slug(&request.station).await?;
+    let credentials = match &station {
+        Some(station) => {
+            state
+                .repo
+                .user_credentials(station.id, &request.username)
+                .await?
+        }
+        None => None,
+    };
+    let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+    let password = request.password;
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let verified =
+        tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref()))
+            .await
+            .map_err(|_| Problem::internal())?;
+    let user = match credentials {
+        Some(c) if verified => c.user,
+        _ => {
+            metrics::counter!("sign_in_attempts_total", "outcome" => "refused").increment(1);
+            return Err(Problem::invalid_credentials());
+        }
+    };
+    let token = new_token(SESSION_TOKEN_PREFIX);
+    let expires_at = Utc::now() + state.config.session_ttl;
+    state
+        .repo
+        .create_session(&hash_secret(&token), &user, expires_at)
+        .await?;
+    metrics::counter!("sign_in_attempts_total", "outcome" => "signed_in").increment(1);
+    tracing::info!(user_id = %user.id, role = %user.role, "staff signed in");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        state.config.session_ttl.num_seconds(),
+        if state.config.cookie_secure {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| Problem::internal())?;
+    let body = SessionResponse {
+        token,
+        token_type: "Bearer",
+        expires_at,
+        role: user.role,
+        username: user.username,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [
+            (SET_COOKIE, cookie),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+/// `GET /v1/sessions/current`: lets the console check its session (bearer or cookie).
+#[utoipa::path(get, path = "/v1/sessions/current", tag = "sessions",
+    security(("session_token" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = WhoAmI),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A device credential, not a session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn current(StaffCaller(session): StaffCaller) -> axum::Json<WhoAmI> {
+    axum::Json(WhoAmI {
+        user_id: session.user.id,
+        username: session.user.username,
+        role: session.user.role,
+        station_id: session.user.station_id.0,
+        expires_at: session.expires_at,
+    })
+}

@@ -1,0 +1,22 @@
+//! POST-CSO station server: the server that mail carriers' phones sync safety
+//! reports to, and that supervisors work on.
+//!
+//! Built as a library plus a thin binary so integration tests can run the real
+//! router in-process on a real socket. Layout, one job per module:
+//! - [`cli`] / [`admin`]: the command line and the admin commands;
+//! - [`server`]: binding, serving, graceful shutdown;
+//! - [`http`]: routes by resource, problem+json errors, OpenAPI, metrics;
+//! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
+//! - [`repo`]: the storage trait and its backends (SQLite now).
+
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod http;
+pub mod repo;
+pub mod server;
+pub mod telemetry;

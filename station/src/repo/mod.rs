@@ -1,0 +1,274 @@
+//! The storage layer: one [`Repository`] trait, one module per backend.
+//!
+//! Handlers and the admin CLI only talk to the trait, so the PostgreSQL backend
+//! (a later slice) slots in without touching them. Every method that reads or
+//! writes tenant data takes the [`StationId`] it acts for and filters on it; the
+//! only lookups without a station are those keyed by a secret's hash (device
+//! token, session token, enrolment code), which is how the station is found.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postcso_core::model::{CategoryList, ReportContent, ReportId, ReviewStatus};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::Role;
+
+/// A station's internal id. A newtype so a station id can never be passed
+/// where a user or device id is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StationId(pub Uuid);
+
+impl std::fmt::Display for StationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A police station: the tenant every other row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Station {
+    /// Internal id, carried by every tenant row.
+    pub id: StationId,
+    /// Short name used on the command line and at sign-in, e.g. `seodaemun`.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// When the station was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A staff member (or a password-holding carrier) of one station.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Internal id.
+    pub id: Uuid,
+    /// The station the user belongs to; roles are per station.
+    pub station_id: StationId,
+    /// Sign-in name, unique within the station.
+    pub username: String,
+    /// What the user may do.
+    pub role: Role,
+    /// When the user was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user with the stored password hash, only for sign-in.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The user.
+    pub user: User,
+    /// PHC string of the argon2id hash.
+    pub password_hash: String,
+}
+
+/// A new user to store; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in name.
+    pub username: String,
+    /// Role within the station.
+    pub role: Role,
+    /// PHC string of the argon2id hash.
+    pub password_hash: String,
+}
+
+/// A one-time enrolment code to store, by hash only.
+#[derive(Debug, Clone)]
+pub struct NewEnrolmentCode {
+    /// SHA-256 of the normalised code, lowercase hex.
+    pub code_hash: String,
+    /// Printed label (e.g. `carrier-007`), inherited by the device that redeems it.
+    pub label: String,
+    /// After this moment the code no longer works.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An enrolled phone. Devices act with the carrier role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Internal id, also the owner key of the reports it delivers.
+    pub id: Uuid,
+    /// The station it is enrolled at.
+    pub station_id: StationId,
+    /// Label of the code it redeemed, so an admin can find it.
+    pub label: String,
+    /// When the code was redeemed.
+    pub enrolled_at: DateTime<Utc>,
+    /// Set once revoked; a revoked device is refused on its next request.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What redeeming an enrolment code came to. Not an error type, because each
+/// case is an expected answer the phone must show differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    /// The code was valid; here is the new device (with its station).
+    Enrolled(Device, Station),
+    /// No such code.
+    Unknown,
+    /// The code was redeemed before.
+    AlreadyUsed,
+    /// The code expired before it was redeemed.
+    Expired,
+}
+
+/// A signed-in staff session, as found from its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The signed-in user (carries station and role).
+    pub user: User,
+    /// When the session stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A photo of a report's manifest and whether its bytes have arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredPhoto {
+    /// Position in the carrier's order, from 0.
+    pub position: u32,
+    /// SHA-256 from the manifest.
+    pub sha256: String,
+    /// Size from the manifest.
+    pub size: u64,
+    /// Media type from the manifest.
+    pub content_type: String,
+    /// Whether the bytes arrived and matched the hash.
+    pub received: bool,
+}
+
+/// A report as the station stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    /// The carrier's id for it.
+    pub id: ReportId,
+    /// Tenant.
+    pub station_id: StationId,
+    /// The device that delivered it: its owner for carrier-level access.
+    pub device_id: Uuid,
+    /// The content exactly as validated.
+    pub content: ReportContent,
+    /// [`postcso_core::model::content_hash`] of the content.
+    pub content_hash: String,
+    /// Review status.
+    pub status: ReviewStatus,
+    /// True once every photo of the manifest has arrived.
+    pub complete: bool,
+    /// When the station first stored it.
+    pub received_at: DateTime<Utc>,
+    /// The manifest with arrival state.
+    pub photos: Vec<StoredPhoto>,
+}
+
+/// The result of an idempotent report PUT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutOutcome {
+    /// First delivery: stored now.
+    Created(StoredReport),
+    /// A retry of the same content by the same device: nothing changed.
+    Unchanged(StoredReport),
+    /// The id is taken by different content (or another device or station).
+    Conflict,
+}
+
+/// Why a storage call failed, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// The named thing does not exist (in this station).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule refused the write.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database is busy, locked, full or unreachable: retry later (HTTP 503).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a corrupt database.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// Everything the station stores, behind one interface for all backends.
+#[async_trait]
+pub trait Repository: Send + Sync + 'static {
+    /// Checks that the database answers; for `/readyz`.
+    async fn ping(&self) -> Result<(), RepoError>;
+
+    /// Creates a station and seeds the six built-in categories in one transaction.
+    async fn create_station(&self, slug: &str, name: &str) -> Result<Station, RepoError>;
+    /// Finds a station by slug.
+    async fn station_by_slug(&self, slug: &str) -> Result<Option<Station>, RepoError>;
+    /// All stations, for the admin CLI.
+    async fn list_stations(&self) -> Result<Vec<Station>, RepoError>;
+    /// The station's category list, retired entries included.
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError>;
+
+    /// Adds a user; `Conflict` when the username is taken in that station.
+    async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError>;
+    /// A user with the password hash, for sign-in.
+    async fn user_credentials(
+        &self,
+        station: StationId,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, RepoError>;
+    /// Stores a session by token hash.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &User,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+    /// The live session for a token hash: not expired, not revoked, user enabled.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, RepoError>;
+
+    /// How many enrolment codes the station ever made; numbers new labels.
+    async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError>;
+    /// Stores a batch of codes atomically; `Conflict` on a duplicate label.
+    async fn add_enrolment_codes(
+        &self,
+        station: StationId,
+        codes: Vec<NewEnrolmentCode>,
+    ) -> Result<(), RepoError>;
+    /// Redeems a code once and enrols a device with the given token hash.
+    async fn redeem_enrolment_code(
+        &self,
+        code_hash: &str,
+        device_token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedeemOutcome, RepoError>;
+    /// The device holding a token, revoked or not (the caller decides).
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>, RepoError>;
+    /// The station's devices, for the admin CLI.
+    async fn list_devices(&self, station: StationId) -> Result<Vec<Device>, RepoError>;
+    /// Revokes a device found by id or label. Returns the device and whether
+    /// this call revoked it (false when it already was).
+    async fn revoke_device(
+        &self,
+        station: StationId,
+        id_or_label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Device, bool), RepoError>;
+
+    /// Stores a report exactly once; see [`PutOutcome`].
+    async fn put_report(
+        &self,
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, RepoError>;
+    /// A report of the station, if it exists there.
+    async fn report(
+        &self,
+        station: StationId,
+        id: ReportId,
+    ) -> Result<Option<StoredReport>, RepoError>;
+}

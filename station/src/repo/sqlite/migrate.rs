@@ -1,0 +1,66 @@
+//! Forward-only schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each migration is a `.sql` file compiled into the binary and applied in its own
+//! transaction together with the version bump, so a crash leaves the database at
+//! the previous version, never in between. A database newer than this binary is
+//! refused rather than guessed at.
+
+use rusqlite::Connection;
+
+use crate::repo::RepoError;
+
+/// The migrations in order; the version after applying entry `i` is `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The schema version this binary writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`LATEST_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<u32, RepoError> {
+    let current: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(super::map_err)?;
+    if current > LATEST_VERSION {
+        return Err(RepoError::Storage(format!(
+            "database schema version {current} is newer than this binary's {LATEST_VERSION}; \
+             upgrade postcso-station"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as u32 + 1;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+            .map_err(super::map_err)?;
+        tx.execute_batch(sql)
+            .map_err(|e| RepoError::Storage(format!("migration {version} failed: {e}")))?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(super::map_err)?;
+        tx.commit().map_err(super::map_err)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    Ok(LATEST_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        assert_eq!(migrate(&mut conn).expect("first run"), LATEST_VERSION);
+        assert_eq!(migrate(&mut conn).expect("second run"), LATEST_VERSION);
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, LATEST_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_database() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .expect("set version");
+        assert!(matches!(migrate(&mut conn), Err(RepoError::Storage(_))));
+    }
+}

@@ -1,0 +1,685 @@
+//! The embedded SQLite backend: one file per data dir, for a single station
+//! machine.
+//!
+//! rusqlite is synchronous, so every call runs on tokio's blocking pool. Writes go
+//! through one writer connection behind a mutex: SQLite allows one writer at a
+//! time anyway, and queueing in-process avoids `SQLITE_BUSY` retries. Reads use a
+//! small pool of extra connections, which WAL lets run beside the writer.
+
+mod migrate;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+pub use migrate::LATEST_VERSION;
+
+use super::{
+    Device, NewEnrolmentCode, NewUser, PutOutcome, RedeemOutcome, RepoError, Repository, Session,
+    Station, StationId, StoredReport, User, UserCredentials,
+};
+use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
+
+/// Idle read connections kept open; more are opened under load and closed after.
+const MAX_IDLE_READERS: usize = 8;
+
+/// How long a connection waits on a lock held by another process (e.g. the
+/// admin CLI writing while the server runs) before giving up with 503.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite implementation of [`Repository`].
+#[derive(Clone)]
+pub struct SqliteRepository {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Maps a rusqlite error to what the caller should do about it.
+pub(crate) fn map_err(e: rusqlite::Error) -> RepoError {
+    use rusqlite::ErrorCode as C;
+    if let rusqlite::Error::SqliteFailure(failure, _) = &e {
+        match failure.code {
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::DiskFull
+            | C::CannotOpen
+            | C::SystemIoFailure
+            | C::OutOfMemory
+            | C::ReadOnly => return RepoError::Unavailable(e.to_string()),
+            C::ConstraintViolation => return RepoError::Conflict(e.to_string()),
+            _ => {}
+        }
+    }
+    RepoError::Storage(e.to_string())
+}
+
+fn connect(path: &Path) -> Result<Connection, RepoError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(map_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(RepoError::Storage(format!(
+            "could not switch the database to WAL mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(map_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(map_err)?;
+    Ok(conn)
+}
+
+fn blocking_failed(e: tokio::task::JoinError) -> RepoError {
+    RepoError::Storage(format!("database task failed: {e}"))
+}
+
+impl SqliteRepository {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, RepoError> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+            .await
+            .map_err(blocking_failed)?
+    }
+
+    /// Opens an existing database; `NotFound` when there is none. The admin
+    /// commands use this so a mistyped `--data-dir` is reported, not created.
+    pub async fn open_existing(path: &Path) -> Result<Self, RepoError> {
+        if !path.is_file() {
+            return Err(RepoError::NotFound("station database"));
+        }
+        Self::open(path).await
+    }
+
+    fn open_blocking(path: PathBuf) -> Result<Self, RepoError> {
+        let mut writer = connect(&path)?;
+        migrate::migrate(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock leaves no open transaction behind
+            // (rusqlite rolls back on drop), so the connection is still usable.
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(blocking_failed)?
+    }
+
+    /// Runs `f` on a pooled read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => connect(&inner.path)?,
+            };
+            let result = f(&conn);
+            let mut idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(blocking_failed)?
+    }
+}
+
+#[async_trait]
+impl Repository for SqliteRepository {
+    async fn ping(&self) -> Result<(), RepoError> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM stations", [], |r| r.get::<_, i64>(0))
+                .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_station(&self, slug: &str, name: &str) -> Result<Station, RepoError> {
+        let station = Station {
+            id: StationId(Uuid::now_v7()),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
+        let stored = station.clone();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let taken: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM stations WHERE slug = ?1",
+                    [&stored.slug],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            if taken.is_some() {
+                return Err(RepoError::Conflict(format!(
+                    "a station with slug `{}` already exists",
+                    stored.slug
+                )));
+            }
+            tx.execute(
+                "INSERT INTO stations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    stored.id.to_string(),
+                    stored.slug,
+                    stored.name,
+                    ts(stored.created_at)
+                ],
+            )
+            .map_err(map_err)?;
+            for (position, info) in CategoryList::default().entries().iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO categories (station_id, code, position, name_ko, name_en, guidance, retired)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        stored.id.to_string(),
+                        info.code.as_str(),
+                        position as i64,
+                        info.name_ko,
+                        info.name_en,
+                        info.guidance,
+                        info.retired
+                    ],
+                )
+                .map_err(map_err)?;
+            }
+            tx.commit().map_err(map_err)
+        })
+        .await?;
+        Ok(station)
+    }
+
+    async fn station_by_slug(&self, slug: &str) -> Result<Option<Station>, RepoError> {
+        let slug = slug.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, slug, name, created_at FROM stations WHERE slug = ?1",
+                [slug],
+                station_from_row,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn list_stations(&self) -> Result<Vec<Station>, RepoError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, slug, name, created_at FROM stations ORDER BY slug")
+                .map_err(map_err)?;
+            let rows = stmt.query_map([], station_from_row).map_err(map_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT code, name_ko, name_en, guidance, retired FROM categories
+                     WHERE station_id = ?1 ORDER BY position",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map([station.to_string()], |r| {
+                    let code: String = r.get(0)?;
+                    let code = postcso_core::model::CategoryCode::parse(&code).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?;
+                    Ok(CategoryInfo {
+                        code,
+                        name_ko: r.get(1)?,
+                        name_en: r.get(2)?,
+                        guidance: r.get(3)?,
+                        retired: r.get(4)?,
+                    })
+                })
+                .map_err(map_err)?;
+            let entries = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
+            Ok(CategoryList::new(entries))
+        })
+        .await
+    }
+
+    async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
+        let stored = User {
+            id: Uuid::now_v7(),
+            station_id: station,
+            username: user.username,
+            role: user.role,
+            created_at: Utc::now(),
+        };
+        let result = stored.clone();
+        self.write(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO users (id, station_id, username, role, password_hash, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (station_id, username) DO NOTHING",
+                    params![
+                        stored.id.to_string(),
+                        station.to_string(),
+                        stored.username,
+                        stored.role.as_str(),
+                        user.password_hash,
+                        ts(stored.created_at)
+                    ],
+                )
+                .map_err(map_err)?;
+            if inserted == 0 {
+                return Err(RepoError::Conflict(format!(
+                    "user `{}` already exists in this station",
+                    stored.username
+                )));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(result)
+    }
+
+    async fn user_credentials(
+        &self,
+        station: StationId,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        let username = username.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, station_id, username, role, created_at, password_hash FROM users
+                 WHERE station_id = ?1 AND username = ?2 AND disabled_at IS NULL",
+                params![station.to_string(), username],
+                |r| {
+                    Ok(UserCredentials {
+                        user: user_from_row(r)?,
+                        password_hash: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &User,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let token_hash = token_hash.to_owned();
+        let user = user.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO sessions (token_hash, station_id, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    token_hash,
+                    user.station_id.to_string(),
+                    user.id.to_string(),
+                    ts(Utc::now()),
+                    ts(expires_at)
+                ],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, RepoError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id AND u.station_id = s.station_id
+                 WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
+                   AND u.disabled_at IS NULL",
+                params![token_hash, ts(now)],
+                |r| {
+                    Ok(Session {
+                        user: user_from_row(r)?,
+                        expires_at: rows::get_ts(r, 5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError> {
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT count(*) FROM enrolment_codes WHERE station_id = ?1",
+                [station.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn add_enrolment_codes(
+        &self,
+        station: StationId,
+        codes: Vec<NewEnrolmentCode>,
+    ) -> Result<(), RepoError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let now = ts(Utc::now());
+            for code in &codes {
+                tx.execute(
+                    "INSERT INTO enrolment_codes (code_hash, station_id, label, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        code.code_hash,
+                        station.to_string(),
+                        code.label,
+                        now,
+                        ts(code.expires_at)
+                    ],
+                )
+                .map_err(|e| match map_err(e) {
+                    RepoError::Conflict(_) => RepoError::Conflict(format!(
+                        "enrolment code label `{}` already exists in this station",
+                        code.label
+                    )),
+                    other => other,
+                })?;
+            }
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn redeem_enrolment_code(
+        &self,
+        code_hash: &str,
+        device_token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedeemOutcome, RepoError> {
+        let code_hash = code_hash.to_owned();
+        let token_hash = device_token_hash.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let found: Option<(String, String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT station_id, label, expires_at, redeemed_at FROM enrolment_codes
+                     WHERE code_hash = ?1",
+                    [&code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            let Some((station_id, label, expires_at, redeemed_at)) = found else {
+                return Ok(RedeemOutcome::Unknown);
+            };
+            if redeemed_at.is_some() {
+                return Ok(RedeemOutcome::AlreadyUsed);
+            }
+            if rows::parse_ts(&expires_at)? <= now {
+                return Ok(RedeemOutcome::Expired);
+            }
+            let device_id = Uuid::now_v7();
+            tx.execute(
+                "INSERT INTO devices (id, station_id, label, token_hash, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id.to_string(), station_id, label, token_hash, ts(now)],
+            )
+            .map_err(map_err)?;
+            let updated = tx
+                .execute(
+                    "UPDATE enrolment_codes SET redeemed_at = ?1, device_id = ?2
+                     WHERE code_hash = ?3 AND redeemed_at IS NULL",
+                    params![ts(now), device_id.to_string(), code_hash],
+                )
+                .map_err(map_err)?;
+            if updated != 1 {
+                return Ok(RedeemOutcome::AlreadyUsed);
+            }
+            let device = tx
+                .query_row(
+                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices WHERE id = ?1",
+                    [device_id.to_string()],
+                    device_from_row,
+                )
+                .map_err(map_err)?;
+            let station = tx
+                .query_row(
+                    "SELECT id, slug, name, created_at FROM stations WHERE id = ?1",
+                    [&station_id],
+                    station_from_row,
+                )
+                .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(RedeemOutcome::Enrolled(device, station))
+        })
+        .await
+    }
+
+    async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>, RepoError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
+                 WHERE token_hash = ?1",
+                [token_hash],
+                device_from_row,
+            )
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn list_devices(&self, station: StationId) -> Result<Vec<Device>, RepoError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
+                     WHERE station_id = ?1 ORDER BY label, enrolled_at",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map([station.to_string()], device_from_row)
+                .map_err(map_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn revoke_device(
+        &self,
+        station: StationId,
+        id_or_label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Device, bool), RepoError> {
+        let key = id_or_label.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
+                     WHERE station_id = ?1 AND (id = ?2 OR label = ?2)",
+                )
+                .map_err(map_err)?;
+            let matches = stmt
+                .query_map(params![station.to_string(), key], device_from_row)
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            drop(stmt);
+            let mut device = match matches.as_slice() {
+                [] => return Err(RepoError::NotFound("device")),
+                [one] => one.clone(),
+                _ => {
+                    return Err(RepoError::Conflict(format!(
+                        "{} devices match `{key}`; revoke by device id",
+                        matches.len()
+                    )));
+                }
+            };
+            if device.revoked_at.is_some() {
+                return Ok((device, false));
+            }
+            tx.execute(
+                "UPDATE devices SET revoked_at = ?1 WHERE station_id = ?2 AND id = ?3",
+                params![ts(now), station.to_string(), device.id.to_string()],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            device.revoked_at = Some(now);
+            Ok((device, true))
+        })
+        .await
+    }
+
+    async fn put_report(
+        &self,
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, RepoError> {
+        let content_json = serde_json::to_string(&content)
+            .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let id = content.id.to_string();
+            // Looked up without the station filter on purpose: ids are unique across
+            // stations, and a clash must be a conflict, never a second row.
+            let existing: Option<(String, String, String)> = tx
+                .query_row(
+                    "SELECT station_id, device_id, content_hash FROM reports WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            if let Some((owner_station, owner_device, stored_hash)) = existing {
+                let same = owner_station == station.to_string()
+                    && owner_device == device_id.to_string()
+                    && stored_hash == content_hash;
+                if !same {
+                    return Ok(PutOutcome::Conflict);
+                }
+                let stored = load_report(&tx, station, content.id)?
+                    .ok_or(RepoError::NotFound("report"))?;
+                return Ok(PutOutcome::Unchanged(stored));
+            }
+            tx.execute(
+                "INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
+                                      category, status, complete, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
+                params![
+                    id,
+                    station.to_string(),
+                    device_id.to_string(),
+                    content_hash,
+                    content_json,
+                    content.category.as_str(),
+                    content.photos.is_empty(),
+                    ts(now)
+                ],
+            )
+            .map_err(map_err)?;
+            for (position, photo) in content.photos.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO report_photos (report_id, station_id, position, sha256, size, content_type)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        station.to_string(),
+                        position as i64,
+                        photo.sha256,
+                        i64::try_from(photo.size).unwrap_or(i64::MAX),
+                        photo.content_type
+                    ],
+                )
+                .map_err(map_err)?;
+            }
+            let stored = load_report(&tx, station, content.id)?
+                .ok_or(RepoError::NotFound("report"))?;
+            tx.commit().map_err(map_err)?;
+            Ok(PutOutcome::Created(stored))
+        })
+        .await
+    }
+
+    async fn report(
+        &self,
+        station: StationId,
+        id: ReportId,
+    ) -> Result<Option<StoredReport>, RepoError> {
+        self.read(move |conn| load_report(conn, station, id)).await
+    }
+}

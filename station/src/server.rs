@@ -1,0 +1,88 @@
+//! Running the HTTP server: bind, serve with client addresses, shut down
+//! gracefully on SIGTERM or Ctrl-C.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::ServerConfig;
+use crate::exit::{CliError, Exit};
+use crate::http::{AppState, router};
+use crate::repo::sqlite::SqliteRepository;
+
+/// The database file inside a data dir.
+pub const DB_FILE: &str = "station.db";
+
+/// Opens (creating and migrating) the data dir's SQLite database and builds
+/// the application state around it.
+pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppState, CliError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!("cannot create data dir {}: {e}", data_dir.display()),
+        )
+    })?;
+    let repo = SqliteRepository::open(&data_dir.join(DB_FILE)).await?;
+    Ok(AppState::new(Arc::new(repo), config))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets requests
+/// in flight finish. Each request runs to completion inside its transaction, so
+/// nothing is left half-written.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    housekeeping.abort();
+    result
+}
+
+/// Periodic chores: forget idle rate-limit buckets, keep histograms fresh.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        state.enrol_limiter.forget_idle();
+        state.sign_in_limiter.forget_idle();
+        state.metrics.run_upkeep();
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,501 @@
+//! The real binary: admin commands with their exit codes, and `serve` as a
+//! child process that enrols, takes a report, honours a revoke made by the CLI
+//! while it runs, and stops cleanly on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{id_of, sample_report};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("POSTCSO_DATA_DIR")
+        .output()
+        .expect("run binary")
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("POSTCSO_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn binary");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn create_station(dir: &Path, slug: &str) {
+    let d = dir.to_str().expect("path");
+    let out = run(&[
+        "station",
+        "create",
+        "--data-dir",
+        d,
+        "--slug",
+        slug,
+        "--name",
+        "Test Station",
+    ]);
+    assert_eq!(code(&out), 0, "{out:?}");
+}
+
+#[test]
+fn every_command_has_help_with_exit_codes_and_usage_errors_exit_2() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["station", "create", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["enrol", "--help"],
+        vec!["device", "revoke", "--help"],
+        vec!["device", "list", "--help"],
+    ] {
+        let out = run(&args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        assert!(stdout(&out).contains("Exit codes:"), "{args:?}");
+    }
+    assert_eq!(code(&run(&[])), 2);
+    assert_eq!(code(&run(&["enrol", "--station", "x"])), 2);
+    assert_eq!(
+        code(&run(&[
+            "station",
+            "create",
+            "--data-dir",
+            "/tmp/x",
+            "--slug",
+            "Bad Slug",
+            "--name",
+            "n"
+        ])),
+        2
+    );
+    assert_eq!(
+        code(&run(&[
+            "user",
+            "add",
+            "--data-dir",
+            "/tmp/x",
+            "--station",
+            "s",
+            "--username",
+            "u",
+            "--role",
+            "boss"
+        ])),
+        2
+    );
+}
+
+#[test]
+fn station_and_user_commands_report_conflicts_and_missing_things() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().join("data");
+    let ds = d.to_str().expect("path");
+
+    // No database yet: not found.
+    assert_eq!(code(&run(&["station", "list", "--data-dir", ds])), 3);
+
+    create_station(&d, "seodaemun");
+    let again = run(&[
+        "station",
+        "create",
+        "--data-dir",
+        ds,
+        "--slug",
+        "seodaemun",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(code(&again), 4);
+    let list = run(&["station", "list", "--data-dir", ds]);
+    assert_eq!(code(&list), 0);
+    assert!(stdout(&list).starts_with("seodaemun\t"));
+
+    let add = [
+        "user",
+        "add",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--username",
+        "kim",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+    ];
+    assert_eq!(
+        code(&run_with_stdin(&add, "short\n")),
+        2,
+        "too short a password"
+    );
+    assert_eq!(code(&run_with_stdin(&add, "a good long password\n")), 0);
+    assert_eq!(
+        code(&run_with_stdin(&add, "a good long password\n")),
+        4,
+        "duplicate"
+    );
+    let unknown_station = [
+        "user",
+        "add",
+        "--data-dir",
+        ds,
+        "--station",
+        "mapo",
+        "--username",
+        "kim",
+        "--role",
+        "admin",
+    ];
+    assert_eq!(code(&run(&unknown_station)), 3);
+
+    // Without --password-stdin a password is generated and shown once.
+    let generated = run(&[
+        "user",
+        "add",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--username",
+        "park",
+        "--role",
+        "admin",
+    ]);
+    assert_eq!(code(&generated), 0);
+    assert!(stdout(&generated).contains("password (shown once): "));
+}
+
+#[test]
+fn enrol_writes_a_csv_and_one_qr_png_per_code_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().join("data");
+    let ds = d.to_str().expect("path");
+    create_station(&d, "seodaemun");
+    let csv = dir.path().join("print/codes.csv");
+    let csv_s = csv.to_str().expect("path");
+
+    let out = run(&[
+        "enrol",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--count",
+        "88",
+        "--out",
+        csv_s,
+    ]);
+    assert_eq!(code(&out), 0, "{out:?}");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "label,code,expires_at,qr_png");
+    assert_eq!(lines.len(), 89);
+    assert!(lines[1].starts_with("carrier-001,"));
+    assert!(lines[88].starts_with("carrier-088,"));
+    let first: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(first[1].len(), 23, "XXXXX-XXXXX-XXXXX-XXXXX");
+    let png = std::fs::read(dir.path().join("print").join(first[3])).expect("png");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let pngs = std::fs::read_dir(dir.path().join("print/codes-qr"))
+        .expect("qr dir")
+        .count();
+    assert_eq!(pngs, 88);
+    // No staging leftovers.
+    let leftovers = std::fs::read_dir(dir.path().join("print"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .count();
+    assert_eq!(leftovers, 0);
+
+    // Codes are stored hashed, never in clear.
+    let db = rusqlite::Connection::open(d.join("station.db")).expect("db");
+    let clear_in_db: i64 = db
+        .query_row(
+            "SELECT count(*) FROM enrolment_codes WHERE code_hash = ?1 OR code_hash = ?2",
+            [first[1], &first[1].replace('-', "")],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert_eq!(clear_in_db, 0);
+
+    let again = run(&[
+        "enrol",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--count",
+        "1",
+        "--out",
+        csv_s,
+    ]);
+    assert_eq!(code(&again), 4, "refuses to overwrite printed codes");
+    let unknown = run(&[
+        "enrol",
+        "--data-dir",
+        ds,
+        "--station",
+        "mapo",
+        "--count",
+        "1",
+        "--out",
+        "/tmp/never.csv",
+    ]);
+    assert_eq!(code(&unknown), 3);
+    let too_many = run(&[
+        "enrol",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--count",
+        "0",
+        "--out",
+        "/tmp/never.csv",
+    ]);
+    assert_eq!(code(&too_many), 2);
+
+    // A second batch continues the numbering.
+    let csv2 = dir.path().join("print/more.csv");
+    let out = run(&[
+        "enrol",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--count",
+        "2",
+        "--out",
+        csv2.to_str().expect("path"),
+    ]);
+    assert_eq!(code(&out), 0);
+    let text = std::fs::read_to_string(&csv2).expect("csv");
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("carrier-089,"))
+    );
+}
+
+#[test]
+fn device_commands_exit_3_for_unknown_devices() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().join("data");
+    let ds = d.to_str().expect("path");
+    create_station(&d, "seodaemun");
+    let out = run(&[
+        "device",
+        "revoke",
+        "--data-dir",
+        ds,
+        "--station",
+        "seodaemun",
+        "--device",
+        "carrier-001",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no device"));
+    let out = run(&[
+        "device",
+        "revoke",
+        "--data-dir",
+        ds,
+        "--station",
+        "mapo",
+        "--device",
+        "x",
+    ]);
+    assert_eq!(code(&out), 3);
+    let out = run(&["device", "list", "--data-dir", ds, "--station", "seodaemun"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out), "");
+}
+
+/// The server child process, killed if the test fails half-way.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().join("data");
+    let ds = d.to_str().expect("path").to_owned();
+    create_station(&d, "seodaemun");
+    let csv = dir.path().join("codes.csv");
+    let out = run(&[
+        "enrol",
+        "--data-dir",
+        &ds,
+        "--station",
+        "seodaemun",
+        "--count",
+        "2",
+        "--out",
+        csv.to_str().expect("path"),
+    ]);
+    assert_eq!(code(&out), 0);
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let codes: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).expect("code").to_owned())
+        .collect();
+
+    let mut child = Child(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--data-dir",
+                &ds,
+                "--listen",
+                "127.0.0.1:0",
+                "--log-json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .expect("read stdout");
+    let base = first_line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    let http = reqwest::Client::new();
+
+    let ready = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+
+    let enrolled = http
+        .post(format!("{base}/v1/devices/enrol"))
+        .json(&serde_json::json!({ "code": codes[0] }))
+        .send()
+        .await
+        .expect("enrol");
+    assert_eq!(enrolled.status(), 201);
+    let body: Value = enrolled.json().await.expect("json");
+    let token = body["token"].as_str().expect("token").to_owned();
+    let label = body["label"].as_str().expect("label").to_owned();
+
+    let report = sample_report(1);
+    let id = id_of(&report);
+    let put = |report: Value| {
+        let http = http.clone();
+        let url = format!("{base}/v1/reports/{id}");
+        let token = token.clone();
+        async move {
+            http.put(url)
+                .bearer_auth(token)
+                .json(&report)
+                .send()
+                .await
+                .expect("put")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(put(report.clone()).await, 201);
+    assert_eq!(put(report.clone()).await, 200);
+
+    // Revoke through the CLI while the server runs: the next request is refused.
+    let revoke = run(&[
+        "device",
+        "revoke",
+        "--data-dir",
+        &ds,
+        "--station",
+        "seodaemun",
+        "--device",
+        &label,
+    ]);
+    assert_eq!(code(&revoke), 0, "{revoke:?}");
+    assert_eq!(put(report.clone()).await, 401);
+
+    // SIGTERM: exits 0, promptly.
+    let pid = child.0.id().to_string();
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+
+    // Logs are JSON lines and never carry the note or the position.
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut logs)
+        .expect("read logs");
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{logs}"
+    );
+    assert!(logs.contains("shutting down"));
+    let note = report["note"].as_str().expect("note");
+    assert!(!logs.contains(note));
+    assert!(!logs.contains("37.5791") && !logs.contains("126.9368"));
+
+    // The report survived; the device is listed as revoked.
+    let list = run(&[
+        "device",
+        "list",
+        "--data-dir",
+        &ds,
+        "--station",
+        "seodaemun",
+    ]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("revoked"));
+    let db = rusqlite::Connection::open(d.join("station.db")).expect("db");
+    let count: i64 = db
+        .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(count, 1);
+}
