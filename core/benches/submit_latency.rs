@@ -4,10 +4,12 @@
 //!
 //! `cargo bench -p postcso-core --bench submit_latency`
 
+mod common;
+
 use std::time::Instant;
 
-use chrono::Utc;
-use postcso_core::model::{GeoPoint, LocationSource};
+use common::{raw_full_db, ready_draft};
+
 use postcso_core::{QueueConfig, ReportQueue};
 
 const ROUNDS: usize = 2_000;
@@ -18,29 +20,12 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let queue = ReportQueue::open(QueueConfig::new(dir.path().join("q"))).expect("queue");
-    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).expect("open");
-    raw.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .expect("wal");
-    raw.pragma_update(None, "synchronous", "FULL")
-        .expect("sync");
-    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", [])
-        .expect("table");
+    let raw = raw_full_db(dir.path());
 
     let mut submit = Vec::with_capacity(ROUNDS);
     let mut commit = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
-        let id = queue.create_draft().expect("draft");
-        queue.set_category(id, "crime_risk").expect("category");
-        let fix = GeoPoint::new(
-            37.5662,
-            126.9312,
-            Some(6.0),
-            None,
-            Utc::now(),
-            LocationSource::Gps,
-        )
-        .expect("fix");
-        queue.set_location(id, fix).expect("location");
+        let id = ready_draft(&queue);
         let t = Instant::now();
         queue.submit(id).expect("submit");
         submit.push(t.elapsed().as_secs_f64() * 1e3);
