@@ -10,11 +10,13 @@
 //!   stripping, and the content-addressed photo files.
 //! - [`store`]: the SQLite database: durability settings, migrations, damage handling.
 //! - [`queue`]: the queue API the app calls.
+//! - [`sync`]: the engine that delivers the queue to the station.
 
 mod fsutil;
 pub mod model;
 pub mod photo;
 pub mod queue;
 pub mod store;
+pub mod sync;
 
 pub use queue::{QueueConfig, QueueError, ReportQueue};

@@ -163,16 +163,40 @@ fn schema_of(db: &std::path::Path) -> Vec<(String, String, Option<String>)> {
         .unwrap()
 }
 
+/// Fills a database of one schema version with the expected reports.
+type FixtureWriter = fn(&Connection);
+
 /// Writes the fixtures. Run by hand when a migration is added (see the header).
 #[test]
 #[ignore = "writes fixtures; run by hand when adding a migration"]
 fn generate_schema_fixtures() {
-    let path = fixture(1);
-    let _ = std::fs::remove_file(&path);
-    let mut conn = Connection::open(&path).unwrap();
-    upgrade_to(&mut conn, 1).unwrap();
-    write_v1(&conn);
-    conn.execute_batch("VACUUM").unwrap();
+    let writers: [(u32, FixtureWriter); 2] = [(1, write_v1), (2, write_v2)];
+    for (version, write) in writers {
+        let path = fixture(version);
+        let _ = std::fs::remove_file(&path);
+        let mut conn = Connection::open(&path).unwrap();
+        upgrade_to(&mut conn, version).unwrap();
+        write(&conn);
+        conn.execute_batch("VACUUM").unwrap();
+    }
+}
+
+/// Version 2 added position flags and the cached category list.
+fn write_v2(conn: &Connection) {
+    write_v1(conn);
+    conn.execute(
+        "UPDATE reports SET flag_low_accuracy = 1 WHERE state <> 'draft' AND accuracy_m > 50.0",
+        [],
+    )
+    .unwrap();
+    for (i, (code, ko, en, guidance)) in postcso_core::model::BUILTIN_CATEGORIES.iter().enumerate()
+    {
+        conn.execute(
+            "INSERT INTO categories (position, code, name_ko, name_en, guidance, retired) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            params![i as i64, code, ko, en, guidance],
+        )
+        .unwrap();
+    }
 }
 
 fn write_v1(conn: &Connection) {

@@ -5,7 +5,7 @@
 //!   ▲  edit            │ ▲                        │
 //!   └──┘          withdraw └──── send_failed ─────┤
 //!                      ▼                          └──rejected──▶ rejected_by_server
-//!                  withdrawn
+//!                  withdrawn ◀──withdraw── rejected_by_server ──retry──▶ queued
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,8 @@ impl ReportState {
             (S::Sending, E::SendFailed) => S::Queued,
             (S::Sending, E::Acknowledged) => S::Sent,
             (S::Sending, E::Rejected) => S::RejectedByServer,
+            (S::RejectedByServer, E::Retry) => S::Queued,
+            (S::RejectedByServer, E::Withdraw) => S::Withdrawn,
             (S::Sent, E::ReviewUpdate) => S::Sent,
             (from, event) => return Err(IllegalTransition { from, event }),
         };
@@ -98,6 +100,9 @@ pub enum ReportEvent {
     Rejected,
     /// The station reported a review status.
     ReviewUpdate,
+    /// The carrier asked to send a refused report again (e.g. after the station
+    /// fixed a misconfiguration); the content stays as sealed.
+    Retry,
 }
 
 /// A transition the lifecycle does not allow, e.g. withdrawing a sent report.

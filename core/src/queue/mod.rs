@@ -5,6 +5,7 @@
 //! threads. Writes are serialised on one SQLite connection and are durable when
 //! they return (see [`crate::store`] for the settings that make that true).
 
+mod delivery;
 mod error;
 mod rows;
 mod view;
@@ -19,6 +20,7 @@ use std::sync::RwLock;
 use chrono::{DateTime, Local, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+pub(crate) use delivery::{Delivery, PhotoDelivery};
 pub use error::QueueError;
 pub use view::{AttachedPhoto, PhotoEntry, QueueStats, Report, ReportSummary, SubmitReceipt};
 
@@ -415,7 +417,6 @@ impl ReportQueue {
     }
 
     /// Records the station's final refusal with its message. Used by the sync engine.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the sync engine calls it"))]
     pub(crate) fn mark_rejected(&self, id: ReportId, message: &str) -> Result<(), QueueError> {
         self.transition(id, ReportEvent::Rejected)?;
         self.store.write(|tx| -> Result<(), QueueError> {
@@ -428,7 +429,6 @@ impl ReportQueue {
     }
 
     /// Records a review status from the station's changes feed. Used by the sync engine.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the sync engine calls it"))]
     pub(crate) fn set_review_status(
         &self,
         id: ReportId,

@@ -13,6 +13,7 @@ use super::StoreError;
 const STEPS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_flags_and_categories.sql"),
+    include_str!("migrations/0003_delivery.sql"),
 ];
 
 /// The schema version this build of the app writes.

@@ -1,0 +1,221 @@
+//! Delivery progress: what the sync engine has already got the station to store,
+//! persisted with each step so that an interrupted sync resumes, never restarts.
+//!
+//! These are the queue's hooks for [`crate::sync`]; the app does not call them.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{QueueError, ReportQueue, rows, set_state};
+use crate::model::{ReportEvent, ReportId, ReportState};
+
+/// A sealed report as the sync engine delivers it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Delivery {
+    /// The report.
+    pub id: ReportId,
+    /// The canonical JSON sealed at submit: the exact `PUT` body.
+    pub content_json: String,
+    /// Whether the station already stored the metadata.
+    pub metadata_acked: bool,
+    /// Each photo with its upload progress, in order.
+    pub photos: Vec<PhotoDelivery>,
+}
+
+/// Upload progress of one photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PhotoDelivery {
+    /// Position in the report.
+    pub position: u32,
+    /// SHA-256 of the photo file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The tus upload resource, once the station made one.
+    pub upload_url: Option<String>,
+    /// The last offset the station confirmed.
+    pub confirmed_offset: u64,
+    /// The station has every byte and the hash matched.
+    pub completed: bool,
+}
+
+impl Delivery {
+    /// Bytes still to upload, for progress events.
+    pub fn photo_bytes_total(&self) -> u64 {
+        self.photos.iter().map(|p| p.size).sum()
+    }
+
+    /// Bytes the station already confirmed.
+    pub fn photo_bytes_confirmed(&self) -> u64 {
+        self.photos
+            .iter()
+            .map(|p| {
+                if p.completed {
+                    p.size
+                } else {
+                    p.confirmed_offset
+                }
+            })
+            .sum()
+    }
+}
+
+impl ReportQueue {
+    /// Queued reports, oldest first: the order they must reach the station in.
+    pub(crate) fn queued_in_order(&self) -> Result<Vec<ReportId>, QueueError> {
+        self.store.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM reports WHERE state = 'queued' ORDER BY created_at_ms, id",
+            )?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids.iter().filter_map(|s| ReportId::parse(s).ok()).collect())
+        })
+    }
+
+    /// Moves a queued report to `sending` and counts the attempt.
+    pub(crate) fn begin_delivery(&self, id: ReportId) -> Result<Delivery, QueueError> {
+        self.store.write(|tx| {
+            let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
+            let to = from.apply(ReportEvent::StartSending)?;
+            set_state(tx, id, to)?;
+            tx.execute(
+                "INSERT INTO deliveries (report_id, attempts) VALUES (?1, 1) \
+                 ON CONFLICT (report_id) DO UPDATE SET attempts = attempts + 1",
+                [id.to_string()],
+            )?;
+            load_delivery(tx, id)
+        })
+    }
+
+    /// Records that the station stored the metadata.
+    pub(crate) fn record_metadata_acked(&self, id: ReportId) -> Result<(), QueueError> {
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE deliveries SET metadata_acked = 1, last_error = NULL WHERE report_id = ?1",
+                [id.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records a photo's upload resource and the offset the station confirmed.
+    pub(crate) fn record_upload(
+        &self,
+        id: ReportId,
+        position: u32,
+        upload_url: Option<&str>,
+        confirmed_offset: u64,
+        completed: bool,
+    ) -> Result<(), QueueError> {
+        self.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO photo_uploads (report_id, position, upload_url, confirmed_offset, completed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (report_id, position) DO UPDATE SET upload_url = ?3, \
+                 confirmed_offset = ?4, completed = ?5",
+                params![id.to_string(), position, upload_url, confirmed_offset as i64, completed],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends an attempt: `sent` when everything arrived, otherwise back to `queued`
+    /// with the reason, keeping every bit of progress.
+    pub(crate) fn end_delivery(
+        &self,
+        id: ReportId,
+        outcome: Result<(), &str>,
+    ) -> Result<ReportState, QueueError> {
+        self.store.write(|tx| {
+            let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
+            let (event, reason) = match outcome {
+                Ok(()) => (ReportEvent::Acknowledged, None),
+                Err(reason) => (ReportEvent::SendFailed, Some(reason)),
+            };
+            let to = from.apply(event)?;
+            set_state(tx, id, to)?;
+            tx.execute(
+                "UPDATE deliveries SET last_error = ?2 WHERE report_id = ?1",
+                params![id.to_string(), reason],
+            )?;
+            Ok(to)
+        })
+    }
+
+    /// Sends a report the station refused back to the queue, as sealed.
+    pub fn retry_rejected(&self, id: ReportId) -> Result<(), QueueError> {
+        self.transition(id, ReportEvent::Retry).map(|_| ())
+    }
+
+    /// Reads a value of the sync engine's persisted state.
+    pub(crate) fn sync_value(&self, key: &str) -> Result<Option<String>, QueueError> {
+        self.store.read(|tx| -> Result<_, QueueError> {
+            Ok(tx
+                .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })
+    }
+
+    /// Writes (or, with `None`, clears) a value of the sync engine's persisted state.
+    pub(crate) fn set_sync_value(&self, key: &str, value: Option<&str>) -> Result<(), QueueError> {
+        self.store.write(|tx| {
+            match value {
+                Some(v) => tx.execute(
+                    "INSERT INTO sync_state (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    params![key, v],
+                )?,
+                None => tx.execute("DELETE FROM sync_state WHERE key = ?1", [key])?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Reads a stored photo's bytes, checking them against their hash first.
+    pub(crate) fn photo_bytes(&self, sha256: &str) -> Result<Vec<u8>, QueueError> {
+        Ok(self.photos.read_verified(sha256)?)
+    }
+}
+
+fn load_delivery(conn: &rusqlite::Connection, id: ReportId) -> Result<Delivery, QueueError> {
+    let key = id.to_string();
+    let (content_json, metadata_acked): (Option<String>, Option<bool>) = conn.query_row(
+        "SELECT r.content_json, d.metadata_acked FROM reports r \
+         LEFT JOIN deliveries d ON d.report_id = r.id WHERE r.id = ?1",
+        [&key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let content_json = content_json.ok_or(QueueError::IllegalTransition(
+        crate::model::IllegalTransition {
+            from: ReportState::Draft,
+            event: ReportEvent::StartSending,
+        },
+    ))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.position, p.sha256, p.size, u.upload_url, u.confirmed_offset, u.completed \
+         FROM report_photos p LEFT JOIN photo_uploads u \
+           ON u.report_id = p.report_id AND u.position = p.position \
+         WHERE p.report_id = ?1 ORDER BY p.position",
+    )?;
+    let photos = stmt
+        .query_map([&key], |r| {
+            Ok(PhotoDelivery {
+                position: r.get(0)?,
+                sha256: r.get(1)?,
+                size: r.get::<_, i64>(2)?.max(0) as u64,
+                upload_url: r.get(3)?,
+                confirmed_offset: r.get::<_, Option<i64>>(4)?.unwrap_or(0).max(0) as u64,
+                completed: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Delivery {
+        id,
+        content_json,
+        metadata_acked: metadata_acked.unwrap_or(false),
+        photos,
+    })
+}

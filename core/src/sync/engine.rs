@@ -1,0 +1,543 @@
+//! The sync engine: owns a small tokio runtime, watches the triggers (network
+//! back, report submitted, backoff elapsed, the OS's background window) and runs
+//! one sync at a time.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::runtime::Runtime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::BackoffPolicy;
+use super::chunk::ChunkSizer;
+use super::client::{ClientError, StationClient, Timeouts};
+use super::events::{
+    ListenerSlot, StopReason, SyncErrorKind, SyncEvent, SyncListener, SyncOutcome,
+};
+use super::failure::Failure;
+use super::network::{NetworkState, SyncPolicy, photos_deferred};
+use super::pass::{DeliverError, Delivered, Run, Stop, TransferCounters, TransferStats};
+use crate::model::ReportState;
+use crate::queue::{QueueError, ReportQueue};
+
+const FAILURES_KEY: &str = "backoff_failures";
+const NOT_BEFORE_KEY: &str = "backoff_not_before_ms";
+const REENROL_KEY: &str = "reenrol_required";
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The station's base URL, e.g. `https://seodaemun.station.example/`.
+    pub station_url: String,
+    /// The device credential from enrolment; kept by the platform's keystore and
+    /// handed in at start.
+    pub credential: Option<String>,
+    /// Network timeouts.
+    pub timeouts: Timeouts,
+    /// Retry timing after transient failures.
+    pub backoff: BackoffPolicy,
+    /// Data and battery policy.
+    pub policy: SyncPolicy,
+    /// Worker threads of the engine's runtime: two are plenty for one phone.
+    pub worker_threads: usize,
+}
+
+impl SyncConfig {
+    /// Defaults for the station at `station_url`.
+    pub fn new(station_url: impl Into<String>, credential: Option<String>) -> Self {
+        Self {
+            station_url: station_url.into(),
+            credential,
+            timeouts: Timeouts::default(),
+            backoff: BackoffPolicy::default(),
+            policy: SyncPolicy::default(),
+            worker_threads: 2,
+        }
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The station URL or HTTP client is unusable.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The runtime's threads could not be started.
+    #[error("could not start the sync runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Mutable inputs from the platform.
+#[derive(Debug, Clone)]
+struct Inputs {
+    credential: Option<String>,
+    network: NetworkState,
+    policy: SyncPolicy,
+    battery_low: bool,
+    /// Cancels the run in progress; replaced after each `cancel()`.
+    current_run: CancellationToken,
+}
+
+/// State shared by the engine's handle, its driver task and its runs.
+struct Shared {
+    queue: Arc<ReportQueue>,
+    client: StationClient,
+    backoff: BackoffPolicy,
+    inputs: Mutex<Inputs>,
+    listener: Arc<ListenerSlot>,
+    counters: Arc<TransferCounters>,
+    chunks: Arc<Mutex<ChunkSizer>>,
+    /// Wakes the driver: network back, report submitted, credential replaced.
+    wake: Notify,
+    /// One run at a time.
+    run_lock: tokio::sync::Mutex<()>,
+    /// Set by the driver when a transient failure asked for a retry later.
+    shutdown: CancellationToken,
+}
+
+/// The sync engine. Create one per opened queue; drop it to stop.
+///
+/// Every method may be called from any thread. The engine runs on its own
+/// multi-threaded tokio runtime, so callers need no runtime of their own.
+pub struct SyncEngine {
+    shared: Arc<Shared>,
+    runtime: Option<Runtime>,
+    started: AtomicBool,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("client", &self.shared.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncEngine {
+    /// Builds the engine and starts its background driver, which syncs by itself
+    /// whenever the network is up and there is something to send.
+    pub fn start(queue: Arc<ReportQueue>, config: SyncConfig) -> Result<Self, SyncError> {
+        let client = StationClient::new(&config.station_url, config.timeouts)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.worker_threads.max(1))
+            .max_blocking_threads(4)
+            .thread_name("postcso-sync")
+            .enable_all()
+            .build()
+            .map_err(SyncError::Runtime)?;
+        let shared = Arc::new(Shared {
+            queue,
+            client,
+            backoff: config.backoff,
+            inputs: Mutex::new(Inputs {
+                credential: config.credential,
+                network: NetworkState::default(),
+                policy: config.policy,
+                battery_low: false,
+                current_run: CancellationToken::new(),
+            }),
+            listener: Arc::new(ListenerSlot::default()),
+            counters: Arc::new(TransferCounters::default()),
+            chunks: Arc::new(Mutex::new(ChunkSizer::default())),
+            wake: Notify::new(),
+            run_lock: tokio::sync::Mutex::new(()),
+            shutdown: CancellationToken::new(),
+        });
+        runtime.spawn(drive(Arc::clone(&shared)));
+        let engine = Self {
+            shared,
+            runtime: Some(runtime),
+            started: AtomicBool::new(true),
+        };
+        engine.kick();
+        Ok(engine)
+    }
+
+    /// Registers the listener that receives every [`SyncEvent`].
+    pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
+        self.shared.listener.set(listener);
+    }
+
+    /// Replaces the device credential (after re-enrolment) and clears the
+    /// "re-enrol" stop, then syncs.
+    pub fn set_credential(&self, credential: Option<String>) -> Result<(), QueueError> {
+        self.shared.inputs().credential = credential;
+        self.shared.queue.set_sync_value(REENROL_KEY, None)?;
+        self.kick();
+        Ok(())
+    }
+
+    /// What the platform knows about connectivity. Coming online starts a sync at
+    /// once: a queue that waits for the next timer after the network returns is
+    /// the classic offline-first bug.
+    pub fn set_network_state(&self, state: NetworkState) {
+        let was_online = {
+            let mut inputs = self.shared.inputs();
+            let was = inputs.network.online;
+            inputs.network = state;
+            was
+        };
+        if state.online && !was_online {
+            self.reset_backoff_for_new_network();
+        }
+        if state.online {
+            self.kick();
+        } else {
+            // No network: a run in flight can only fail; stop it promptly.
+            self.cancel();
+        }
+    }
+
+    /// Data and battery policy.
+    pub fn set_policy(&self, policy: SyncPolicy) {
+        self.shared.inputs().policy = policy;
+        self.kick();
+    }
+
+    /// Whether the battery is low (the platform's battery-low broadcast).
+    pub fn set_battery_low(&self, low: bool) {
+        self.shared.inputs().battery_low = low;
+        if !low {
+            self.kick();
+        }
+    }
+
+    /// Asks for a sync soon, e.g. right after `submit()`. Cheap; does nothing
+    /// while offline or backing off.
+    pub fn kick(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Syncs until the queue is drained or `budget` has passed, then returns with
+    /// progress saved. For the OS's background windows (WorkManager, BGTask): give
+    /// it a little less than the window.
+    pub async fn sync(&self, budget: Duration) -> SyncOutcome {
+        let Some(runtime) = &self.runtime else {
+            return stopped(StopReason::Cancelled);
+        };
+        let deadline = Instant::now() + budget;
+        let handle = runtime.spawn(run_until(Arc::clone(&self.shared), Some(deadline)));
+        handle
+            .await
+            .unwrap_or_else(|_| stopped(StopReason::Cancelled))
+    }
+
+    /// The blocking form of [`SyncEngine::sync`], for a platform thread. Do not call
+    /// it from inside an async runtime; use `sync` there.
+    pub fn sync_now(&self, budget: Duration) -> SyncOutcome {
+        let Some(runtime) = &self.runtime else {
+            return stopped(StopReason::Cancelled);
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shared = Arc::clone(&self.shared);
+        let deadline = Instant::now() + budget;
+        runtime.spawn(async move {
+            let _ = tx.send(run_until(shared, Some(deadline)).await);
+        });
+        rx.recv().unwrap_or_else(|_| stopped(StopReason::Cancelled))
+    }
+
+    /// Stops the run in progress within a second; progress is kept. The engine
+    /// syncs again on the next trigger.
+    pub fn cancel(&self) {
+        let mut inputs = self.shared.inputs();
+        inputs.current_run.cancel();
+        inputs.current_run = CancellationToken::new();
+    }
+
+    /// Bytes and requests sent since the engine started.
+    pub fn transfer_stats(&self) -> TransferStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// A new network is a new chance: forget the backoff of the old one, so a
+    /// carrier walking into Wi-Fi is not kept waiting by failures on the street.
+    fn reset_backoff_for_new_network(&self) {
+        let _ = self.shared.queue.set_sync_value(NOT_BEFORE_KEY, None);
+    }
+}
+
+impl Drop for SyncEngine {
+    fn drop(&mut self) {
+        if self.started.swap(false, Ordering::SeqCst) {
+            self.shared.shutdown.cancel();
+            self.cancel();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            // Never blocks, so dropping the engine is safe on any thread, async or not;
+            // a queue write in flight finishes on its blocking thread.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Shared {
+    fn inputs(&self) -> std::sync::MutexGuard<'_, Inputs> {
+        self.inputs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn stopped(stop: StopReason) -> SyncOutcome {
+    SyncOutcome {
+        stop,
+        delivered: 0,
+        rejected: 0,
+        remaining: 0,
+    }
+}
+
+/// The background driver: runs when woken, and again when a backoff elapses.
+async fn drive(shared: Arc<Shared>) {
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = shared.wake.notified() => {}
+            () = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        retry_at = None;
+        let outcome = run_until(Arc::clone(&shared), None).await;
+        if let StopReason::BackingOff { retry_in, .. } = outcome.stop {
+            retry_at = Some(tokio::time::Instant::now() + retry_in);
+        }
+    }
+}
+
+/// Runs syncs until drained, stopped or out of time; waits out a backoff when it
+/// fits before the deadline.
+async fn run_until(shared: Arc<Shared>, deadline: Option<Instant>) -> SyncOutcome {
+    let _one_at_a_time = shared.run_lock.lock().await;
+    let mut total = stopped(StopReason::Drained);
+    loop {
+        let outcome = run_once(&shared, deadline).await;
+        total.delivered += outcome.delivered;
+        total.rejected += outcome.rejected;
+        total.remaining = outcome.remaining;
+        total.stop = outcome.stop.clone();
+        let StopReason::BackingOff { retry_in, .. } = &outcome.stop else {
+            break;
+        };
+        let Some(deadline) = deadline else {
+            break; // The driver schedules the retry itself.
+        };
+        if Instant::now() + *retry_in >= deadline {
+            break;
+        }
+        let cancel = shared.inputs().current_run.clone();
+        tokio::select! {
+            () = cancel.cancelled() => { total.stop = StopReason::Cancelled; break; }
+            () = tokio::time::sleep(*retry_in) => {}
+        }
+    }
+    shared.listener.emit(SyncEvent::Finished(total.clone()));
+    total
+}
+
+/// One push-then-pull run.
+async fn run_once(shared: &Arc<Shared>, deadline: Option<Instant>) -> SyncOutcome {
+    let inputs = shared.inputs().clone();
+    let mut outcome = stopped(StopReason::Drained);
+    let remaining = |shared: &Shared| shared.queue.stats().map(|s| s.unsent()).unwrap_or(0);
+    if !inputs.network.online {
+        outcome.stop = StopReason::Offline;
+        outcome.remaining = remaining(shared);
+        return outcome;
+    }
+    let Some(token) = inputs.credential.clone() else {
+        outcome.stop = StopReason::NotEnrolled;
+        return outcome;
+    };
+    if matches!(shared.queue.sync_value(REENROL_KEY), Ok(Some(_))) {
+        outcome.stop = StopReason::ReEnrolRequired;
+        return outcome;
+    }
+    if let Some(wait) = backoff_remaining(shared) {
+        outcome.stop = StopReason::BackingOff {
+            retry_in: wait,
+            reason: "waiting after earlier failures".to_owned(),
+        };
+        outcome.remaining = remaining(shared);
+        return outcome;
+    }
+    shared.listener.emit(SyncEvent::Started);
+    let run = Run {
+        queue: Arc::clone(&shared.queue),
+        client: shared.client.clone(),
+        token,
+        listener: Arc::clone(&shared.listener),
+        stop: inputs.current_run.clone(),
+        deadline,
+        backoff: shared.backoff,
+        photos_deferred: photos_deferred(inputs.policy, inputs.network, inputs.battery_low),
+        chunks: Arc::clone(&shared.chunks),
+        counters: Arc::clone(&shared.counters),
+    };
+    outcome.stop = match push(&run, &mut outcome).await {
+        Ok(()) => match run.pull().await {
+            Ok(()) => {
+                clear_backoff(shared);
+                StopReason::Drained
+            }
+            Err(e) => settle(&run, None, e).await,
+        },
+        Err(stop) => stop,
+    };
+    outcome.remaining = remaining(shared);
+    if let Ok(stats) = shared.queue.stats() {
+        run.emit(SyncEvent::QueueCounts(stats));
+    }
+    outcome
+}
+
+/// Delivers every queued report in creation order.
+async fn push(run: &Run, outcome: &mut SyncOutcome) -> Result<(), StopReason> {
+    let ids = run
+        .db(|q| q.queued_in_order())
+        .await
+        .map_err(|e| StopReason::LocalError(e.to_string()))?;
+    let mut deferred_photos = false;
+    for id in ids {
+        match run.deliver(id).await {
+            Ok(Delivered::Complete) => {
+                let state = run.db(move |q| q.end_delivery(id, Ok(()))).await;
+                if let Ok(state) = state {
+                    run.emit(SyncEvent::ReportState { id, state });
+                    outcome.delivered += 1;
+                }
+            }
+            Ok(Delivered::PhotosDeferred) => {
+                deferred_photos = true;
+                let reason = run.photos_deferred.unwrap_or("photos deferred");
+                requeue(run, id, reason).await;
+            }
+            Err(DeliverError::Failure(Failure::Permanent { message, .. })) => {
+                let stored = message.clone();
+                if run.db(move |q| q.mark_rejected(id, &stored)).await.is_ok() {
+                    outcome.rejected += 1;
+                    run.emit(SyncEvent::ReportState {
+                        id,
+                        state: ReportState::RejectedByServer,
+                    });
+                    run.emit(SyncEvent::Error {
+                        kind: SyncErrorKind::Rejected,
+                        message,
+                        report: Some(id),
+                    });
+                }
+            }
+            Err(DeliverError::Local(e @ (QueueError::PhotoFile(_) | QueueError::NotFound(_)))) => {
+                // This report cannot go (its photo file is damaged, or it was
+                // withdrawn meanwhile); the ones behind it can.
+                run.local_error(Some(id), &e);
+                requeue(run, id, "stored photo unreadable").await;
+            }
+            Err(other) => {
+                let reason = match &other {
+                    DeliverError::Stop(Stop::Cancelled) => "cancelled",
+                    DeliverError::Stop(Stop::Deadline) => "out of time",
+                    _ => "delivery interrupted",
+                };
+                requeue(run, id, reason).await;
+                return Err(settle(run, Some(id), other).await);
+            }
+        }
+    }
+    if deferred_photos {
+        tracing::debug!("photo uploads deferred by policy");
+    }
+    Ok(())
+}
+
+/// Puts a report back in the queue after an unfinished attempt, keeping progress.
+async fn requeue(run: &Run, id: crate::model::ReportId, reason: &'static str) {
+    if let Ok(state) = run.db(move |q| q.end_delivery(id, Err(reason))).await {
+        run.emit(SyncEvent::ReportState { id, state });
+    }
+}
+
+/// Turns what stopped a run into the outcome, persisting backoff or the re-enrol flag.
+async fn settle(run: &Run, id: Option<crate::model::ReportId>, e: DeliverError) -> StopReason {
+    match e {
+        DeliverError::Stop(Stop::Cancelled) => StopReason::Cancelled,
+        DeliverError::Stop(Stop::Deadline) => StopReason::DeadlineReached,
+        DeliverError::Failure(Failure::Unauthorized) => {
+            let _ = run.db(|q| q.set_sync_value(REENROL_KEY, Some("1"))).await;
+            run.emit(SyncEvent::ReEnrolRequired);
+            StopReason::ReEnrolRequired
+        }
+        DeliverError::Failure(Failure::Transient {
+            reason,
+            retry_after,
+        }) => {
+            let failures = run
+                .db(|q| q.sync_value(FAILURES_KEY))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+                + 1;
+            let retry_in = run.backoff.delay(failures, retry_after, &mut rand::rng());
+            let not_before = now_ms() + retry_in.as_millis() as i64;
+            let _ = run
+                .db(move |q| {
+                    q.set_sync_value(FAILURES_KEY, Some(&failures.to_string()))?;
+                    q.set_sync_value(NOT_BEFORE_KEY, Some(&not_before.to_string()))
+                })
+                .await;
+            run.emit(SyncEvent::Error {
+                kind: SyncErrorKind::Network,
+                message: reason.clone(),
+                report: id,
+            });
+            StopReason::BackingOff { retry_in, reason }
+        }
+        DeliverError::Failure(Failure::Permanent { message, .. }) => {
+            // A permanent answer outside a report's delivery (the changes feed):
+            // nothing to reject; report it and stop this run.
+            run.emit(SyncEvent::Error {
+                kind: SyncErrorKind::Network,
+                message: message.clone(),
+                report: id,
+            });
+            StopReason::LocalError(message)
+        }
+        DeliverError::Local(e) => {
+            run.local_error(id, &e);
+            StopReason::LocalError(e.to_string())
+        }
+    }
+}
+
+/// Time left in a persisted backoff. A wait longer than the policy allows (the
+/// phone's clock jumped back) is not honoured.
+fn backoff_remaining(shared: &Shared) -> Option<Duration> {
+    let not_before: i64 = shared
+        .queue
+        .sync_value(NOT_BEFORE_KEY)
+        .ok()??
+        .parse()
+        .ok()?;
+    let wait = not_before - now_ms();
+    let longest = (shared.backoff.cap.max(shared.backoff.max_retry_after)).as_millis() as i64;
+    (wait > 0 && wait <= longest).then(|| Duration::from_millis(wait as u64))
+}
+
+fn clear_backoff(shared: &Shared) {
+    let _ = shared.queue.set_sync_value(FAILURES_KEY, None);
+    let _ = shared.queue.set_sync_value(NOT_BEFORE_KEY, None);
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

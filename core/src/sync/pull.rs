@@ -1,0 +1,129 @@
+//! Reading the station's changes feed after a push: the review status of the
+//! carrier's own reports, the category list, and later zone updates.
+
+use serde::Deserialize;
+
+use super::events::SyncEvent;
+use super::failure::Failure;
+use super::pass::{DeliverError, Run};
+use crate::model::{CategoryInfo, CategoryList, ReportId, ReviewStatus};
+use crate::queue::QueueError;
+
+/// Where the feed cursor is kept in the sync state.
+const CURSOR_KEY: &str = "changes_cursor";
+/// Pages read per run at most, so a long backlog cannot hold a background window.
+const MAX_PAGES: usize = 50;
+
+/// One page of `GET /v1/changes`.
+#[derive(Debug, Deserialize)]
+struct ChangesPage {
+    changes: Vec<Change>,
+    cursor: String,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// One change. Kinds this app does not know are skipped, so the station can add
+/// kinds without breaking old apps.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Change {
+    ReportStatus {
+        report_id: ReportId,
+        status: ReviewStatus,
+    },
+    Categories {
+        categories: Vec<CategoryInfo>,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
+impl Run {
+    /// Reads the feed from the stored cursor and applies it, page by page; the
+    /// cursor is saved after each page is applied, so a page is never lost and at
+    /// worst applied twice (every change is idempotent).
+    pub async fn pull(&self) -> Result<(), DeliverError> {
+        let mut cursor = self.db(|q| q.sync_value(CURSOR_KEY)).await?;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.client.url("v1/changes")?;
+            if let Some(c) = &cursor {
+                url.query_pairs_mut().append_pair("cursor", c);
+            }
+            let page: ChangesPage = self
+                .guard(self.client.get_json(&self.token, url))
+                .await?
+                .map_err(DeliverError::Failure)?;
+            for change in page.changes {
+                self.apply(change).await?;
+            }
+            let next = page.cursor;
+            let saved = next.clone();
+            self.db(move |q| q.set_sync_value(CURSOR_KEY, Some(&saved)))
+                .await?;
+            cursor = Some(next);
+            if !page.has_more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, change: Change) -> Result<(), DeliverError> {
+        match change {
+            Change::ReportStatus { report_id, status } => {
+                let applied = status.clone();
+                match self
+                    .db(move |q| q.set_review_status(report_id, &applied))
+                    .await
+                {
+                    Ok(()) => self.emit(SyncEvent::ReviewStatus {
+                        id: report_id,
+                        status,
+                    }),
+                    // Not on this phone (reinstalled), or not yet marked sent here
+                    // (the acknowledgement was lost): the next push settles it.
+                    Err(QueueError::NotFound(_) | QueueError::IllegalTransition(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Change::Categories { categories } => {
+                if categories.is_empty() {
+                    return Err(DeliverError::Failure(Failure::Transient {
+                        reason: "the station sent an empty category list".to_owned(),
+                        retry_after: None,
+                    }));
+                }
+                self.db(move |q| q.replace_categories(CategoryList::new(categories)))
+                    .await?;
+                self.emit(SyncEvent::CategoriesUpdated);
+            }
+            Change::Unknown => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_change_kinds_are_skipped() {
+        let page: ChangesPage = serde_json::from_str(
+            r#"{"changes":[
+                {"kind":"zone_update","zone":{"id":1}},
+                {"kind":"report_status","report_id":"019ad0a0-0000-7000-8000-000000000001","status":"fixed","complete":true}
+            ],"cursor":"Mg","has_more":false}"#,
+        )
+        .unwrap();
+        assert!(matches!(page.changes[0], Change::Unknown));
+        assert!(matches!(
+            &page.changes[1],
+            Change::ReportStatus {
+                status: ReviewStatus::Fixed,
+                ..
+            }
+        ));
+    }
+}
