@@ -1,1 +1,6 @@
-//! Cross-crate end-to-end and fault tests live in `tests/`.
+//! End-to-end and fault tests across the pieces: the phone core against a real
+//! station process on loopback. This library holds the harness; the tests are in
+//! `tests/tests/`.
+
+pub mod phone;
+pub mod station;

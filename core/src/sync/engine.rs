@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::backoff::BackoffPolicy;
 use super::chunk::ChunkSizer;
 use super::client::{ClientError, StationClient, Timeouts};
+use super::enrol::{EnrolError, Enrolment};
 use super::events::{
     ListenerSlot, StopReason, SyncErrorKind, SyncEvent, SyncListener, SyncOutcome,
 };
@@ -155,6 +156,63 @@ impl SyncEngine {
         Ok(engine)
     }
 
+    /// Redeems a one-time enrolment code. On success the credential is in force
+    /// at once and the station's categories are stored; the platform should keep
+    /// `token` in its keystore and pass it to `start` next time.
+    pub async fn enrol(&self, code: &str) -> Result<Enrolment, EnrolError> {
+        let client = self.shared.client.clone();
+        let code = code.to_owned();
+        let redeemed = self
+            .spawn(async move { super::enrol::enrol(&client, &code).await })
+            .ok_or_else(shut_down)?
+            .await
+            .map_err(|_| shut_down())??;
+        self.adopt(redeemed)
+    }
+
+    /// The blocking form of [`SyncEngine::enrol`], for a platform thread.
+    pub fn enrol_blocking(&self, code: &str) -> Result<Enrolment, EnrolError> {
+        let client = self.shared.client.clone();
+        let code = code.to_owned();
+        let redeemed = self
+            .block_on(async move { super::enrol::enrol(&client, &code).await })
+            .ok_or_else(shut_down)??;
+        self.adopt(redeemed)
+    }
+
+    /// Puts a fresh enrolment in force: categories stored, credential set.
+    fn adopt(&self, enrolment: Enrolment) -> Result<Enrolment, EnrolError> {
+        if !enrolment.categories.is_empty() {
+            let list = crate::model::CategoryList::new(enrolment.categories.clone());
+            if let Err(e) = self.shared.queue.replace_categories(list) {
+                tracing::warn!(error = %e, "could not store the station's categories");
+            }
+        }
+        self.set_credential(Some(enrolment.token.clone()))
+            .map_err(|e| EnrolError::Unreachable(e.to_string()))?;
+        Ok(enrolment)
+    }
+
+    /// Runs `fut` on the engine's runtime; `None` once the engine is shut down.
+    fn spawn<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<T>> {
+        self.runtime.as_ref().map(|rt| rt.spawn(fut))
+    }
+
+    /// Runs `fut` on the engine's runtime and blocks this (non-async) thread for it.
+    fn block_on<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.spawn(async move {
+            let _ = tx.send(fut.await);
+        })?;
+        rx.recv().ok()
+    }
+
     /// Registers the listener that receives every [`SyncEvent`].
     pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
         self.shared.listener.set(listener);
@@ -214,29 +272,23 @@ impl SyncEngine {
     /// progress saved. For the OS's background windows (WorkManager, BGTask): give
     /// it a little less than the window.
     pub async fn sync(&self, budget: Duration) -> SyncOutcome {
-        let Some(runtime) = &self.runtime else {
-            return stopped(StopReason::Cancelled);
-        };
         let deadline = Instant::now() + budget;
-        let handle = runtime.spawn(run_until(Arc::clone(&self.shared), Some(deadline)));
-        handle
-            .await
-            .unwrap_or_else(|_| stopped(StopReason::Cancelled))
+        let cancel = self.shared.current_run();
+        match self.spawn(run_until(Arc::clone(&self.shared), Some(deadline), cancel)) {
+            Some(handle) => handle
+                .await
+                .unwrap_or_else(|_| stopped(StopReason::Cancelled)),
+            None => stopped(StopReason::Cancelled),
+        }
     }
 
     /// The blocking form of [`SyncEngine::sync`], for a platform thread. Do not call
     /// it from inside an async runtime; use `sync` there.
     pub fn sync_now(&self, budget: Duration) -> SyncOutcome {
-        let Some(runtime) = &self.runtime else {
-            return stopped(StopReason::Cancelled);
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let shared = Arc::clone(&self.shared);
         let deadline = Instant::now() + budget;
-        runtime.spawn(async move {
-            let _ = tx.send(run_until(shared, Some(deadline)).await);
-        });
-        rx.recv().unwrap_or_else(|_| stopped(StopReason::Cancelled))
+        let cancel = self.shared.current_run();
+        self.block_on(run_until(Arc::clone(&self.shared), Some(deadline), cancel))
+            .unwrap_or_else(|| stopped(StopReason::Cancelled))
     }
 
     /// Stops the run in progress within a second; progress is kept. The engine
@@ -277,6 +329,15 @@ impl Shared {
     fn inputs(&self) -> std::sync::MutexGuard<'_, Inputs> {
         self.inputs.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The token that `cancel()` will trip next.
+    fn current_run(&self) -> CancellationToken {
+        self.inputs().current_run.clone()
+    }
+}
+
+fn shut_down() -> EnrolError {
+    EnrolError::Unreachable("the sync engine is shut down".into())
 }
 
 fn stopped(stop: StopReason) -> SyncOutcome {
@@ -303,7 +364,8 @@ async fn drive(shared: Arc<Shared>) {
             } => {}
         }
         retry_at = None;
-        let outcome = run_until(Arc::clone(&shared), None).await;
+        let cancel = shared.current_run();
+        let outcome = run_until(Arc::clone(&shared), None, cancel).await;
         if let StopReason::BackingOff { retry_in, .. } = outcome.stop {
             retry_at = Some(tokio::time::Instant::now() + retry_in);
         }
@@ -311,12 +373,27 @@ async fn drive(shared: Arc<Shared>) {
 }
 
 /// Runs syncs until drained, stopped or out of time; waits out a backoff when it
-/// fits before the deadline.
-async fn run_until(shared: Arc<Shared>, deadline: Option<Instant>) -> SyncOutcome {
-    let _one_at_a_time = shared.run_lock.lock().await;
+/// fits before the deadline. `cancel` is taken when the caller asked, so a
+/// `cancel()` also stops a run still waiting for the one before it.
+async fn run_until(
+    shared: Arc<Shared>,
+    deadline: Option<Instant>,
+    cancel: CancellationToken,
+) -> SyncOutcome {
+    let deadline_at = deadline.map(tokio::time::Instant::from_std);
+    let _one_at_a_time = tokio::select! {
+        guard = shared.run_lock.lock() => guard,
+        () = cancel.cancelled() => return stopped(StopReason::Cancelled),
+        () = async {
+            match deadline_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        } => return stopped(StopReason::DeadlineReached),
+    };
     let mut total = stopped(StopReason::Drained);
     loop {
-        let outcome = run_once(&shared, deadline).await;
+        let outcome = run_once(&shared, deadline, &cancel).await;
         total.delivered += outcome.delivered;
         total.rejected += outcome.rejected;
         total.remaining = outcome.remaining;
@@ -330,7 +407,6 @@ async fn run_until(shared: Arc<Shared>, deadline: Option<Instant>) -> SyncOutcom
         if Instant::now() + *retry_in >= deadline {
             break;
         }
-        let cancel = shared.inputs().current_run.clone();
         tokio::select! {
             () = cancel.cancelled() => { total.stop = StopReason::Cancelled; break; }
             () = tokio::time::sleep(*retry_in) => {}
@@ -341,7 +417,11 @@ async fn run_until(shared: Arc<Shared>, deadline: Option<Instant>) -> SyncOutcom
 }
 
 /// One push-then-pull run.
-async fn run_once(shared: &Arc<Shared>, deadline: Option<Instant>) -> SyncOutcome {
+async fn run_once(
+    shared: &Arc<Shared>,
+    deadline: Option<Instant>,
+    cancel: &CancellationToken,
+) -> SyncOutcome {
     let inputs = shared.inputs().clone();
     let mut outcome = stopped(StopReason::Drained);
     let remaining = |shared: &Shared| shared.queue.stats().map(|s| s.unsent()).unwrap_or(0);
@@ -372,7 +452,7 @@ async fn run_once(shared: &Arc<Shared>, deadline: Option<Instant>) -> SyncOutcom
         client: shared.client.clone(),
         token,
         listener: Arc::clone(&shared.listener),
-        stop: inputs.current_run.clone(),
+        stop: cancel.clone(),
         deadline,
         backoff: shared.backoff,
         photos_deferred: photos_deferred(inputs.policy, inputs.network, inputs.battery_low),
@@ -382,6 +462,13 @@ async fn run_once(shared: &Arc<Shared>, deadline: Option<Instant>) -> SyncOutcom
     outcome.stop = match push(&run, &mut outcome).await {
         Ok(()) => match run.pull().await {
             Ok(()) => {
+                clear_backoff(shared);
+                StopReason::Drained
+            }
+            Err(DeliverError::Failure(Failure::Permanent { status, .. })) => {
+                // The push is done; a station without a usable changes feed only
+                // means no news this time.
+                tracing::warn!(status, "changes feed unavailable");
                 clear_backoff(shared);
                 StopReason::Drained
             }

@@ -1,0 +1,314 @@
+//! The sync engine against a real station process on loopback: exactly-once
+//! delivery in creation order, refusals that do not block the queue, re-enrolment,
+//! triggers, backoff, cancellation and deadlines.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState};
+use postcso_core::sync::{NetworkState, StopReason, SyncEvent};
+use postcso_tests::phone::Phone;
+use postcso_tests::station::Station;
+
+const BUDGET: Duration = Duration::from_secs(30);
+
+#[test]
+fn the_queue_arrives_exactly_once_in_creation_order() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let ids: Vec<_> = (0..6).map(|n| phone.file_report(n, &[])).collect();
+    assert_eq!(
+        station.report_count(),
+        0,
+        "nothing leaves the phone while offline"
+    );
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    for id in &ids {
+        assert_eq!(station.copies_of(&id.to_string()), 1, "{id}");
+        assert_eq!(phone.queue.get(*id).unwrap().state, ReportState::Sent);
+    }
+    // Arrival order at the station is the phone's creation order.
+    let arrived: Vec<String> = {
+        let db = station.db();
+        let mut stmt = db.prepare("SELECT id FROM reports ORDER BY rowid").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        arrived,
+        ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
+
+    // A second run sends nothing again.
+    let requests = phone.engine.transfer_stats().requests;
+    let again = phone.engine.sync_now(BUDGET);
+    assert_eq!(again.delivered, 0);
+    assert_eq!(station.report_count(), 6);
+    assert!(
+        phone.engine.transfer_stats().requests <= requests + 1,
+        "only the changes feed is read"
+    );
+}
+
+#[test]
+fn a_lost_acknowledgement_is_settled_by_an_idempotent_retry() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let id = phone.file_report(1, &[]);
+    let token = phone.token.clone().unwrap();
+    // The station stores the report but the phone never hears back (simulated by
+    // delivering it from a second client with the phone's own credential).
+    let sealed = sealed_json(&phone, id);
+    let status = reqwest::blocking::Client::new()
+        .put(format!("{}v1/reports/{id}", station.url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(sealed)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 201);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained);
+    assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Sent);
+    assert_eq!(station.copies_of(&id.to_string()), 1);
+}
+
+#[test]
+fn a_report_the_station_refuses_does_not_block_the_ones_behind_it() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let first = phone.file_report(1, &[]);
+    // A category only this phone knows: the station refuses the report for good.
+    let mut entries = CategoryList::default().entries().to_vec();
+    entries.push(CategoryInfo {
+        code: CategoryCode::parse("graffiti").unwrap(),
+        name_ko: "낙서".into(),
+        name_en: "Graffiti".into(),
+        guidance: String::new(),
+        retired: false,
+    });
+    phone
+        .queue
+        .replace_categories(CategoryList::new(entries))
+        .unwrap();
+    let refused = phone.queue.create_draft().unwrap();
+    phone.queue.set_category(refused, "graffiti").unwrap();
+    phone
+        .queue
+        .set_location(refused, phone.queue.get(first).unwrap().location.unwrap())
+        .unwrap();
+    phone.queue.submit(refused).unwrap();
+    let last = phone.file_report(3, &[]);
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    let r = phone.queue.get(refused).unwrap();
+    assert_eq!(r.state, ReportState::RejectedByServer);
+    let message = r.server_message.unwrap();
+    assert!(
+        message.contains("/category"),
+        "the station's message names the field: {message}"
+    );
+    assert_eq!(phone.queue.get(first).unwrap().state, ReportState::Sent);
+    assert_eq!(
+        phone.queue.get(last).unwrap().state,
+        ReportState::Sent,
+        "the report behind was not blocked"
+    );
+    assert_eq!(station.copies_of(&refused.to_string()), 0);
+    assert!(phone.events.events().iter().any(|e| matches!(e,
+        SyncEvent::ReportState { id, state: ReportState::RejectedByServer } if *id == refused)));
+}
+
+#[test]
+fn a_revoked_device_stops_and_asks_to_reenrol_without_touching_the_queue() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(2);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    station.revoke(&codes[0].0);
+    let ids: Vec<_> = (0..3).map(|n| phone.file_report(n, &[])).collect();
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::ReEnrolRequired);
+    assert!(phone.events.events().contains(&SyncEvent::ReEnrolRequired));
+    for id in &ids {
+        assert_eq!(phone.queue.get(*id).unwrap().state, ReportState::Queued);
+    }
+    // Still stopped on the next try, without asking the station again.
+    let requests = phone.engine.transfer_stats().requests;
+    assert_eq!(
+        phone.engine.sync_now(BUDGET).stop,
+        StopReason::ReEnrolRequired
+    );
+    assert_eq!(phone.engine.transfer_stats().requests, requests);
+
+    phone.engine.enrol_blocking(&codes[1].1).expect("re-enrol");
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    for id in &ids {
+        assert_eq!(station.copies_of(&id.to_string()), 1);
+    }
+}
+
+#[test]
+fn coming_online_or_submitting_while_online_syncs_without_being_asked() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let offline = phone.file_report(1, &[]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(phone.queue.get(offline).unwrap().state, ReportState::Queued);
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    phone.events.wait_for(
+        Duration::from_secs(10),
+        "sent after coming online",
+        |e| matches!(e, SyncEvent::ReportState { id, state: ReportState::Sent } if *id == offline),
+    );
+    let online = phone.file_report(2, &[]);
+    phone.events.wait_for(
+        Duration::from_secs(10),
+        "sent after submit",
+        |e| matches!(e, SyncEvent::ReportState { id, state: ReportState::Sent } if *id == online),
+    );
+    assert_eq!(station.copies_of(&online.to_string()), 1);
+}
+
+#[test]
+fn a_station_outage_backs_off_and_the_backoff_survives_an_app_restart() {
+    let mut station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    station.kill();
+    let id = phone.file_report(1, &[]);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(Duration::from_secs(1));
+    assert!(
+        matches!(
+            outcome.stop,
+            StopReason::BackingOff { .. } | StopReason::DeadlineReached
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
+
+    // The app is killed and started again: the backoff is still in force, so the
+    // restarted app does not hammer the station.
+    let phone = phone.restart(&station.url());
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let requests = phone.engine.transfer_stats().requests;
+    let outcome = phone.engine.sync_now(Duration::from_millis(10));
+    assert!(
+        matches!(outcome.stop, StopReason::BackingOff { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        phone.engine.transfer_stats().requests,
+        requests,
+        "no request during the backoff"
+    );
+
+    station.serve();
+    // A network change (here offline, then Wi-Fi) is a fresh chance: the backoff is reset.
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    assert_eq!(station.copies_of(&id.to_string()), 1);
+}
+
+#[test]
+fn cancel_stops_a_hanging_sync_within_a_second() {
+    // A server that accepts connections and never answers: a blackhole.
+    let blackhole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", blackhole.local_addr().unwrap());
+    let _keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in blackhole.incoming().take(16) {
+            held.push(conn);
+        }
+    });
+    let phone = Phone::open(
+        tempfile::tempdir().unwrap(),
+        &url,
+        None,
+        Some("pcd_test".into()),
+    );
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let id = phone.file_report(1, &[]);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    std::thread::scope(|s| {
+        let started = Instant::now();
+        let run = s.spawn(|| phone.engine.sync_now(Duration::from_secs(60)));
+        std::thread::sleep(Duration::from_millis(300));
+        let cancelled_at = Instant::now();
+        phone.engine.cancel();
+        let outcome = run.join().unwrap();
+        assert!(
+            cancelled_at.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            cancelled_at.elapsed()
+        );
+        assert!(
+            matches!(outcome.stop, StopReason::Cancelled),
+            "{outcome:?} after {:?}",
+            started.elapsed()
+        );
+    });
+    // The background run stopped by the same cancel puts the report back at once.
+    wait_until(Duration::from_secs(1), || {
+        phone.queue.get(id).unwrap().state == ReportState::Queued
+    });
+
+    // A deadline ends a run cleanly too, just before it passes.
+    let started = Instant::now();
+    let outcome = phone.engine.sync_now(Duration::from_millis(800));
+    assert_eq!(outcome.stop, StopReason::DeadlineReached, "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
+}
+
+/// The sealed JSON a report is sent with, read from the phone's database.
+fn sealed_json(phone: &Phone, id: postcso_core::model::ReportId) -> String {
+    rusqlite::Connection::open(phone.dir.path().join("queue.db"))
+        .unwrap()
+        .query_row(
+            "SELECT content_json FROM reports WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Polls `cond` until it holds, or panics after `timeout`.
+fn wait_until(timeout: Duration, cond: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < timeout,
+            "condition not met within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
