@@ -133,8 +133,8 @@ impl Phone {
         for photo in photos {
             q.attach_photo(id, PhotoInput::Path(photo)).expect("photo");
         }
+        // No kick: submitting while online must start a sync by itself.
         q.submit(id).expect("submit");
-        self.engine.kick();
         id
     }
 }

@@ -188,6 +188,12 @@ fn coming_online_or_submitting_while_online_syncs_without_being_asked() {
         |e| matches!(e, SyncEvent::ReportState { id, state: ReportState::Sent } if *id == online),
     );
     assert_eq!(station.copies_of(&online.to_string()), 1);
+    // The UI hears the counts change without polling.
+    phone.events.wait_for(
+        Duration::from_secs(5),
+        "counts with nothing unsent",
+        |e| matches!(e, SyncEvent::QueueCounts(stats) if stats.sent == 2 && stats.unsent() == 0),
+    );
 }
 
 #[test]

@@ -145,7 +145,9 @@ impl ReportQueue {
 
     /// Sends a report the station refused back to the queue, as sealed.
     pub fn retry_rejected(&self, id: ReportId) -> Result<(), QueueError> {
-        self.transition(id, ReportEvent::Retry).map(|_| ())
+        self.transition(id, ReportEvent::Retry)?;
+        self.observers.notify(super::QueueChange::Queued(id));
+        Ok(())
     }
 
     /// Reads a value of the sync engine's persisted state.

@@ -7,6 +7,7 @@
 
 mod delivery;
 mod error;
+mod observe;
 mod rows;
 mod view;
 
@@ -22,6 +23,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 pub(crate) use delivery::{Delivery, PhotoDelivery};
 pub use error::QueueError;
+use observe::Observers;
+pub use observe::{QueueChange, QueueObserver};
 pub use view::{AttachedPhoto, PhotoEntry, QueueStats, Report, ReportSummary, SubmitReceipt};
 
 use crate::model::{
@@ -73,6 +76,7 @@ pub struct ReportQueue {
     store: Store,
     photos: PhotoStore,
     categories: RwLock<CategoryList>,
+    observers: Observers,
 }
 
 impl ReportQueue {
@@ -99,6 +103,7 @@ impl ReportQueue {
             store,
             photos,
             categories: RwLock::new(categories),
+            observers: Observers::default(),
         })
     }
 
@@ -119,19 +124,24 @@ impl ReportQueue {
             )?;
             Ok(())
         })?;
+        self.observers.notify(QueueChange::DraftCreated(id));
         Ok(id)
     }
 
     /// Sets a draft's category, checked against the station's list.
     pub fn set_category(&self, id: ReportId, code: &str) -> Result<(), QueueError> {
         let code = self.read_categories().validate_for_new_report(code)?;
-        self.edit_draft(id, "category = ?2", Some(code.as_str()))
+        self.edit_draft(id, "category = ?2", Some(code.as_str()))?;
+        self.observers.notify(QueueChange::DraftSaved(id));
+        Ok(())
     }
 
     /// Sets or clears (blank text) a draft's note.
     pub fn set_note(&self, id: ReportId, text: &str) -> Result<(), QueueError> {
         let note = Note::parse(text)?;
-        self.edit_draft(id, "note = ?2", note.as_ref().map(Note::as_str))
+        self.edit_draft(id, "note = ?2", note.as_ref().map(Note::as_str))?;
+        self.observers.notify(QueueChange::DraftSaved(id));
+        Ok(())
     }
 
     /// Sets a draft's position.
@@ -152,7 +162,9 @@ impl ReportQueue {
                 ],
             )?;
             ensure_edited(tx, id, changed)
-        })
+        })?;
+        self.observers.notify(QueueChange::DraftSaved(id));
+        Ok(())
     }
 
     /// Processes a photo and appends it to a draft.
@@ -211,6 +223,7 @@ impl ReportQueue {
             (Some(exif), false) => location_from_exif(exif),
             _ => None,
         };
+        self.observers.notify(QueueChange::DraftSaved(id));
         Ok(AttachedPhoto {
             photo,
             suggested_location,
@@ -229,7 +242,9 @@ impl ReportQueue {
             photos.remove(position as usize);
             rows::rewrite_photos(tx, id, &photos)?;
             touch(tx, id)
-        })
+        })?;
+        self.observers.notify(QueueChange::DraftSaved(id));
+        Ok(())
     }
 
     /// Deletes a draft the carrier abandoned. Sealed reports cannot be deleted.
@@ -240,7 +255,9 @@ impl ReportQueue {
                 [id.to_string()],
             )?;
             ensure_edited(tx, id, changed)
-        })
+        })?;
+        self.observers.notify(QueueChange::DraftDeleted(id));
+        Ok(())
     }
 
     /// Seals a draft and queues it for sending.
@@ -251,7 +268,7 @@ impl ReportQueue {
     pub fn submit(&self, id: ReportId) -> Result<SubmitReceipt, QueueError> {
         let categories = self.read_categories().clone();
         let now = Utc::now();
-        self.store.write(|tx| {
+        let receipt = self.store.write(|tx| {
             let draft = rows::load_report(tx, id)?.ok_or(QueueError::NotFound(id))?;
             draft.state.apply(ReportEvent::Submit)?;
             let category = draft.category.as_deref().ok_or(QueueError::Missing("category"))?;
@@ -300,12 +317,22 @@ impl ReportQueue {
                 content_hash: hash,
                 flags,
             })
-        })
+        })?;
+        self.observers.notify(QueueChange::Queued(id));
+        Ok(receipt)
     }
 
     /// Takes back a queued report that has not started sending.
     pub fn withdraw(&self, id: ReportId) -> Result<(), QueueError> {
-        self.transition(id, ReportEvent::Withdraw).map(|_| ())
+        self.transition(id, ReportEvent::Withdraw)?;
+        self.observers.notify(QueueChange::Withdrawn(id));
+        Ok(())
+    }
+
+    /// Registers an observer of the app's changes (the sync engine does, to start
+    /// a sync when a report is submitted).
+    pub fn observe(&self, observer: std::sync::Weak<dyn QueueObserver>) {
+        self.observers.add(observer);
     }
 
     /// One report with its photos.

@@ -21,7 +21,7 @@ use super::failure::Failure;
 use super::network::{NetworkState, SyncPolicy, photos_deferred};
 use super::pass::{DeliverError, Delivered, Run, Stop, TransferCounters, TransferStats};
 use crate::model::ReportState;
-use crate::queue::{QueueError, ReportQueue};
+use crate::queue::{QueueChange, QueueError, QueueObserver, ReportQueue};
 
 const FAILURES_KEY: &str = "backoff_failures";
 const NOT_BEFORE_KEY: &str = "backoff_not_before_ms";
@@ -146,6 +146,8 @@ impl SyncEngine {
             run_lock: tokio::sync::Mutex::new(()),
             shutdown: CancellationToken::new(),
         });
+        let observer: Arc<dyn QueueObserver> = shared.clone();
+        shared.queue.observe(Arc::downgrade(&observer));
         runtime.spawn(drive(Arc::clone(&shared)));
         let engine = Self {
             shared,
@@ -336,6 +338,32 @@ impl Shared {
     }
 }
 
+/// The app changed the queue: a newly queued report starts a sync at once (the
+/// driver does nothing while offline or backing off), and the UI hears of it.
+impl QueueObserver for Shared {
+    fn queue_changed(&self, change: QueueChange) {
+        match change {
+            QueueChange::Queued(id) => {
+                self.listener.emit(SyncEvent::ReportState {
+                    id,
+                    state: ReportState::Queued,
+                });
+                self.wake.notify_one();
+            }
+            QueueChange::Withdrawn(id) => self.listener.emit(SyncEvent::ReportState {
+                id,
+                state: ReportState::Withdrawn,
+            }),
+            _ => {}
+        }
+        if change.changes_counts()
+            && let Ok(stats) = self.queue.stats()
+        {
+            self.listener.emit(SyncEvent::QueueCounts(stats));
+        }
+    }
+}
+
 fn shut_down() -> EnrolError {
     EnrolError::Unreachable("the sync engine is shut down".into())
 }
@@ -366,8 +394,16 @@ async fn drive(shared: Arc<Shared>) {
         retry_at = None;
         let cancel = shared.current_run();
         let outcome = run_until(Arc::clone(&shared), None, cancel).await;
-        if let StopReason::BackingOff { retry_in, .. } = outcome.stop {
-            retry_at = Some(tokio::time::Instant::now() + retry_in);
+        match outcome.stop {
+            StopReason::BackingOff { retry_in, .. } => {
+                retry_at = Some(tokio::time::Instant::now() + retry_in);
+            }
+            StopReason::Cancelled => {
+                // A trigger that came before the cancel must not restart the run
+                // the caller just stopped; only a new trigger does.
+                let _ = tokio::time::timeout(Duration::ZERO, shared.wake.notified()).await;
+            }
+            _ => {}
         }
     }
 }
