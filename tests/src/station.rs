@@ -203,6 +203,22 @@ impl Station {
             .expect("count reports")
     }
 
+    /// The bytes of a photo the station stored, by its SHA-256, if it has it.
+    pub fn blob(&self, sha256: &str) -> Option<Vec<u8>> {
+        let prefix = sha256.get(..2)?;
+        std::fs::read(self.dir.path().join("blobs").join(prefix).join(sha256)).ok()
+    }
+
+    /// Whether the station marked the report complete (every photo arrived).
+    pub fn is_complete(&self, id: &str) -> bool {
+        self.db()
+            .query_row("SELECT complete FROM reports WHERE id = ?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|c| c == 1)
+            .unwrap_or(false)
+    }
+
     /// How many reports the station stored in all.
     pub fn report_count(&self) -> i64 {
         self.db()
