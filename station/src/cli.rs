@@ -77,6 +77,14 @@ pub struct ServeArgs {
     /// Lifetime of staff sessions, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_hours: u32,
+    /// Largest photo, in bytes: the most a manifest may list and a tus upload
+    /// may carry (advertised as Tus-Max-Size).
+    #[arg(long, default_value_t = 25 * 1024 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..=1024 * 1024 * 1024))]
+    pub max_upload_size: u64,
+    /// Hours an unfinished upload stays resumable (and a finished one answers HEAD).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub upload_expiry_hours: u32,
 }
 
 /// `station …`

@@ -6,6 +6,8 @@ use std::num::NonZeroU32;
 use chrono::Duration;
 use postcso_core::model::MAX_PHOTOS_DEFAULT;
 
+use crate::upload::UploadConfig;
+
 /// A token-bucket rate: `burst` at once, refilled at `per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -40,8 +42,13 @@ pub struct ServerConfig {
     pub sign_in_rate: RateLimit,
     /// Most photos a report may list.
     pub max_photos: usize,
-    /// Largest photo a manifest may announce, in bytes.
+    /// Largest photo a manifest may announce, in bytes; also the largest
+    /// upload (`Tus-Max-Size`), so every listed photo can be uploaded.
     pub max_photo_bytes: u64,
+    /// Upload lifetimes and streaming limits.
+    pub upload: UploadConfig,
+    /// How often expired uploads are swept away.
+    pub upload_sweep_interval: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +60,8 @@ impl Default for ServerConfig {
             sign_in_rate: RateLimit::new(10, 10),
             max_photos: MAX_PHOTOS_DEFAULT,
             max_photo_bytes: 25 * 1024 * 1024,
+            upload: UploadConfig::default(),
+            upload_sweep_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -13,10 +13,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod fsync;
 pub mod http;
 pub mod repo;
 pub mod server;
 pub mod telemetry;
+pub mod thumbs;
+pub mod upload;

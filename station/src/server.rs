@@ -27,7 +27,15 @@ pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppStat
         )
     })?;
     let repo = SqliteRepository::open(&data_dir.join(DB_FILE)).await?;
-    Ok(AppState::new(Arc::new(repo), config))
+    AppState::new(Arc::new(repo), config, data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!(
+                "cannot prepare photo storage in {}: {e}",
+                data_dir.display()
+            ),
+        )
+    })
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets requests
@@ -38,6 +46,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Recovery before the first request: expired uploads go, and uploads a
+    // crash left between their last byte and completion are finished.
+    if let Err(e) = state.uploads.recover(chrono::Utc::now()).await {
+        tracing::error!(error = %e, "upload recovery failed; continuing");
+    }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
@@ -47,14 +60,22 @@ pub async fn serve(
     result
 }
 
-/// Periodic chores: forget idle rate-limit buckets, keep histograms fresh.
+/// Periodic chores: forget idle rate-limit buckets, keep histograms fresh,
+/// sweep expired uploads.
 async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let period = state
+        .config
+        .upload_sweep_interval
+        .min(Duration::from_secs(30));
+    let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
         state.enrol_limiter.forget_idle();
         state.sign_in_limiter.forget_idle();
         state.metrics.run_upkeep();
+        if let Err(e) = state.uploads.sweep_expired(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "sweeping expired uploads failed");
+        }
     }
 }
 

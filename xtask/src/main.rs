@@ -38,7 +38,9 @@ enum Task {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// Install the system packages the tests and demo need, and nothing else.
+    /// Install the system packages the tests and demo need, the pinned npm
+    /// packages of the interop tests and the pinned Go tools of the fault tests;
+    /// nothing else.
     Deps,
 }
 
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Test { no_install } => test(no_install),
         Task::Demo { args } => demo(&args),
-        Task::Deps => deps::ensure(deps::ALL),
+        Task::Deps => install_all(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,9 +60,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root (xtask lives one level below it).
+fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// System packages, then the pinned npm packages of the interop tests, then the
+/// pinned Go tools of the fault tests (Toxiproxy).
+fn install_all() -> Result<(), String> {
+    deps::ensure(deps::ALL)?;
+    deps::ensure_npm(&workspace_root(), deps::NPM)?;
+    deps::ensure_go_tools(deps::GO_TOOLS)
+}
+
 fn test(no_install: bool) -> Result<(), String> {
     if !no_install {
-        deps::ensure(deps::ALL)?;
+        install_all()?;
     }
     run::step("rustfmt", "cargo", &["fmt", "--all", "--", "--check"])?;
     run::step(

@@ -19,7 +19,8 @@ use super::events::{
 };
 use super::failure::Failure;
 use super::network::{NetworkState, SyncPolicy, photos_deferred};
-use super::pass::{DeliverError, Delivered, Run, Stop, TransferCounters, TransferStats};
+use super::pass::{DeliverError, Run, Stop, TransferCounters, TransferStats};
+use super::push::push;
 use crate::model::ReportState;
 use crate::queue::{QueueChange, QueueError, QueueObserver, ReportQueue};
 
@@ -483,18 +484,20 @@ async fn run_once(
         return outcome;
     }
     shared.listener.emit(SyncEvent::Started);
-    let run = Run {
+    let run = Arc::new(Run {
         queue: Arc::clone(&shared.queue),
         client: shared.client.clone(),
         token,
         listener: Arc::clone(&shared.listener),
-        stop: cancel.clone(),
+        // A child token: the run can abort its own uploads without cancelling
+        // the caller's token.
+        stop: cancel.child_token(),
         deadline,
         backoff: shared.backoff,
         photos_deferred: photos_deferred(inputs.policy, inputs.network, inputs.battery_low),
         chunks: Arc::clone(&shared.chunks),
         counters: Arc::clone(&shared.counters),
-    };
+    });
     outcome.stop = match push(&run, &mut outcome).await {
         Ok(()) => match run.pull().await {
             Ok(()) => {
@@ -519,74 +522,12 @@ async fn run_once(
     outcome
 }
 
-/// Delivers every queued report in creation order.
-async fn push(run: &Run, outcome: &mut SyncOutcome) -> Result<(), StopReason> {
-    let ids = run
-        .db(|q| q.queued_in_order())
-        .await
-        .map_err(|e| StopReason::LocalError(e.to_string()))?;
-    let mut deferred_photos = false;
-    for id in ids {
-        match run.deliver(id).await {
-            Ok(Delivered::Complete) => {
-                let state = run.db(move |q| q.end_delivery(id, Ok(()))).await;
-                if let Ok(state) = state {
-                    run.emit(SyncEvent::ReportState { id, state });
-                    outcome.delivered += 1;
-                }
-            }
-            Ok(Delivered::PhotosDeferred) => {
-                deferred_photos = true;
-                let reason = run.photos_deferred.unwrap_or("photos deferred");
-                requeue(run, id, reason).await;
-            }
-            Err(DeliverError::Failure(Failure::Permanent { message, .. })) => {
-                let stored = message.clone();
-                if run.db(move |q| q.mark_rejected(id, &stored)).await.is_ok() {
-                    outcome.rejected += 1;
-                    run.emit(SyncEvent::ReportState {
-                        id,
-                        state: ReportState::RejectedByServer,
-                    });
-                    run.emit(SyncEvent::Error {
-                        kind: SyncErrorKind::Rejected,
-                        message,
-                        report: Some(id),
-                    });
-                }
-            }
-            Err(DeliverError::Local(e @ (QueueError::PhotoFile(_) | QueueError::NotFound(_)))) => {
-                // This report cannot go (its photo file is damaged, or it was
-                // withdrawn meanwhile); the ones behind it can.
-                run.local_error(Some(id), &e);
-                requeue(run, id, "stored photo unreadable").await;
-            }
-            Err(other) => {
-                let reason = match &other {
-                    DeliverError::Stop(Stop::Cancelled) => "cancelled",
-                    DeliverError::Stop(Stop::Deadline) => "out of time",
-                    _ => "delivery interrupted",
-                };
-                requeue(run, id, reason).await;
-                return Err(settle(run, Some(id), other).await);
-            }
-        }
-    }
-    if deferred_photos {
-        tracing::debug!("photo uploads deferred by policy");
-    }
-    Ok(())
-}
-
-/// Puts a report back in the queue after an unfinished attempt, keeping progress.
-async fn requeue(run: &Run, id: crate::model::ReportId, reason: &'static str) {
-    if let Ok(state) = run.db(move |q| q.end_delivery(id, Err(reason))).await {
-        run.emit(SyncEvent::ReportState { id, state });
-    }
-}
-
 /// Turns what stopped a run into the outcome, persisting backoff or the re-enrol flag.
-async fn settle(run: &Run, id: Option<crate::model::ReportId>, e: DeliverError) -> StopReason {
+pub(crate) async fn settle(
+    run: &Run,
+    id: Option<crate::model::ReportId>,
+    e: DeliverError,
+) -> StopReason {
     match e {
         DeliverError::Stop(Stop::Cancelled) => StopReason::Cancelled,
         DeliverError::Stop(Stop::Deadline) => StopReason::DeadlineReached,

@@ -9,7 +9,7 @@
 //!   5xx, 429) stops the run and backs off with full jitter, honouring
 //!   `Retry-After`; the backoff is persisted, so an app restart does not hammer
 //!   the station. A permanent refusal (other 4xx) marks only that report
-//!   `rejected_by_server` and the run goes on (see [`pass`]'s doc).
+//!   `rejected_by_server` and the run goes on (see the `push` module).
 //! - Triggers: coming online, `kick()` after a submit, a backoff elapsing, and
 //!   `sync(budget)` for the OS's background windows.
 //! - A 401 or 403 stops everything and asks for re-enrolment; the queue is untouched.
@@ -24,6 +24,7 @@ mod failure;
 mod network;
 pub(crate) mod pass;
 mod pull;
+mod push;
 mod tus;
 
 pub use backoff::BackoffPolicy;

@@ -1,13 +1,6 @@
-//! One sync run: push the queue in creation order, then pull the changes feed.
-//!
-//! # Refused reports do not block the queue
-//! A report the station refuses for good (a 4xx validation error or a conflict)
-//! becomes `rejected_by_server` with the station's message, and the run goes on
-//! with the reports behind it. Holding the whole queue behind one report the
-//! station will never take would strand every later report of the carrier; the
-//! refused one stays on the phone, visible, and `retry_rejected` sends it again.
-//! A transient failure, by contrast, stops the run and keeps the order: the same
-//! report goes first next time.
+//! What one sync run needs and does for a single report: the run's context
+//! (cancellation, deadline, station client, counters), sending a report's
+//! metadata, and uploading its photos by tus.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -138,15 +131,6 @@ pub(crate) struct Run {
     pub counters: Arc<TransferCounters>,
 }
 
-/// How one report's delivery ended, when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Delivered {
-    /// Metadata and every photo are at the station.
-    Complete,
-    /// Metadata is at the station; photos wait for the policy to allow them.
-    PhotosDeferred,
-}
-
 impl Run {
     /// Runs `fut` unless the run is cancelled or its deadline passes first.
     pub async fn guard<T>(&self, fut: impl Future<Output = T>) -> Result<T, Stop> {
@@ -188,8 +172,9 @@ impl Run {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Delivers one queued report: metadata, then its photos.
-    pub async fn deliver(&self, id: ReportId) -> Result<Delivered, DeliverError> {
+    /// Starts delivering a queued report: marks it `sending` and has the station
+    /// store its metadata (unless it already did in an earlier attempt).
+    pub async fn send_metadata(&self, id: ReportId) -> Result<Delivery, DeliverError> {
         let delivery = self.db(move |q| q.begin_delivery(id)).await?;
         self.emit(SyncEvent::ReportState {
             id,
@@ -204,18 +189,15 @@ impl Run {
             .await??;
             self.db(move |q| q.record_metadata_acked(id)).await?;
         }
-        let pending: Vec<&PhotoDelivery> =
-            delivery.photos.iter().filter(|p| !p.completed).collect();
-        if pending.is_empty() {
-            return Ok(Delivered::Complete);
+        Ok(delivery)
+    }
+
+    /// Uploads the photos of a report whose metadata the station has, in order.
+    pub async fn send_photos(&self, delivery: &Delivery) -> Result<(), DeliverError> {
+        for photo in delivery.photos.iter().filter(|p| !p.completed) {
+            self.upload_photo(delivery, photo).await?;
         }
-        if self.photos_deferred.is_some() {
-            return Ok(Delivered::PhotosDeferred);
-        }
-        for photo in pending {
-            self.upload_photo(&delivery, photo).await?;
-        }
-        Ok(Delivered::Complete)
+        Ok(())
     }
 
     /// Uploads one photo by tus, resuming from the station's offset.
@@ -312,7 +294,19 @@ impl Run {
                             self.progress(delivery, already_confirmed + new_at);
                             offset = Some(new_at);
                         }
-                        Err(TusFailure::OffsetMismatch) => offset = None,
+                        Err(TusFailure::OffsetMismatch | TusFailure::Busy) => {
+                            // Ask where the station is; after a busy answer, give
+                            // the earlier request a moment to finish.
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            offset = None;
+                        }
+                        Err(TusFailure::FileDiscarded) if checksum_failures < CHECKSUM_RETRIES => {
+                            // The whole file did not match and the station discarded it.
+                            checksum_failures += 1;
+                            self.record(id, position, None, 0, false).await?;
+                            upload = None;
+                            offset = None;
+                        }
                         Err(TusFailure::ChecksumMismatch)
                             if checksum_failures < CHECKSUM_RETRIES =>
                         {
@@ -400,10 +394,16 @@ fn tus_failure(f: TusFailure) -> DeliverError {
             reason: "upload offset disagreed with the station".to_owned(),
             retry_after: None,
         }),
-        TusFailure::ChecksumMismatch => DeliverError::Failure(Failure::Transient {
-            reason: "photo chunks kept arriving damaged".to_owned(),
+        TusFailure::Busy => DeliverError::Failure(Failure::Transient {
+            reason: "upload busy at the station".to_owned(),
             retry_after: None,
         }),
+        TusFailure::ChecksumMismatch | TusFailure::FileDiscarded => {
+            DeliverError::Failure(Failure::Transient {
+                reason: "photo chunks kept arriving damaged".to_owned(),
+                retry_after: None,
+            })
+        }
     }
 }
 

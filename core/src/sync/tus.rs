@@ -26,8 +26,14 @@ pub(crate) enum TusFailure {
     Gone,
     /// The station's offset differs from ours: ask it with HEAD and continue there.
     OffsetMismatch,
-    /// The station computed another checksum for the chunk: send it again.
+    /// The station computed another checksum for the chunk (460): nothing was
+    /// appended; send the chunk again.
     ChecksumMismatch,
+    /// The finished file's hash did not match the manifest (422 on the last PATCH)
+    /// and the station discarded the upload: start a new one.
+    FileDiscarded,
+    /// The previous request on this upload is still finishing at the station (423).
+    Busy,
     /// Anything else, classified as for any request.
     Other(Failure),
 }
@@ -166,6 +172,8 @@ async fn classify(response: reqwest::Response) -> TusFailure {
         404 | 410 => TusFailure::Gone,
         409 => TusFailure::OffsetMismatch,
         460 => TusFailure::ChecksumMismatch,
+        422 => TusFailure::FileDiscarded,
+        423 => TusFailure::Busy,
         _ => TusFailure::Other(failure_of(response).await),
     }
 }

@@ -56,6 +56,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         cookie_secure: !args.cookie_insecure,
         enrol_rate: RateLimit::new(args.enrol_rate_per_minute, args.enrol_rate_per_minute),
         sign_in_rate: RateLimit::new(args.sign_in_rate_per_minute, args.sign_in_rate_per_minute),
+        max_photo_bytes: args.max_upload_size,
+        upload: crate::upload::UploadConfig {
+            expiry: Duration::hours(i64::from(args.upload_expiry_hours)),
+            ..crate::upload::UploadConfig::default()
+        },
         ..ServerConfig::default()
     };
     let state = open_state(&args.data.data_dir, config).await?;

@@ -14,7 +14,7 @@ use super::Role;
 use super::tokens::{DEVICE_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, hash_secret};
 use crate::http::AppState;
 use crate::http::problem::Problem;
-use crate::repo::{Device, Session, StationId};
+use crate::repo::{Actor, Device, Session, StationId};
 
 /// Name of the staff session cookie.
 pub const SESSION_COOKIE: &str = "postcso_session";
@@ -42,6 +42,19 @@ impl Caller {
         match self {
             Self::Device(_) => Role::Carrier,
             Self::Staff(s) => s.user.role,
+        }
+    }
+
+    /// The caller as the audit log records it.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::Device(d) => Actor::device(d.id),
+            Self::Staff(s) => Actor {
+                role: s.user.role,
+                user_id: Some(s.user.id),
+                username: Some(s.user.username.clone()),
+                device_id: None,
+            },
         }
     }
 }

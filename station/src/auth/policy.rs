@@ -2,7 +2,7 @@
 //! access-matrix test has one thing to check and handlers cannot drift apart.
 
 use super::{Caller, Role};
-use crate::repo::StoredReport;
+use crate::repo::{Audience, StoredReport};
 
 /// How much of a report a caller may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,33 @@ pub fn report_access(caller: &Caller, report: &StoredReport) -> ReportAccess {
         Caller::Staff(session) => match session.user.role {
             Role::Supervisor => ReportAccess::Full,
             Role::Carrier | Role::Inspector | Role::Admin => ReportAccess::Hidden,
+        },
+    }
+}
+
+/// Whether `caller` may see the photos of `report`: whoever may read it at all
+/// (the station's supervisors, and the filing device, which took them).
+pub fn may_see_photos(caller: &Caller, report: &StoredReport) -> bool {
+    report_access(caller, report) != ReportAccess::Hidden
+}
+
+/// Whether a role may change a report's review status.
+pub fn may_triage(role: Role) -> bool {
+    role == Role::Supervisor
+}
+
+/// Whether a role may read and export the audit log.
+pub fn may_read_audit(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// What the changes feed shows `caller`.
+pub fn feed_audience(caller: &Caller) -> Audience {
+    match caller {
+        Caller::Device(device) => Audience::Device(device.id),
+        Caller::Staff(session) => match session.user.role {
+            Role::Supervisor => Audience::Station,
+            Role::Carrier | Role::Inspector | Role::Admin => Audience::CategoriesOnly,
         },
     }
 }

@@ -1,15 +1,21 @@
 //! The HTTP API: one module per resource, assembled into one router here.
 
+mod audit;
 pub mod body;
 mod categories;
+mod changes;
 mod devices;
 mod health;
 pub mod metrics;
 pub mod openapi;
+mod photos;
 pub mod problem;
 pub mod ratelimit;
 mod reports;
 mod sessions;
+mod triage;
+pub mod tus;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -22,8 +28,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::blob::{BlobStore, FsBlobStore};
 use crate::config::ServerConfig;
 use crate::repo::Repository;
+use crate::thumbs::Thumbnails;
+use crate::upload::Uploads;
 use problem::Problem;
 use ratelimit::IpRateLimiter;
 
@@ -40,33 +49,79 @@ pub struct AppState {
     pub sign_in_limiter: Arc<IpRateLimiter>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Verified photo bytes.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Resumable uploads.
+    pub uploads: Arc<Uploads>,
+    /// Thumbnail cache.
+    pub thumbs: Arc<Thumbnails>,
 }
 
 impl AppState {
-    /// Builds the state for a repository and configuration.
-    pub fn new(repo: Arc<dyn Repository>, config: ServerConfig) -> Self {
+    /// Builds the state for a repository and configuration, with photo
+    /// files under `data_dir`: `blobs/`, `uploads/` (part files), `thumbs/`.
+    pub fn new(
+        repo: Arc<dyn Repository>,
+        config: ServerConfig,
+        data_dir: &std::path::Path,
+    ) -> std::io::Result<Self> {
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.join("blobs"))?);
+        Self::with_blob_store(repo, config, data_dir, blobs)
+    }
+
+    /// Like [`AppState::new`] with another blob store (object storage, later).
+    pub fn with_blob_store(
+        repo: Arc<dyn Repository>,
+        config: ServerConfig,
+        data_dir: &std::path::Path,
+        blobs: Arc<dyn BlobStore>,
+    ) -> std::io::Result<Self> {
         let enrol = config.enrol_rate;
         let sign_in = config.sign_in_rate;
-        Self {
+        let uploads = Uploads::new(
+            Arc::clone(&repo),
+            Arc::clone(&blobs),
+            &data_dir.join("uploads"),
+            config.max_photo_bytes,
+            config.upload.clone(),
+        )?;
+        let thumbs = Thumbnails::open(&data_dir.join("thumbs"), Arc::clone(&blobs))?;
+        Ok(Self {
             repo,
             config: Arc::new(config),
             enrol_limiter: Arc::new(IpRateLimiter::new(enrol.per_minute, enrol.burst)),
             sign_in_limiter: Arc::new(IpRateLimiter::new(sign_in.per_minute, sign_in.burst)),
             metrics: metrics::handle(),
-        }
+            blobs,
+            uploads: Arc::new(uploads),
+            thumbs: Arc::new(thumbs),
+        })
     }
 }
 
 /// The API routes with their OpenAPI description, before state is attached.
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(reports::put_report, reports::get_report))
+        .routes(routes!(
+            reports::put_report,
+            reports::get_report,
+            triage::triage
+        ))
+        .routes(routes!(photos::get_photo))
+        .routes(routes!(changes::list))
+        .routes(routes!(audit::list))
         .routes(routes!(devices::enrol))
         .routes(routes!(sessions::sign_in))
         .routes(routes!(sessions::current))
         .routes(routes!(categories::list))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(uploads::discover, uploads::create))
+                .routes(routes!(uploads::head, uploads::patch, uploads::terminate))
+                .layer(axum::middleware::from_fn(tus::protocol)),
+        )
 }
 
 /// The OpenAPI document, as served at `/v1/openapi.json`.

@@ -26,6 +26,9 @@ use super::problem::{FieldError, Problem};
         (name = "sessions", description = "Staff sign-in"),
         (name = "categories", description = "Report categories with guidance"),
         (name = "health", description = "Probes"),
+        (name = "uploads", description = "Resumable photo uploads (tus 1.0.0)"),
+        (name = "changes", description = "What changed since a cursor"),
+        (name = "audit", description = "The append-only audit log"),
     )
 )]
 pub struct ApiDoc;

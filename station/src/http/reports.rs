@@ -50,6 +50,8 @@ pub struct ReportView {
     pub id: Uuid,
     /// Review status (`received`, `accepted`, ...).
     pub status: String,
+    /// The supervisor's reason for the status, if given.
+    pub status_reason: Option<String>,
     /// True once every photo of the manifest has arrived.
     pub complete: bool,
     /// When the station first stored it.
@@ -72,6 +74,8 @@ pub struct ReportStatusView {
     pub id: Uuid,
     /// Review status.
     pub status: String,
+    /// The supervisor's reason for the status (e.g. why it was rejected).
+    pub status_reason: Option<String>,
     /// True once every photo has arrived.
     pub complete: bool,
     /// When the station first stored it.
@@ -85,6 +89,7 @@ impl From<StoredReport> for ReportView {
         Self {
             id: r.id.as_uuid(),
             status: r.status.as_str().to_owned(),
+            status_reason: r.status_reason,
             complete: r.complete,
             received_at: r.received_at,
             content_hash: r.content_hash,
@@ -110,6 +115,7 @@ impl From<StoredReport> for ReportStatusView {
         Self {
             id: r.id.as_uuid(),
             status: r.status.as_str().to_owned(),
+            status_reason: r.status_reason,
             complete: r.complete,
             received_at: r.received_at,
             photos_missing: r.photos.iter().filter(|p| !p.received).count(),

@@ -6,7 +6,14 @@
 //! only lookups without a station are those keyed by a secret's hash (device
 //! token, session token, enrolment code), which is how the station is found.
 
+mod audit;
+mod change;
 pub mod sqlite;
+mod upload;
+
+pub use audit::{Actor, AuditEntry};
+pub use change::{Audience, Change, ChangeBody, ReportEventKind};
+pub use upload::{NewUpload, Upload, UploadCompletion};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -155,6 +162,8 @@ pub struct StoredReport {
     pub content_hash: String,
     /// Review status.
     pub status: ReviewStatus,
+    /// The supervisor's reason for the status, if one was given.
+    pub status_reason: Option<String>,
     /// True once every photo of the manifest has arrived.
     pub complete: bool,
     /// When the station first stored it.
@@ -172,6 +181,18 @@ pub enum PutOutcome {
     Unchanged(StoredReport),
     /// The id is taken by different content (or another device or station).
     Conflict,
+}
+
+/// The result of a triage decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    /// The status before.
+    pub before: ReviewStatus,
+    /// The report after (unchanged when `changed` is false).
+    pub report: StoredReport,
+    /// False when the report already had that status and reason: nothing
+    /// was written, no audit row, no feed entry.
+    pub changed: bool,
 }
 
 /// Why a storage call failed, sorted by what the caller should do about it.
@@ -271,4 +292,67 @@ pub trait Repository: Send + Sync + 'static {
         station: StationId,
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError>;
+
+    /// Sets a report's review status and reason, with its audit row and feed
+    /// entry in the same transaction. `None` when the report is not in the station.
+    async fn set_report_status(
+        &self,
+        station: StationId,
+        id: ReportId,
+        status: ReviewStatus,
+        reason: Option<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StatusChange>, RepoError>;
+
+    /// Stores a new upload.
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError>;
+    /// An upload of the station, expired or not (the caller decides).
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError>;
+    /// Records that the part file now durably holds `offset` bytes whose
+    /// SHA-256 state is `hash_state`. Call only after the bytes are fsynced.
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError>;
+    /// Marks an upload done and its photo received (once), flips the report's
+    /// `complete` when nothing is missing, and writes the audit row and feed
+    /// entry, all in one transaction. The blob must already be stored. The
+    /// finished upload stays answerable until `keep_until`. Idempotent.
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError>;
+    /// Deletes an upload row (termination, or a discarded upload). Returns
+    /// whether it existed.
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError>;
+    /// Deletes every upload expired at `now` (unfinished ones, and finished
+    /// ones past their keep time) and returns their ids, so their part files
+    /// can be removed.
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError>;
+    /// Every upload, across stations: startup recovery checks the part files
+    /// against them.
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError>;
+
+    /// Feed entries after `after` visible to `audience`, oldest first, at most `limit`.
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError>;
+    /// Audit rows of the station after `after`, oldest first, at most `limit`.
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError>;
 }

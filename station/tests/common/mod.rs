@@ -57,11 +57,15 @@ impl TestServer {
 
     /// Starts a server with the given configuration.
     pub async fn start_with(config: ServerConfig) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), config).await
+    }
+
+    /// Starts a server over an existing data dir (a restart).
+    pub async fn start_in(dir: TempDir, config: ServerConfig) -> Self {
         let repo = SqliteRepository::open(&dir.path().join(DB_FILE))
             .await
             .expect("open database");
-        let state = AppState::new(Arc::new(repo.clone()), config);
+        let state = AppState::new(Arc::new(repo.clone()), config, dir.path()).expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -254,4 +258,167 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
     body
+}
+
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Deterministic pseudo-photo bytes of a given size (distinct per seed).
+pub fn photo_bytes(size: usize, seed: u8) -> Vec<u8> {
+    (0..size)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed)) as u8
+        })
+        .collect()
+}
+
+/// A valid report whose manifest lists exactly these photos.
+pub fn report_with_photos(photos: &[&[u8]]) -> Value {
+    let mut report = sample_report(0);
+    report["photos"] = Value::Array(
+        photos
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "sha256": sha256_hex(p),
+                    "size": p.len(),
+                    "content_type": "image/jpeg"
+                })
+            })
+            .collect(),
+    );
+    report
+}
+
+/// A real JPEG from the workspace's test fixtures.
+pub fn fixture_photo(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/photos")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// `Upload-Metadata` for a photo of a report.
+pub fn upload_metadata(report_id: &str, sha256: &str) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    format!("report_id {},sha256 {}", b64(report_id), b64(sha256))
+}
+
+/// A minimal tus 1.0.0 client over reqwest, speaking the protocol by hand so
+/// tests can also send what a correct client never would.
+pub struct Tus<'a> {
+    /// The server.
+    pub server: &'a TestServer,
+    /// Device bearer token.
+    pub token: String,
+}
+
+impl Tus<'_> {
+    /// `POST /v1/uploads` without a body. Returns the response.
+    pub async fn create(&self, report_id: &str, sha256: &str, length: usize) -> reqwest::Response {
+        self.server
+            .http
+            .post(self.server.url("/v1/uploads"))
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", upload_metadata(report_id, sha256))
+            .send()
+            .await
+            .expect("create")
+    }
+
+    /// Creates an upload for a photo and returns its path (`/v1/uploads/…`).
+    pub async fn create_for(&self, report_id: &str, photo: &[u8]) -> String {
+        let response = self
+            .create(report_id, &sha256_hex(photo), photo.len())
+            .await;
+        assert_eq!(response.status(), 201, "create");
+        location(&response)
+    }
+
+    /// `PATCH` with bytes at an offset, optionally with `Upload-Checksum`.
+    pub async fn patch(
+        &self,
+        path: &str,
+        offset: usize,
+        bytes: &[u8],
+        checksum: Option<String>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .server
+            .http
+            .patch(self.server.url(path))
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(bytes.to_vec());
+        if let Some(c) = checksum {
+            request = request.header("Upload-Checksum", c);
+        }
+        request.send().await.expect("patch")
+    }
+
+    /// `HEAD` an upload.
+    pub async fn head(&self, path: &str) -> reqwest::Response {
+        self.server
+            .http
+            .head(self.server.url(path))
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .expect("head")
+    }
+
+    /// Uploads a whole photo in chunks of `chunk` bytes; asserts each step.
+    pub async fn upload(&self, report_id: &str, photo: &[u8], chunk: usize) -> String {
+        let path = self.create_for(report_id, photo).await;
+        let mut offset = 0;
+        for piece in photo.chunks(chunk) {
+            let response = self.patch(&path, offset, piece, None).await;
+            assert_eq!(response.status(), 204, "patch at {offset}");
+            offset += piece.len();
+            assert_eq!(header_u64(&response, "upload-offset"), offset as u64);
+        }
+        path
+    }
+}
+
+/// The `Location` of a creation response.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_owned()
+}
+
+/// A numeric response header.
+pub fn header_u64(response: &reqwest::Response, name: &str) -> u64 {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("numeric header {name}"))
+}
+
+/// The stored blob of a hash, read from the data dir.
+pub fn blob_on_disk(dir: &std::path::Path, sha256: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.join("blobs").join(&sha256[..2]).join(sha256)).ok()
+}
+
+/// The part file of an upload path, if it exists.
+pub fn part_file(dir: &std::path::Path, upload_path: &str) -> std::path::PathBuf {
+    let id = upload_path.rsplit('/').next().expect("id");
+    dir.join("uploads").join(format!("{id}.part"))
 }

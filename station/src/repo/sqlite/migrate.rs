@@ -10,7 +10,10 @@ use rusqlite::Connection;
 use crate::repo::RepoError;
 
 /// The migrations in order; the version after applying entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_uploads_changes_audit.sql"),
+];
 
 /// The schema version this binary writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

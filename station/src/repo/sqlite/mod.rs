@@ -6,8 +6,11 @@
 //! time anyway, and queueing in-process avoids `SQLITE_BUSY` retries. Reads use a
 //! small pool of extra connections, which WAL lets run beside the writer.
 
+mod audit;
+mod changes;
 mod migrate;
 mod rows;
+mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,16 +18,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId};
+use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde_json::json;
 use uuid::Uuid;
 
 pub use migrate::LATEST_VERSION;
 
 use super::{
-    Device, NewEnrolmentCode, NewUser, PutOutcome, RedeemOutcome, RepoError, Repository, Session,
-    Station, StationId, StoredReport, User, UserCredentials,
+    Actor, Audience, AuditEntry, Change, Device, NewEnrolmentCode, NewUpload, NewUser, PutOutcome,
+    RedeemOutcome, RepoError, ReportEventKind, Repository, Session, Station, StationId,
+    StatusChange, StoredReport, Upload, UploadCompletion, User, UserCredentials,
 };
+use audit::AuditRecord;
 use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -229,6 +235,7 @@ impl Repository for SqliteRepository {
                 )
                 .map_err(map_err)?;
             }
+            changes::append_categories(&tx, stored.id, &CategoryList::default(), stored.created_at)?;
             tx.commit().map_err(map_err)
         })
         .await?;
@@ -667,6 +674,25 @@ impl Repository for SqliteRepository {
                 )
                 .map_err(map_err)?;
             }
+            changes::append_report(&tx, station, content.id, ReportEventKind::Created, now)?;
+            audit::append(
+                &tx,
+                station,
+                &Actor::device(device_id),
+                AuditRecord {
+                    action: "report.create",
+                    target_kind: "report",
+                    target_id: id.clone(),
+                    before: None,
+                    after: Some(json!({
+                        "content_hash": content_hash,
+                        "category": content.category.as_str(),
+                        "photos": content.photos.len(),
+                        "status": "received",
+                    })),
+                },
+                now,
+            )?;
             let stored = load_report(&tx, station, content.id)?
                 .ok_or(RepoError::NotFound("report"))?;
             tx.commit().map_err(map_err)?;
@@ -681,5 +707,134 @@ impl Repository for SqliteRepository {
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError> {
         self.read(move |conn| load_report(conn, station, id)).await
+    }
+
+    async fn set_report_status(
+        &self,
+        station: StationId,
+        id: ReportId,
+        status: ReviewStatus,
+        reason: Option<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StatusChange>, RepoError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let Some(before) = load_report(&tx, station, id)? else {
+                return Ok(None);
+            };
+            if before.status == status && before.status_reason == reason {
+                return Ok(Some(StatusChange {
+                    before: before.status.clone(),
+                    report: before,
+                    changed: false,
+                }));
+            }
+            tx.execute(
+                "UPDATE reports SET status = ?3, status_reason = ?4 WHERE station_id = ?1 AND id = ?2",
+                params![station.to_string(), id.to_string(), status.as_str(), reason],
+            )
+            .map_err(map_err)?;
+            changes::append_report(&tx, station, id, ReportEventKind::Status, now)?;
+            audit::append(
+                &tx,
+                station,
+                &actor,
+                AuditRecord {
+                    action: "report.status",
+                    target_kind: "report",
+                    target_id: id.to_string(),
+                    before: Some(json!({
+                        "status": before.status.as_str(), "reason": before.status_reason
+                    })),
+                    after: Some(json!({ "status": status.as_str(), "reason": reason })),
+                },
+                now,
+            )?;
+            let report = load_report(&tx, station, id)?.ok_or(RepoError::NotFound("report"))?;
+            tx.commit().map_err(map_err)?;
+            Ok(Some(StatusChange {
+                before: before.status,
+                report,
+                changed: true,
+            }))
+        })
+        .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
+        self.write(move |conn| {
+            uploads::insert(conn, &upload)?;
+            uploads::get(conn, upload.station_id, &upload.id)?.ok_or(RepoError::NotFound("upload"))
+        })
+        .await
+    }
+
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+        let id = id.to_owned();
+        self.read(move |conn| uploads::get(conn, station, &id))
+            .await
+    }
+
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| uploads::progress(conn, station, &id, offset, hash_state))
+            .await
+    }
+
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| uploads::complete(conn, station, &id, now, keep_until))
+            .await
+    }
+
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| uploads::delete(conn, station, &id))
+            .await
+    }
+
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+        self.write(move |conn| uploads::remove_expired(conn, now))
+            .await
+    }
+
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
+        self.read(uploads::all).await
+    }
+
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        self.read(move |conn| changes::read(conn, station, audience, after, limit))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        self.read(move |conn| audit::read(conn, station, after, limit))
+            .await
     }
 }

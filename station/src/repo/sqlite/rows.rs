@@ -99,7 +99,8 @@ pub(super) fn load_report(
 ) -> Result<Option<StoredReport>, RepoError> {
     let head = conn
         .query_row(
-            "SELECT device_id, content_hash, content_json, status, complete, received_at
+            "SELECT device_id, content_hash, content_json, status, complete, received_at,
+                    status_reason
              FROM reports WHERE station_id = ?1 AND id = ?2",
             [station.to_string(), id.to_string()],
             |r| {
@@ -110,12 +111,15 @@ pub(super) fn load_report(
                     r.get::<_, String>(3)?,
                     r.get::<_, bool>(4)?,
                     get_ts(r, 5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             },
         )
         .optional()
         .map_err(map_err)?;
-    let Some((device_id, content_hash, content_json, status, complete, received_at)) = head else {
+    let Some((device_id, content_hash, content_json, status, complete, received_at, status_reason)) =
+        head
+    else {
         return Ok(None);
     };
     let content: ReportContent = serde_json::from_str(&content_json)
@@ -146,6 +150,7 @@ pub(super) fn load_report(
         content,
         content_hash,
         status: ReviewStatus::from(status),
+        status_reason,
         complete,
         received_at,
         photos,

@@ -1,0 +1,139 @@
+//! The data-dir blob store: `DATA_DIR/blobs/ab/abcdef…`, one file per SHA-256.
+//!
+//! A blob appears atomically under its final name: the source file is already
+//! fsynced, it is renamed in (or, across file systems, copied to a temp file,
+//! fsynced and renamed), and the directory is fsynced.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{Blob, BlobError, BlobPut, BlobStore, check_key};
+use crate::fsync::sync_dir;
+
+/// Blobs in a directory on the local file system.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Uses (creating) `root`.
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    /// Where a blob lives; sharded by its first two hex digits so no
+    /// directory grows past a few thousand entries.
+    pub fn path_of(&self, sha256: &str) -> Result<PathBuf, BlobError> {
+        check_key(sha256)?;
+        Ok(self.root.join(&sha256[..2]).join(sha256))
+    }
+}
+
+fn put_blocking(target: &Path, file: &Path) -> Result<BlobPut, BlobError> {
+    if target.is_file() {
+        std::fs::remove_file(file)?;
+        return Ok(BlobPut::AlreadyPresent);
+    }
+    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
+    std::fs::create_dir_all(dir)?;
+    match std::fs::rename(file, target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
+            let copied = std::fs::copy(file, &temp)
+                .and_then(|_| std::fs::File::open(&temp)?.sync_all())
+                .and_then(|()| std::fs::rename(&temp, target));
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e.into());
+            }
+            std::fs::remove_file(file)?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    sync_dir(dir)?;
+    if let Some(source_dir) = file.parent() {
+        sync_dir(source_dir)?;
+    }
+    Ok(BlobPut::Stored)
+}
+
+fn join_failed(e: tokio::task::JoinError) -> BlobError {
+    BlobError::Io(std::io::Error::other(e))
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put_file(&self, sha256: &str, file: &Path) -> Result<BlobPut, BlobError> {
+        let target = self.path_of(sha256)?;
+        let file = file.to_owned();
+        tokio::task::spawn_blocking(move || put_blocking(&target, &file))
+            .await
+            .map_err(join_failed)?
+    }
+
+    async fn contains(&self, sha256: &str) -> Result<bool, BlobError> {
+        let target = self.path_of(sha256)?;
+        Ok(tokio::fs::try_exists(target).await?)
+    }
+
+    async fn open(&self, sha256: &str) -> Result<Option<Blob>, BlobError> {
+        let target = self.path_of(sha256)?;
+        let file = match tokio::fs::File::open(&target).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let len = file.metadata().await?.len();
+        Ok(Some(Blob {
+            len,
+            reader: Box::pin(file),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn stores_once_by_hash_and_refuses_bad_keys() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = FsBlobStore::open(&dir.path().join("blobs")).expect("open");
+        let key = "ab".repeat(32);
+        let src = dir.path().join("a.part");
+        std::fs::write(&src, b"photo").expect("write");
+        assert_eq!(
+            store.put_file(&key, &src).await.expect("put"),
+            BlobPut::Stored
+        );
+        assert!(!src.exists(), "the source is taken over");
+        std::fs::write(&src, b"photo").expect("write");
+        assert_eq!(
+            store.put_file(&key, &src).await.expect("put again"),
+            BlobPut::AlreadyPresent
+        );
+        assert!(!src.exists());
+        let mut blob = store.open(&key).await.expect("open").expect("present");
+        assert_eq!(blob.len, 5);
+        let mut bytes = Vec::new();
+        blob.reader.read_to_end(&mut bytes).await.expect("read");
+        assert_eq!(bytes, b"photo");
+        assert!(store.contains(&key).await.expect("contains"));
+        assert!(store.open(&"cd".repeat(32)).await.expect("open").is_none());
+        assert!(matches!(
+            store.contains("../../etc/passwd").await,
+            Err(BlobError::InvalidKey)
+        ));
+        assert!(matches!(
+            store.contains(&"AB".repeat(32)).await,
+            Err(BlobError::InvalidKey)
+        ));
+    }
+}

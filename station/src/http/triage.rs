@@ -1,0 +1,118 @@
+//! Triage: a supervisor sets a report's review status, with a reason the
+//! carrier can read. Each decision writes an audit row and a feed entry in
+//! the same transaction.
+
+use axum::extract::{Path, State};
+use chrono::Utc;
+use postcso_core::model::{ReportId, ReviewStatus};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::body::Json;
+use super::problem::{FieldError, Problem};
+use super::reports::ReportView;
+use crate::auth::Caller;
+use crate::auth::StaffCaller;
+use crate::auth::policy::may_triage;
+
+/// Longest reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The statuses a supervisor may set, spelled as `ReviewStatus` spells them.
+const SETTABLE: [ReviewStatus; 6] = [
+    ReviewStatus::Accepted,
+    ReviewStatus::Rejected,
+    ReviewStatus::Merged,
+    ReviewStatus::Inspecting,
+    ReviewStatus::Referred,
+    ReviewStatus::Fixed,
+];
+
+/// Body of `PATCH /v1/reports/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TriageRequest {
+    /// `accepted`, `rejected`, `merged`, `inspecting`, `referred` or `fixed`.
+    #[schema(example = "accepted")]
+    pub status: String,
+    /// Why; required for `rejected` (the carrier reads it). At most 500 characters.
+    pub reason: Option<String>,
+}
+
+fn check(request: TriageRequest) -> Result<(ReviewStatus, Option<String>), Problem> {
+    let mut errors = Vec::new();
+    let status = ReviewStatus::from(request.status);
+    if !SETTABLE.contains(&status) {
+        errors.push(FieldError {
+            pointer: "/status".into(),
+            detail: "must be one of accepted, rejected, merged, inspecting, referred, fixed".into(),
+        });
+    }
+    let reason = request
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    match &reason {
+        Some(r) if r.chars().count() > MAX_REASON_CHARS => errors.push(FieldError {
+            pointer: "/reason".into(),
+            detail: format!("at most {MAX_REASON_CHARS} characters"),
+        }),
+        Some(r) if r.chars().any(|c| c.is_control() && c != '\n') => errors.push(FieldError {
+            pointer: "/reason".into(),
+            detail: "no control characters except line breaks".into(),
+        }),
+        None if status == ReviewStatus::Rejected => errors.push(FieldError {
+            pointer: "/reason".into(),
+            detail: "a rejection needs a reason the carrier can read".into(),
+        }),
+        _ => {}
+    }
+    if errors.is_empty() {
+        Ok((status, reason))
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+/// `PATCH /v1/reports/{id}`
+#[utoipa::path(patch, path = "/v1/reports/{id}", tag = "reports",
+    params(("id" = String, Path, description = "The report's UUID")),
+    request_body(content = TriageRequest, content_type = "application/json"),
+    security(("session_token" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The report after the decision (unchanged and unaudited when it already had this status and reason)", body = ReportView),
+        (status = 400, description = "Malformed JSON or an id that is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a supervisor (devices included)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report in the station", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown status, missing reason for a rejection, reason too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn triage(
+    State(state): State<AppState>,
+    StaffCaller(session): StaffCaller,
+    Path(raw_id): Path<String>,
+    Json(request): Json<TriageRequest>,
+) -> Result<axum::Json<ReportView>, Problem> {
+    if !may_triage(session.user.role) {
+        return Err(Problem::forbidden(format!(
+            "the {} role may not triage reports",
+            session.user.role
+        )));
+    }
+    let id = ReportId::parse(&raw_id)
+        .map_err(|_| Problem::invalid_id("the report id in the path must be a UUID"))?;
+    let (status, reason) = check(request)?;
+    let station = session.user.station_id;
+    let actor = Caller::Staff(session).actor();
+    let change = state
+        .repo
+        .set_report_status(station, id, status, reason, actor, Utc::now())
+        .await?
+        .ok_or_else(|| Problem::not_found("no such report"))?;
+    if change.changed {
+        metrics::counter!("report_triage_total", "status" => change.report.status.as_str().to_owned())
+            .increment(1);
+        tracing::info!(report_id = %id, from = change.before.as_str(), to = change.report.status.as_str(), "report triaged");
+    }
+    Ok(axum::Json(change.report.into()))
+}

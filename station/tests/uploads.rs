@@ -1,0 +1,720 @@
+//! tus 1.0.0 uploads at /v1/uploads: every status code path, creation with
+//! upload, checksums, expiry, termination, manifest checks, and a client that
+//! hangs up half-way through a PATCH.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{
+    TestServer, Tus, blob_on_disk, header_u64, id_of, location, part_file, photo_bytes, problem,
+    report_with_photos, sha256_hex, test_config, upload_metadata,
+};
+use postcso_station::auth::Role;
+use postcso_station::repo::Repository;
+use serde_json::Value;
+use sha2::Digest;
+
+/// A server, a station, a device, and a stored report listing `photos`.
+async fn setup(server: &TestServer, photos: &[&[u8]]) -> (String, String) {
+    let station = server.station("seodaemun").await;
+    let token = server.device(&station).await;
+    let report = report_with_photos(photos);
+    let id = id_of(&report);
+    assert_eq!(server.put_report(&token, &id, &report).await.status(), 201);
+    (token, id)
+}
+
+#[tokio::test]
+async fn options_advertises_version_extensions_checksums_and_max_size_without_auth() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/v1/uploads"))
+        .send()
+        .await
+        .expect("options");
+    assert_eq!(response.status(), 204);
+    let h = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(h("tus-version"), "1.0.0");
+    assert_eq!(h("tus-resumable"), "1.0.0");
+    let extensions: Vec<String> = h("tus-extension").split(',').map(str::to_owned).collect();
+    for ext in [
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "checksum",
+        "expiration",
+    ] {
+        assert!(extensions.iter().any(|e| e == ext), "{ext}");
+    }
+    assert_eq!(h("tus-checksum-algorithm"), "sha1,sha256");
+    assert_eq!(h("tus-max-size"), (25 * 1024 * 1024).to_string());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn requests_without_or_with_another_tus_resumable_get_412_with_tus_version() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(1000, 1);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    for version in [None, Some("0.2.2")] {
+        for method in ["POST", "HEAD", "PATCH", "DELETE"] {
+            let url = if method == "POST" {
+                server.url("/v1/uploads")
+            } else {
+                server.url(&path)
+            };
+            let mut request = server
+                .http
+                .request(method.parse().expect("method"), url)
+                .bearer_auth(&token)
+                .header("Upload-Offset", "0")
+                .header("Upload-Length", "1000")
+                .header("Content-Type", "application/offset+octet-stream");
+            if let Some(v) = version {
+                request = request.header("Tus-Resumable", v);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), 412, "{method} {version:?}");
+            assert_eq!(
+                response.headers().get("tus-version").expect("Tus-Version"),
+                "1.0.0"
+            );
+        }
+    }
+    // Nothing moved.
+    assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_uploaded_in_pieces_arrives_identical_and_completes_the_report() {
+    let server = TestServer::start().await;
+    let first = photo_bytes(300_000, 1);
+    let second = photo_bytes(120_001, 2);
+    let (token, id) = setup(&server, &[&first, &second]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+
+    let path = tus.create_for(&id, &first).await;
+    assert!(path.starts_with("/v1/uploads/"));
+    let head = tus.head(&path).await;
+    assert_eq!(head.status(), 200);
+    assert_eq!(header_u64(&head, "upload-offset"), 0);
+    assert_eq!(header_u64(&head, "upload-length"), 300_000);
+    assert!(head.headers().get("upload-expires").is_some());
+    assert_eq!(head.headers().get("cache-control").expect("cc"), "no-store");
+    let meta = head
+        .headers()
+        .get("upload-metadata")
+        .and_then(|v| v.to_str().ok())
+        .expect("metadata echoed");
+    assert_eq!(meta, upload_metadata(&id, &sha256_hex(&first)));
+
+    let response = tus.patch(&path, 0, &first[..100_000], None).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(header_u64(&response, "upload-offset"), 100_000);
+    assert!(response.headers().get("upload-expires").is_some());
+    let response = tus.patch(&path, 100_000, &first[100_000..], None).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(header_u64(&response, "upload-offset"), 300_000);
+
+    // One of two photos: not complete yet.
+    let status: Value = server
+        .get_report(&token, &id)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["complete"], false);
+    assert_eq!(status["photos_missing"], 1);
+
+    tus.upload(&id, &second, 50_000).await;
+    let status: Value = server
+        .get_report(&token, &id)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["photos_missing"], 0);
+
+    // A finished upload keeps answering HEAD with offset == length.
+    let head = tus.head(&path).await;
+    assert_eq!(head.status(), 200);
+    assert_eq!(header_u64(&head, "upload-offset"), 300_000);
+    assert_eq!(header_u64(&head, "upload-length"), 300_000);
+    // An empty PATCH at the end is harmless; a wrong offset is not.
+    assert_eq!(tus.patch(&path, 300_000, &[], None).await.status(), 204);
+    assert_eq!(tus.patch(&path, 0, b"x", None).await.status(), 409);
+
+    let dir = server.stop_keeping_dir().await;
+    assert_eq!(
+        blob_on_disk(dir.path(), &sha256_hex(&first)).expect("blob"),
+        first
+    );
+    assert_eq!(
+        blob_on_disk(dir.path(), &sha256_hex(&second)).expect("blob"),
+        second
+    );
+    assert!(!part_file(dir.path(), &path).exists(), "part file moved");
+}
+
+#[tokio::test]
+async fn creation_with_upload_takes_the_whole_photo_in_the_post() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(70_000, 3);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let response = server
+        .http
+        .post(server.url("/v1/uploads"))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", photo.len().to_string())
+        .header("Upload-Metadata", upload_metadata(&id, &sha256_hex(&photo)))
+        .header("Content-Type", "application/offset+octet-stream")
+        .header(
+            "Upload-Checksum",
+            format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(&photo))),
+        )
+        .body(photo.clone())
+        .send()
+        .await
+        .expect("create with upload");
+    assert_eq!(response.status(), 201);
+    assert_eq!(header_u64(&response, "upload-offset"), 70_000);
+    assert!(location(&response).starts_with("/v1/uploads/"));
+    let status: Value = server
+        .get_report(&token, &id)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["complete"], true);
+
+    // Part of the photo in the POST, the rest by PATCH.
+    let photo2 = photo_bytes(50_000, 4);
+    let (token2, id2) = {
+        let station = server.repo.station_by_slug("seodaemun").await.expect("db");
+        let token = server.device(&station.expect("station")).await;
+        let report = report_with_photos(&[&photo2]);
+        let id = id_of(&report);
+        assert_eq!(server.put_report(&token, &id, &report).await.status(), 201);
+        (token, id)
+    };
+    let response = server
+        .http
+        .post(server.url("/v1/uploads"))
+        .bearer_auth(&token2)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "50000")
+        .header(
+            "Upload-Metadata",
+            upload_metadata(&id2, &sha256_hex(&photo2)),
+        )
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo2[..20_000].to_vec())
+        .send()
+        .await
+        .expect("create with part");
+    assert_eq!(response.status(), 201);
+    assert_eq!(header_u64(&response, "upload-offset"), 20_000);
+    let tus = Tus {
+        server: &server,
+        token: token2,
+    };
+    let path = location(&response);
+    assert_eq!(
+        tus.patch(&path, 20_000, &photo2[20_000..], None)
+            .await
+            .status(),
+        204
+    );
+    let dir = server.stop_keeping_dir().await;
+    assert_eq!(
+        blob_on_disk(dir.path(), &sha256_hex(&photo2)).expect("blob"),
+        photo2
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_offset_is_409_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(10_000, 5);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token,
+    };
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.patch(&path, 0, &photo[..4000], None).await.status(),
+        204
+    );
+    let body = problem(tus.patch(&path, 3000, &photo[3000..], None).await, 409).await;
+    assert_eq!(body["type"], "/problems/offset-mismatch");
+    problem(tus.patch(&path, 0, &photo, None).await, 409).await;
+    assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 4000);
+    // Missing Upload-Offset is 400, a wrong media type 415.
+    let response = server
+        .http
+        .patch(server.url(&path))
+        .bearer_auth(&tus.token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo[4000..].to_vec())
+        .send()
+        .await
+        .expect("patch");
+    problem(response, 400).await;
+    let response = server
+        .http
+        .patch(server.url(&path))
+        .bearer_auth(&tus.token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "4000")
+        .header("Content-Type", "application/octet-stream")
+        .body(photo[4000..].to_vec())
+        .send()
+        .await
+        .expect("patch");
+    problem(response, 415).await;
+    assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 4000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn checksum_mismatch_is_460_for_sha1_and_sha256_and_appends_nothing() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(20_000, 6);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token,
+    };
+    let path = tus.create_for(&id, &photo).await;
+    let chunk = &photo[..8000];
+    let wrong = &photo[1..8001];
+    let sha1 = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(wrong)));
+    let sha256 = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(wrong)));
+    for header in [sha1, sha256] {
+        let body = problem(tus.patch(&path, 0, chunk, Some(header)).await, 460).await;
+        assert_eq!(body["type"], "/problems/checksum-mismatch");
+        assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 0);
+    }
+    let dir = server.dir.path().to_owned();
+    assert_eq!(
+        std::fs::metadata(part_file(&dir, &path))
+            .expect("part")
+            .len(),
+        0,
+        "nothing appended"
+    );
+    // Unknown algorithm or malformed header: 400.
+    problem(
+        tus.patch(&path, 0, chunk, Some("md5 AAAAAAAAAAAAAAAAAAAAAA==".into()))
+            .await,
+        400,
+    )
+    .await;
+    problem(tus.patch(&path, 0, chunk, Some("sha1".into())).await, 400).await;
+    // The right checksums are accepted.
+    let good1 = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(chunk)));
+    assert_eq!(tus.patch(&path, 0, chunk, Some(good1)).await.status(), 204);
+    let rest = &photo[8000..];
+    let good256 = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(rest)));
+    let response = tus.patch(&path, 8000, rest, Some(good256)).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(header_u64(&response, "upload-offset"), 20_000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_other_devices_uploads_are_404_and_bad_creations_are_refused() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(5000, 7);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.head("/v1/uploads/0123456789abcdef0123456789abcdef")
+            .await
+            .status(),
+        404
+    );
+    problem(tus.patch("/v1/uploads/not-an-id", 0, b"x", None).await, 404).await;
+
+    let station = server
+        .repo
+        .station_by_slug("seodaemun")
+        .await
+        .expect("db")
+        .expect("station");
+    let other = Tus {
+        server: &server,
+        token: server.device(&station).await,
+    };
+    assert_eq!(other.head(&path).await.status(), 404);
+    problem(other.patch(&path, 0, &photo, None).await, 404).await;
+    // Another device cannot create uploads for this report either.
+    problem(
+        other.create(&id, &sha256_hex(&photo), photo.len()).await,
+        404,
+    )
+    .await;
+
+    // Not in the manifest, or not with this length.
+    let body = problem(tus.create(&id, &"ab".repeat(32), 5000).await, 422).await;
+    assert_eq!(body["type"], "/problems/not-in-manifest");
+    problem(tus.create(&id, &sha256_hex(&photo), 4999).await, 422).await;
+    // Unknown report.
+    problem(
+        tus.create(
+            "0190f5c2-7b1e-7cc4-9a4e-1f2d3c4b5a69",
+            &sha256_hex(&photo),
+            5000,
+        )
+        .await,
+        404,
+    )
+    .await;
+    // Bad metadata, missing or deferred length.
+    for (name, value) in [
+        ("Upload-Metadata", "report_id !!"),
+        ("Upload-Metadata", "sha256 YWJj"),
+        ("Upload-Length", "-1"),
+        ("Upload-Defer-Length", "1"),
+    ] {
+        let mut request = server
+            .http
+            .post(server.url("/v1/uploads"))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0");
+        if name != "Upload-Length" {
+            request = request.header("Upload-Length", "5000");
+        }
+        if name != "Upload-Metadata" {
+            request = request.header("Upload-Metadata", upload_metadata(&id, &sha256_hex(&photo)));
+        }
+        let response = request.header(name, value).send().await.expect("post");
+        problem(response, 400).await;
+    }
+    // Staff sessions and anonymous callers cannot upload.
+    let supervisor = server.staff(&station, "kim", Role::Supervisor).await;
+    let staff = Tus {
+        server: &server,
+        token: supervisor,
+    };
+    problem(staff.create(&id, &sha256_hex(&photo), 5000).await, 403).await;
+    let anonymous = server
+        .http
+        .post(server.url("/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "5000")
+        .send()
+        .await
+        .expect("post");
+    problem(anonymous, 401).await;
+    assert_eq!(server.count_rows("uploads"), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn too_large_uploads_and_bodies_are_413() {
+    let config = postcso_station::config::ServerConfig {
+        max_photo_bytes: 10_000,
+        ..test_config()
+    };
+    let server = TestServer::start_with(config).await;
+    let photo = photo_bytes(10_000, 8);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token,
+    };
+    let body = problem(tus.create(&id, &sha256_hex(&photo), 10_001).await, 413).await;
+    assert_eq!(body["type"], "/problems/upload-too-large");
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.patch(&path, 0, &photo[..6000], None).await.status(),
+        204
+    );
+    let mut too_much = photo[6000..].to_vec();
+    too_much.push(0);
+    problem(tus.patch(&path, 6000, &too_much, None).await, 413).await;
+    assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 6000);
+    assert_eq!(
+        tus.patch(&path, 6000, &photo[6000..], None).await.status(),
+        204
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_whose_hash_is_not_the_manifests_is_rejected_and_discarded() {
+    let server = TestServer::start().await;
+    let listed = photo_bytes(30_000, 9);
+    let (token, id) = setup(&server, &[&listed]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &listed).await;
+    let mut tampered = listed.clone();
+    tampered[29_999] ^= 0xff;
+    assert_eq!(
+        tus.patch(&path, 0, &tampered[..20_000], None)
+            .await
+            .status(),
+        204
+    );
+    let body = problem(
+        tus.patch(&path, 20_000, &tampered[20_000..], None).await,
+        422,
+    )
+    .await;
+    assert_eq!(body["type"], "/problems/photo-hash-mismatch");
+    assert_eq!(tus.head(&path).await.status(), 404);
+    let status: Value = server
+        .get_report(&token, &id)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["complete"], false);
+    assert_eq!(server.count_rows("uploads"), 0);
+    let dir = server.stop_keeping_dir().await;
+    assert!(!part_file(dir.path(), &path).exists());
+    assert!(blob_on_disk(dir.path(), &sha256_hex(&tampered)).is_none());
+    assert!(blob_on_disk(dir.path(), &sha256_hex(&listed)).is_none());
+}
+
+#[tokio::test]
+async fn termination_removes_the_upload_and_its_bytes() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(9000, 10);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.patch(&path, 0, &photo[..3000], None).await.status(),
+        204
+    );
+    let part = part_file(server.dir.path(), &path);
+    assert_eq!(std::fs::metadata(&part).expect("part").len(), 3000);
+    let delete = |token: String| {
+        let url = server.url(&path);
+        let http = server.http.clone();
+        async move {
+            http.delete(url)
+                .bearer_auth(token)
+                .header("Tus-Resumable", "1.0.0")
+                .send()
+                .await
+                .expect("delete")
+        }
+    };
+    assert_eq!(delete(token.clone()).await.status(), 204);
+    assert!(!part.exists());
+    assert_eq!(tus.head(&path).await.status(), 404);
+    problem(delete(token).await, 404).await;
+    assert_eq!(server.count_rows("uploads"), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn expired_uploads_answer_410_and_are_cleaned_at_startup_and_periodically() {
+    let mut config = test_config();
+    config.upload.expiry = chrono::Duration::milliseconds(800);
+    config.upload_sweep_interval = Duration::from_secs(3600);
+    let server = TestServer::start_with(config.clone()).await;
+    let photo = photo_bytes(4000, 11);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.patch(&path, 0, &photo[..1000], None).await.status(),
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(tus.head(&path).await.status(), 410);
+    let body = problem(tus.patch(&path, 1000, &photo[1000..], None).await, 410).await;
+    assert_eq!(body["type"], "/problems/upload-expired");
+    let part = part_file(server.dir.path(), &path);
+    assert!(
+        part.exists(),
+        "not swept yet: the sweep runs every hour here"
+    );
+
+    // A restart cleans it up before serving.
+    let dir = server.stop_keeping_dir().await;
+    let server = TestServer::start_in(dir, config.clone()).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    assert_eq!(tus.head(&path).await.status(), 404);
+    assert!(!part.exists());
+    assert_eq!(server.count_rows("uploads"), 0);
+    let dir = server.stop_keeping_dir().await;
+
+    // With a short sweep interval, the periodic task cleans it while running.
+    config.upload_sweep_interval = Duration::from_millis(100);
+    let server = TestServer::start_in(dir, config).await;
+    let tus = Tus {
+        server: &server,
+        token,
+    };
+    let path = tus.create_for(&id, &photo).await;
+    let part = part_file(server.dir.path(), &path);
+    assert!(part.exists());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.count_rows("uploads") > 0 {
+        assert!(std::time::Instant::now() < deadline, "never swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!part.exists());
+    assert_eq!(tus.head(&path).await.status(), 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_upload_of_a_received_photo_completes_without_a_duplicate() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(12_345, 12);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token,
+    };
+    tus.upload(&id, &photo, 5000).await;
+    let again = tus.upload(&id, &photo, 12_345).await;
+    let head = tus.head(&again).await;
+    assert_eq!(header_u64(&head, "upload-offset"), 12_345);
+    let dir = server.stop_keeping_dir().await;
+    let shard = dir.path().join("blobs").join(&sha256_hex(&photo)[..2]);
+    assert_eq!(std::fs::read_dir(shard).expect("shard").count(), 1);
+    let parts = std::fs::read_dir(dir.path().join("uploads"))
+        .expect("uploads")
+        .count();
+    assert_eq!(parts, 0);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_patch_keeps_exactly_the_bytes_it_sent() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let photo = photo_bytes(200_000, 13);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    assert_eq!(
+        tus.patch(&path, 0, &photo[..50_000], None).await.status(),
+        204
+    );
+
+    // Announce the rest, send only 70,000 bytes of it, and hang up.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: 50000\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: 150000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream
+        .write_all(&photo[50_000..120_000])
+        .await
+        .expect("half body");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+
+    // The server records what reached its disk: all 120,000 bytes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let offset = loop {
+        let response = tus.head(&path).await;
+        if response.status() == 200 && header_u64(&response, "upload-offset") == 120_000 {
+            break 120_000;
+        }
+        assert!(std::time::Instant::now() < deadline, "offset never settled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let part = part_file(server.dir.path(), &path);
+    assert_eq!(
+        std::fs::read(&part).expect("part"),
+        photo[..offset],
+        "the kept bytes are the ones sent"
+    );
+    let response = tus.patch(&path, offset, &photo[offset..], None).await;
+    assert_eq!(response.status(), 204);
+    let dir = server.stop_keeping_dir().await;
+    assert_eq!(
+        blob_on_disk(dir.path(), &sha256_hex(&photo)).expect("blob"),
+        photo
+    );
+}
+
+#[tokio::test]
+async fn a_hang_up_with_a_checksum_keeps_nothing_of_that_request() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let photo = photo_bytes(100_000, 14);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus {
+        server: &server,
+        token: token.clone(),
+    };
+    let path = tus.create_for(&id, &photo).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let checksum = STANDARD.encode(sha1::Sha1::digest(&photo));
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nUpload-Checksum: sha1 {checksum}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: 100000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&photo[..60_000]).await.expect("part");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 0);
+    // The next request waits for the first to finish, then starts at 0.
+    assert_eq!(tus.patch(&path, 0, &photo, None).await.status(), 204);
+    server.stop().await;
+}
