@@ -54,6 +54,10 @@ pub enum Command {
     /// List and revoke enrolled devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// The main job: an embedded station and a simulated fleet of carriers filing
+    /// reports offline, then syncing through a link with random outages.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Demo(crate::demo::DemoArgs),
 }
 
 /// `serve`
@@ -243,5 +247,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             device,
         }) => crate::admin::device_revoke(&data.data_dir, &station, &device).await,
+        Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -32,7 +32,8 @@ enum Task {
         #[arg(long)]
         no_install: bool,
     },
-    /// Run the main job: the field-day demo of the offline report queue.
+    /// Run the main job: an embedded station and 88 simulated carriers syncing
+    /// through a link with random outages (`postcso-station demo`).
     Demo {
         /// Extra arguments passed to the demo.
         #[arg(trailing_var_arg = true)]
@@ -105,11 +106,10 @@ fn demo(args: &[String]) -> Result<(), String> {
         "--release",
         "--quiet",
         "-p",
-        "postcso-core",
-        "--example",
-        "field_day",
+        "postcso-station",
         "--",
+        "demo",
     ];
     argv.extend(args.iter().map(String::as_str));
-    run::step("field-day demo", "cargo", &argv)
+    run::step("demo", "cargo", &argv)
 }

@@ -17,15 +17,34 @@ pub const FIRST_CHUNK: usize = 512 * 1024;
 const TARGET: Duration = Duration::from_secs(2);
 
 /// Adaptive chunk size.
-#[derive(Debug, Clone, Default)]
+///
+/// Two signals: the measured throughput sets the size that takes about two
+/// seconds, and a ceiling halves after every chunk the link lost and doubles after
+/// every chunk it delivered, so on a link that drops every few seconds the chunks
+/// shrink until they get through between drops instead of failing forever.
+#[derive(Debug, Clone)]
 pub(crate) struct ChunkSizer {
     /// Measured throughput in bytes per second, smoothed; `None` before the first chunk.
     throughput: Option<f64>,
+    /// Upper bound from recent losses.
+    ceiling: usize,
+}
+
+impl Default for ChunkSizer {
+    fn default() -> Self {
+        Self {
+            throughput: None,
+            ceiling: MAX_CHUNK,
+        }
+    }
 }
 
 impl ChunkSizer {
     /// Records a chunk of `bytes` that took `elapsed` (request to answer).
     pub fn record(&mut self, bytes: usize, elapsed: Duration) {
+        if bytes >= self.ceiling / 2 {
+            self.ceiling = (self.ceiling * 2).min(MAX_CHUNK);
+        }
         if bytes < 16 * 1024 || elapsed.is_zero() {
             return; // Too small to say anything about the link.
         }
@@ -36,17 +55,22 @@ impl ChunkSizer {
         });
     }
 
+    /// Records a chunk of `bytes` the link lost (connection cut, timeout).
+    pub fn record_loss(&mut self, bytes: usize) {
+        self.ceiling = (bytes.min(self.ceiling) / 2).max(MIN_CHUNK);
+    }
+
     /// The next chunk's size, shrunk so it fits in half of `time_left` when the
     /// run has a deadline.
     pub fn next(&self, time_left: Option<Duration>) -> usize {
         let Some(rate) = self.throughput else {
-            return FIRST_CHUNK;
+            return FIRST_CHUNK.min(self.ceiling);
         };
         let mut size = rate * TARGET.as_secs_f64();
         if let Some(left) = time_left {
             size = size.min(rate * left.as_secs_f64() / 2.0);
         }
-        (size as usize).clamp(MIN_CHUNK, MAX_CHUNK)
+        (size as usize).clamp(MIN_CHUNK, self.ceiling.max(MIN_CHUNK))
     }
 }
 
@@ -70,6 +94,19 @@ mod tests {
         let mut medium = ChunkSizer::default();
         medium.record(1 << 20, Duration::from_secs(1)); // 1 MB/s
         assert_eq!(medium.next(None), 2 << 20);
+    }
+
+    #[test]
+    fn losses_halve_the_chunk_and_deliveries_grow_it_back() {
+        let mut s = ChunkSizer::default();
+        s.record_loss(FIRST_CHUNK);
+        assert_eq!(s.next(None), FIRST_CHUNK / 2);
+        s.record_loss(FIRST_CHUNK / 2);
+        s.record_loss(FIRST_CHUNK / 4);
+        s.record_loss(FIRST_CHUNK / 8);
+        assert_eq!(s.next(None), MIN_CHUNK, "never below the floor");
+        s.record(MIN_CHUNK, Duration::from_millis(10)); // a fast link after all
+        assert_eq!(s.next(None), 2 * MIN_CHUNK);
     }
 
     #[test]

@@ -252,7 +252,10 @@ impl Run {
                         {
                             checksum_failures += 1;
                         }
-                        Err(other) => return Err(tus_failure(other)),
+                        Err(other) => {
+                            self.lost_chunk(len, &other);
+                            return Err(tus_failure(other));
+                        }
                     }
                 }
                 (Some(_), Some(at)) if at >= total => {
@@ -317,7 +320,10 @@ impl Run {
                             upload = None;
                             offset = None;
                         }
-                        Err(other) => return Err(tus_failure(other)),
+                        Err(other) => {
+                            self.lost_chunk(len, &other);
+                            return Err(tus_failure(other));
+                        }
                     }
                 }
             }
@@ -338,6 +344,16 @@ impl Run {
     fn sent(&self, photo: (ReportId, u32), from: u64, len: usize) -> Instant {
         self.counters.photo_chunk(photo, from, len as u64);
         Instant::now()
+    }
+
+    /// Tells the chunk sizer that the link lost a chunk in flight.
+    fn lost_chunk(&self, len: usize, failure: &TusFailure) {
+        if matches!(failure, TusFailure::Other(Failure::Transient { .. })) {
+            self.chunks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record_loss(len);
+        }
     }
 
     /// Feeds a finished chunk's timing to the chunk sizer.

@@ -1,0 +1,286 @@
+//! `postcso-station demo`: the main job. An embedded station, a fleet of
+//! simulated carriers filing reports with real photos offline, then syncing
+//! through a link with random outages; a live progress line and a closing table.
+
+mod flaky_link;
+mod fleet;
+mod tally;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Args;
+use tokio::net::TcpListener;
+
+use crate::auth::{hash_secret, new_enrolment_code, normalise_enrolment_code};
+use crate::config::{RateLimit, ServerConfig};
+use crate::exit::{CliError, Exit};
+use crate::repo::sqlite::SqliteRepository;
+use crate::repo::{NewEnrolmentCode, Repository};
+use crate::server::{DB_FILE, open_state, serve};
+use flaky_link::FlakyLink;
+use fleet::Phone;
+use tally::Tally;
+
+/// `demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Simulated carriers (the Seodaemun programme has 88).
+    #[arg(long, default_value_t = 88, value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub carriers: u32,
+    /// Reports each carrier files, each with one real photo.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub reports: u32,
+    /// Each phone's upload speed in kilobits per second (a street-level 4G uplink).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(8..))]
+    pub uplink_kbps: u64,
+    /// Keep the link up (no outages).
+    #[arg(long)]
+    pub no_outages: bool,
+    /// Seed of the outage pattern (printed; reuse it to replay a run).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Give up waiting for delivery after this many seconds.
+    #[arg(long, default_value_t = 100)]
+    pub timeout_secs: u64,
+    /// Where to keep the station and the phones (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// After the table, keep the station running for a look, until Ctrl-C.
+    #[arg(long)]
+    pub keep_running: bool,
+}
+
+/// Runs the demo; fails (exit 1) if any report was lost or duplicated.
+pub async fn run(args: DemoArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let temp;
+    let root = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            temp = tempfile::tempdir()
+                .map_err(|e| io_error("cannot make a temporary directory", e))?;
+            temp.path().to_owned()
+        }
+    };
+    let seed = args
+        .seed
+        .unwrap_or_else(|| Utc::now().timestamp_micros() as u64);
+    let carriers = args.carriers as usize;
+    let per_carrier = args.reports as usize;
+    eprintln!(
+        "POST-CSO demo: {carriers} carriers × {per_carrier} reports with photos; uplink {} kbit/s each; outages {} (seed {seed}); data in {}",
+        args.uplink_kbps,
+        if args.no_outages { "off" } else { "on" },
+        root.display()
+    );
+
+    let station_dir = root.join("station");
+    let codes = create_station(&station_dir, carriers).await?;
+    let (station_addr, _server) = start_station(&station_dir).await?;
+    let mut link = FlakyLink::start(station_addr, args.uplink_kbps * 1000 / 8)
+        .await
+        .map_err(|e| io_error("cannot start the flaky link", e))?;
+    let link_url = format!("http://{}/", link.addr);
+
+    let phones = open_phones(&root.join("phones"), &codes, &link_url).await?;
+    eprintln!("enrolled {} phones through the flaky link", phones.len());
+    let filed = file_offline(&phones, per_carrier).await?;
+    eprintln!(
+        "filed {} reports offline in {:.1}s (photos oriented, downscaled, stripped, sealed)",
+        filed.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let sync_started = Instant::now();
+    if !args.no_outages {
+        link.storm(seed);
+    }
+    for phone in phones.iter() {
+        phone
+            .engine
+            .set_network_state(postcso_core::sync::NetworkState::UNMETERED);
+    }
+    let db = station_dir.join(DB_FILE);
+    let deadline = sync_started + Duration::from_secs(args.timeout_secs);
+    loop {
+        let unsent: u64 = phones.iter().map(|p| p.unsent()).sum();
+        let tally = Tally::count(&db, &filed, &phones, &link.stats);
+        progress(&tally, unsent, sync_started.elapsed());
+        if unsent == 0 && tally.delivered == filed.len() as u64 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            eprintln!("\ngave up waiting after {}s", args.timeout_secs);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    link.calm();
+    eprintln!();
+    let tally = Tally::count(&db, &filed, &phones, &link.stats);
+    tally.print(
+        &mut std::io::stdout(),
+        sync_started.elapsed(),
+        started.elapsed(),
+    );
+
+    if args.keep_running {
+        eprintln!(
+            "station running at http://{station_addr}/ (data in {}); Ctrl-C to stop",
+            station_dir.display()
+        );
+        crate::server::shutdown_signal().await;
+    }
+    drop(phones);
+    if tally.lost > 0 || tally.duplicated > 0 {
+        return Err(CliError::new(
+            Exit::Failure,
+            format!(
+                "{} lost and {} duplicated reports",
+                tally.lost, tally.duplicated
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the station and one enrolment code per carrier.
+async fn create_station(dir: &Path, carriers: usize) -> Result<Vec<(String, String)>, CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| io_error("cannot create the station's data dir", e))?;
+    let repo = SqliteRepository::open(&dir.join(DB_FILE)).await?;
+    let station = repo
+        .create_station("seodaemun", "Seodaemun Police Station")
+        .await?;
+    let codes: Vec<(String, String)> = (1..=carriers)
+        .map(|n| (format!("carrier-{n:03}"), new_enrolment_code()))
+        .collect();
+    let expires_at = Utc::now() + chrono::Duration::days(1);
+    let rows = codes
+        .iter()
+        .map(|(label, code)| NewEnrolmentCode {
+            code_hash: hash_secret(&normalise_enrolment_code(code)),
+            label: label.clone(),
+            expires_at,
+        })
+        .collect();
+    repo.add_enrolment_codes(station.id, rows).await?;
+    Ok(codes)
+}
+
+/// Serves the station in-process on a free loopback port.
+async fn start_station(dir: &Path) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), CliError> {
+    let config = ServerConfig {
+        // The whole fleet enrols from one address within seconds.
+        enrol_rate: RateLimit::new(100_000, 100_000),
+        ..ServerConfig::default()
+    };
+    let state = open_state(dir, config).await?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| io_error("cannot listen on loopback", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| io_error("cannot read the bound address", e))?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = serve(listener, state, std::future::pending()).await {
+            tracing::error!(error = %e, "station stopped");
+        }
+    });
+    Ok((addr, server))
+}
+
+/// Opens and enrols every phone.
+async fn open_phones(
+    dir: &Path,
+    codes: &[(String, String)],
+    url: &str,
+) -> Result<Arc<Vec<Phone>>, CliError> {
+    let mut phones = Vec::with_capacity(codes.len());
+    for (label, code) in codes {
+        let phone = Phone::open(&dir.join(label), label.clone(), url).map_err(failure)?;
+        phone
+            .enrol(code, Duration::from_secs(60))
+            .await
+            .map_err(failure)?;
+        phones.push(phone);
+    }
+    Ok(Arc::new(phones))
+}
+
+/// Files every carrier's reports, on two threads (photo processing is CPU work).
+async fn file_offline(
+    phones: &Arc<Vec<Phone>>,
+    per_carrier: usize,
+) -> Result<Vec<String>, CliError> {
+    let photos = camera_photos();
+    let mut workers = Vec::new();
+    for worker in 0..2 {
+        let phones = Arc::clone(phones);
+        let photos = photos.clone();
+        workers.push(tokio::task::spawn_blocking(
+            move || -> Result<Vec<String>, String> {
+                let mut ids = Vec::new();
+                for (n, phone) in phones.iter().enumerate().skip(worker).step_by(2) {
+                    let filed = phone.file_reports(per_carrier, &photos, n)?;
+                    ids.extend(filed.iter().map(ToString::to_string));
+                }
+                Ok(ids)
+            },
+        ));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        let ids = worker
+            .await
+            .map_err(|e| failure(e.to_string()))?
+            .map_err(failure)?;
+        all.extend(ids);
+    }
+    Ok(all)
+}
+
+/// Real camera photos vendored with their licences (tests/fixtures/photos).
+fn camera_photos() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/photos");
+    [
+        "npm-jpeg-exif-1.1.4/IMG_0001.JPG",
+        "npm-exif-0.6.0/sony-alpha-6000-crop-4000x3000.jpg",
+        "npm-exif-parser-0.1.12/starfish.jpg",
+        "npm-exif-0.6.0/test1.jpg",
+        "npm-exif-0.6.0/right.jpg",
+    ]
+    .iter()
+    .map(|p| dir.join(p))
+    .filter(|p| p.is_file())
+    .collect()
+}
+
+fn progress(t: &Tally, unsent: u64, elapsed: Duration) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r[{:>5.1}s] delivered {:>4}/{:<4} unsent on phones {:>4}  photos {:>6.1} MB  outages {:>3}  connections cut {:>3}   ",
+        elapsed.as_secs_f64(),
+        t.delivered,
+        t.filed,
+        unsent,
+        t.photo_bytes_sent as f64 / 1e6,
+        t.outages,
+        t.connections_cut
+    );
+    let _ = err.flush();
+}
+
+fn io_error(what: &str, e: std::io::Error) -> CliError {
+    CliError::new(Exit::Io, format!("{what}: {e}"))
+}
+
+fn failure(message: String) -> CliError {
+    CliError::new(Exit::Failure, message)
+}

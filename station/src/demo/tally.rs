@@ -1,0 +1,121 @@
+//! Counting what arrived: the station's database against what the phones filed.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::flaky_link::LinkStats;
+use super::fleet::Phone;
+
+/// The demo's figures.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Reports the carriers filed.
+    pub filed: u64,
+    /// Filed reports the station holds complete (metadata and every photo).
+    pub delivered: u64,
+    /// Filed reports the station holds more than once, plus reports it holds that
+    /// nobody filed. Must be 0.
+    pub duplicated: u64,
+    /// Filed reports the station does not hold complete. Must be 0 at the end.
+    pub lost: u64,
+    /// Photo bytes the phones sent.
+    pub photo_bytes_sent: u64,
+    /// Photo bytes sent again because an interruption lost them. An upper bound:
+    /// a chunk counts as sent when its request starts, even if a refused
+    /// connection took none of it.
+    pub photo_bytes_resent: u64,
+    /// HTTP requests the phones made.
+    pub requests: u64,
+    /// Outages of the link.
+    pub outages: u64,
+    /// Connections the outages cut.
+    pub connections_cut: u64,
+}
+
+impl Tally {
+    /// Counts from the station's database file and the phones' counters.
+    pub fn count(db: &Path, filed: &[String], phones: &[Phone], link: &LinkStats) -> Self {
+        let mut t = Self {
+            filed: filed.len() as u64,
+            outages: link.outages.load(Ordering::Relaxed),
+            connections_cut: link.cut.load(Ordering::Relaxed)
+                + link.refused.load(Ordering::Relaxed),
+            ..Self::default()
+        };
+        for phone in phones {
+            let s = phone.engine.transfer_stats();
+            t.photo_bytes_sent += s.photo_bytes_sent;
+            t.photo_bytes_resent += s.photo_bytes_resent;
+            t.requests += s.requests;
+        }
+        if let Ok(conn) =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        {
+            let complete = |id: &String| -> (i64, i64) {
+                conn.query_row(
+                    "SELECT count(*), coalesce(sum(complete), 0) FROM reports WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap_or((0, 0))
+            };
+            for id in filed {
+                let (copies, complete) = complete(id);
+                if copies > 1 {
+                    t.duplicated += (copies - 1) as u64;
+                }
+                if complete >= 1 {
+                    t.delivered += 1;
+                }
+            }
+            let total: i64 = conn
+                .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
+                .unwrap_or(0);
+            t.duplicated += (total as u64).saturating_sub(filed.len() as u64);
+        }
+        t.lost = t.filed - t.delivered;
+        t
+    }
+
+    /// Prints the closing table.
+    pub fn print(&self, out: &mut impl Write, sync_time: Duration, total_time: Duration) {
+        let rows = [
+            ("reports filed", self.filed.to_string()),
+            ("delivered (with every photo)", self.delivered.to_string()),
+            ("duplicated (must be 0)", self.duplicated.to_string()),
+            ("lost (must be 0)", self.lost.to_string()),
+            (
+                "photo bytes sent",
+                format!("{:.1} MB", self.photo_bytes_sent as f64 / 1e6),
+            ),
+            (
+                "photo bytes re-sent (upper bound)",
+                format!(
+                    "{:.1} KB ({:.2}%)",
+                    self.photo_bytes_resent as f64 / 1e3,
+                    100.0 * self.photo_bytes_resent as f64 / self.photo_bytes_sent.max(1) as f64
+                ),
+            ),
+            ("HTTP requests", self.requests.to_string()),
+            (
+                "link outages / connections cut",
+                format!("{} / {}", self.outages, self.connections_cut),
+            ),
+            (
+                "sync time / whole demo",
+                format!(
+                    "{:.1}s / {:.1}s",
+                    sync_time.as_secs_f64(),
+                    total_time.as_secs_f64()
+                ),
+            ),
+        ];
+        let _ = writeln!(out, "┌{:─<36}┬{:─<24}┐", "", "");
+        for (name, value) in rows {
+            let _ = writeln!(out, "│ {name:<34} │ {value:>22} │");
+        }
+        let _ = writeln!(out, "└{:─<36}┴{:─<24}┘", "", "");
+    }
+}
