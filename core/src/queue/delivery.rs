@@ -88,6 +88,21 @@ impl ReportQueue {
         })
     }
 
+    /// Whether the station already stored this report's metadata, so that a run
+    /// holding photos back can leave the report alone.
+    pub(crate) fn metadata_acked(&self, id: ReportId) -> Result<bool, QueueError> {
+        self.store.read(|tx| -> Result<bool, QueueError> {
+            Ok(tx
+                .query_row(
+                    "SELECT metadata_acked FROM deliveries WHERE report_id = ?1",
+                    [id.to_string()],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()?
+                .unwrap_or(false))
+        })
+    }
+
     /// Records that the station stored the metadata.
     pub(crate) fn record_metadata_acked(&self, id: ReportId) -> Result<(), QueueError> {
         self.store.write(|tx| {

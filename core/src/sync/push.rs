@@ -48,6 +48,12 @@ pub(crate) async fn push(run: &Arc<Run>, outcome: &mut SyncOutcome) -> Result<()
         if failure.is_some() {
             break;
         }
+        if run.photos_deferred.is_some()
+            && run.db(move |q| q.metadata_acked(id)).await.unwrap_or(false)
+        {
+            // Nothing this run may send for it: leave it queued, untouched.
+            continue;
+        }
         match run.send_metadata(id).await {
             Ok(delivery) if delivery.photos.iter().all(|p| p.completed) => {
                 finish(run, (id, Ok(())), outcome, &mut failure).await;
