@@ -17,16 +17,22 @@ use crate::repo::sqlite::SqliteRepository;
 /// The database file inside a data dir.
 pub const DB_FILE: &str = "station.db";
 
-/// Opens (creating and migrating) the data dir's SQLite database and builds
-/// the application state around it.
-pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppState, CliError> {
+/// Creates the data dir if needed and opens (creating and migrating) its
+/// SQLite database.
+pub async fn open_repo(data_dir: &Path) -> Result<SqliteRepository, CliError> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
         CliError::new(
             Exit::Io,
             format!("cannot create data dir {}: {e}", data_dir.display()),
         )
     })?;
-    let repo = SqliteRepository::open(&data_dir.join(DB_FILE)).await?;
+    Ok(SqliteRepository::open(&data_dir.join(DB_FILE)).await?)
+}
+
+/// Opens (creating and migrating) the data dir's SQLite database and builds
+/// the application state around it.
+pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppState, CliError> {
+    let repo = open_repo(data_dir).await?;
     AppState::new(Arc::new(repo), config, data_dir).map_err(|e| {
         CliError::new(
             Exit::Io,

@@ -63,6 +63,56 @@ fn create_station(dir: &Path, slug: &str) {
     assert_eq!(code(&out), 0, "{out:?}");
 }
 
+/// `enrol` of `count` codes at `station` into the CSV file `out`.
+fn enrol(data_dir: &str, station: &str, count: &str, out: &str) -> Output {
+    run(&[
+        "enrol",
+        "--data-dir",
+        data_dir,
+        "--station",
+        station,
+        "--count",
+        count,
+        "--out",
+        out,
+    ])
+}
+
+/// `device revoke` of a device (id or label) at `station`.
+fn revoke(data_dir: &str, station: &str, device: &str) -> Output {
+    run(&[
+        "device",
+        "revoke",
+        "--data-dir",
+        data_dir,
+        "--station",
+        station,
+        "--device",
+        device,
+    ])
+}
+
+/// The arguments of `user add`, without `--password-stdin`.
+fn user_add<'a>(
+    data_dir: &'a str,
+    station: &'a str,
+    username: &'a str,
+    role: &'a str,
+) -> [&'a str; 10] {
+    [
+        "user",
+        "add",
+        "--data-dir",
+        data_dir,
+        "--station",
+        station,
+        "--username",
+        username,
+        "--role",
+        role,
+    ]
+}
+
 #[test]
 fn every_command_has_help_with_exit_codes_and_usage_errors_exit_2() {
     for args in [
@@ -93,21 +143,7 @@ fn every_command_has_help_with_exit_codes_and_usage_errors_exit_2() {
         ])),
         2
     );
-    assert_eq!(
-        code(&run(&[
-            "user",
-            "add",
-            "--data-dir",
-            "/tmp/x",
-            "--station",
-            "s",
-            "--username",
-            "u",
-            "--role",
-            "boss"
-        ])),
-        2
-    );
+    assert_eq!(code(&run(&user_add("/tmp/x", "s", "u", "boss"))), 2);
 }
 
 #[test]
@@ -136,18 +172,10 @@ fn station_and_user_commands_report_conflicts_and_missing_things() {
     assert!(stdout(&list).starts_with("seodaemun\t"));
 
     let add = [
-        "user",
-        "add",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--username",
-        "kim",
-        "--role",
-        "supervisor",
-        "--password-stdin",
-    ];
+        &user_add(ds, "seodaemun", "kim", "supervisor")[..],
+        &["--password-stdin"],
+    ]
+    .concat();
     assert_eq!(
         code(&run_with_stdin(&add, "short\n")),
         2,
@@ -159,33 +187,11 @@ fn station_and_user_commands_report_conflicts_and_missing_things() {
         4,
         "duplicate"
     );
-    let unknown_station = [
-        "user",
-        "add",
-        "--data-dir",
-        ds,
-        "--station",
-        "mapo",
-        "--username",
-        "kim",
-        "--role",
-        "admin",
-    ];
+    let unknown_station = user_add(ds, "mapo", "kim", "admin");
     assert_eq!(code(&run(&unknown_station)), 3);
 
     // Without --password-stdin a password is generated and shown once.
-    let generated = run(&[
-        "user",
-        "add",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--username",
-        "park",
-        "--role",
-        "admin",
-    ]);
+    let generated = run(&user_add(ds, "seodaemun", "park", "admin"));
     assert_eq!(code(&generated), 0);
     assert!(stdout(&generated).contains("password (shown once): "));
 }
@@ -199,17 +205,7 @@ fn enrol_writes_a_csv_and_one_qr_png_per_code_and_never_overwrites() {
     let csv = dir.path().join("print/codes.csv");
     let csv_s = csv.to_str().expect("path");
 
-    let out = run(&[
-        "enrol",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--count",
-        "88",
-        "--out",
-        csv_s,
-    ]);
+    let out = enrol(ds, "seodaemun", "88", csv_s);
     assert_eq!(code(&out), 0, "{out:?}");
     let text = std::fs::read_to_string(&csv).expect("csv");
     let lines: Vec<&str> = text.lines().collect();
@@ -244,56 +240,16 @@ fn enrol_writes_a_csv_and_one_qr_png_per_code_and_never_overwrites() {
         .expect("query");
     assert_eq!(clear_in_db, 0);
 
-    let again = run(&[
-        "enrol",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--count",
-        "1",
-        "--out",
-        csv_s,
-    ]);
+    let again = enrol(ds, "seodaemun", "1", csv_s);
     assert_eq!(code(&again), 4, "refuses to overwrite printed codes");
-    let unknown = run(&[
-        "enrol",
-        "--data-dir",
-        ds,
-        "--station",
-        "mapo",
-        "--count",
-        "1",
-        "--out",
-        "/tmp/never.csv",
-    ]);
+    let unknown = enrol(ds, "mapo", "1", "/tmp/never.csv");
     assert_eq!(code(&unknown), 3);
-    let too_many = run(&[
-        "enrol",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--count",
-        "0",
-        "--out",
-        "/tmp/never.csv",
-    ]);
+    let too_many = enrol(ds, "seodaemun", "0", "/tmp/never.csv");
     assert_eq!(code(&too_many), 2);
 
     // A second batch continues the numbering.
     let csv2 = dir.path().join("print/more.csv");
-    let out = run(&[
-        "enrol",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--count",
-        "2",
-        "--out",
-        csv2.to_str().expect("path"),
-    ]);
+    let out = enrol(ds, "seodaemun", "2", csv2.to_str().expect("path"));
     assert_eq!(code(&out), 0);
     let text = std::fs::read_to_string(&csv2).expect("csv");
     assert!(
@@ -309,28 +265,10 @@ fn device_commands_exit_3_for_unknown_devices() {
     let d = dir.path().join("data");
     let ds = d.to_str().expect("path");
     create_station(&d, "seodaemun");
-    let out = run(&[
-        "device",
-        "revoke",
-        "--data-dir",
-        ds,
-        "--station",
-        "seodaemun",
-        "--device",
-        "carrier-001",
-    ]);
+    let out = revoke(ds, "seodaemun", "carrier-001");
     assert_eq!(code(&out), 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device"));
-    let out = run(&[
-        "device",
-        "revoke",
-        "--data-dir",
-        ds,
-        "--station",
-        "mapo",
-        "--device",
-        "x",
-    ]);
+    let out = revoke(ds, "mapo", "x");
     assert_eq!(code(&out), 3);
     let out = run(&["device", "list", "--data-dir", ds, "--station", "seodaemun"]);
     assert_eq!(code(&out), 0);
@@ -354,17 +292,7 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
     let ds = d.to_str().expect("path").to_owned();
     create_station(&d, "seodaemun");
     let csv = dir.path().join("codes.csv");
-    let out = run(&[
-        "enrol",
-        "--data-dir",
-        &ds,
-        "--station",
-        "seodaemun",
-        "--count",
-        "2",
-        "--out",
-        csv.to_str().expect("path"),
-    ]);
+    let out = enrol(&ds, "seodaemun", "2", csv.to_str().expect("path"));
     assert_eq!(code(&out), 0);
     let text = std::fs::read_to_string(&csv).expect("csv");
     let codes: Vec<String> = text
@@ -439,17 +367,8 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
     assert_eq!(put(report.clone()).await, 200);
 
     // Revoke through the CLI while the server runs: the next request is refused.
-    let revoke = run(&[
-        "device",
-        "revoke",
-        "--data-dir",
-        &ds,
-        "--station",
-        "seodaemun",
-        "--device",
-        &label,
-    ]);
-    assert_eq!(code(&revoke), 0, "{revoke:?}");
+    let revoked = revoke(&ds, "seodaemun", &label);
+    assert_eq!(code(&revoked), 0, "{revoked:?}");
     assert_eq!(put(report.clone()).await, 401);
 
     // SIGTERM: exits 0, promptly.

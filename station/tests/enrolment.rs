@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{TestServer, id_of, problem, sample_report, test_config};
+use common::{TestServer, count, id_of, parallel_statuses, problem, sample_report, test_config};
 use postcso_station::config::{RateLimit, ServerConfig};
 use postcso_station::repo::Repository;
 use serde_json::Value;
@@ -65,35 +65,15 @@ async fn parallel_redemptions_of_one_code_enrol_exactly_one_device() {
     let server = TestServer::start().await;
     let station = server.station("seodaemun").await;
     let code = server.codes(&station, 1, Duration::days(7)).await.remove(0);
-    let mut tasks = Vec::new();
-    for _ in 0..10 {
-        let http = server.http.clone();
-        let url = server.url("/v1/devices/enrol");
-        let code = code.clone();
-        tasks.push(tokio::spawn(async move {
-            http.post(url)
-                .json(&serde_json::json!({ "code": code }))
-                .send()
-                .await
-                .expect("request")
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("task"));
-    }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        9,
-        "{statuses:?}"
-    );
+    let statuses = parallel_statuses(10, || {
+        server
+            .http
+            .post(server.url("/v1/devices/enrol"))
+            .json(&serde_json::json!({ "code": code }))
+    })
+    .await;
+    assert_eq!(count(&statuses, 201), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, 409), 9, "{statuses:?}");
     assert_eq!(server.count_rows("devices"), 1);
     server.stop().await;
 }

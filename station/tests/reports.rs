@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, id_of, problem, sample_report};
+use common::{TestServer, count, id_of, parallel_statuses, problem, sample_report};
 use postcso_station::auth::Role;
 use serde_json::Value;
 
@@ -73,40 +73,16 @@ async fn twenty_parallel_puts_of_one_report_store_it_exactly_once() {
     let token = server.device(&station).await;
     let report = sample_report(3);
     let id = id_of(&report);
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let http = server.http.clone();
-        let url = server.url(&format!("/v1/reports/{id}"));
-        let token = token.clone();
-        let report = report.clone();
-        let barrier = barrier.clone();
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            http.put(url)
-                .bearer_auth(token)
-                .json(&report)
-                .send()
-                .await
-                .expect("request")
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("task"));
-    }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        19,
-        "{statuses:?}"
-    );
+    let statuses = parallel_statuses(20, || {
+        server
+            .http
+            .put(server.url(&format!("/v1/reports/{id}")))
+            .bearer_auth(&token)
+            .json(&report)
+    })
+    .await;
+    assert_eq!(count(&statuses, 201), 1, "{statuses:?}");
+    assert_eq!(count(&statuses, 200), 19, "{statuses:?}");
     assert_eq!(server.count_rows("reports"), 1);
     assert_eq!(server.count_rows("report_photos"), 3);
     server.stop().await;

@@ -13,18 +13,67 @@ use common::{
     report_with_photos, sha256_hex, test_config, upload_metadata,
 };
 use postcso_station::auth::Role;
-use postcso_station::repo::Repository;
-use serde_json::Value;
+use postcso_station::repo::{Repository, Station};
 use sha2::Digest;
 
 /// A server, a station, a device, and a stored report listing `photos`.
 async fn setup(server: &TestServer, photos: &[&[u8]]) -> (String, String) {
     let station = server.station("seodaemun").await;
-    let token = server.device(&station).await;
+    setup_at(server, &station, photos).await
+}
+
+/// A new device at `station` and a stored report of it listing `photos`.
+async fn setup_at(server: &TestServer, station: &Station, photos: &[&[u8]]) -> (String, String) {
+    let token = server.device(station).await;
     let report = report_with_photos(photos);
     let id = id_of(&report);
     assert_eq!(server.put_report(&token, &id, &report).await.status(), 201);
     (token, id)
+}
+
+/// [`setup`] for one photo, plus the device's tus client and a created upload
+/// of the photo: the client, the report id and the upload's path.
+async fn started_upload<'a>(server: &'a TestServer, photo: &[u8]) -> (Tus<'a>, String, String) {
+    let (token, id) = setup(server, &[photo]).await;
+    let tus = Tus::new(server, token);
+    let path = tus.create_for(&id, photo).await;
+    (tus, id, path)
+}
+
+/// Asserts that the data dir holds `photo` as a blob, byte for byte.
+fn assert_blob(dir: &std::path::Path, photo: &[u8]) {
+    assert_eq!(blob_on_disk(dir, &sha256_hex(photo)).expect("blob"), photo);
+}
+
+/// Sends a PATCH by hand that announces `announced` body bytes at `offset`,
+/// sends only `sent`, waits a moment, and hangs up.
+async fn hang_up_mid_patch(
+    tus: &Tus<'_>,
+    path: &str,
+    offset: usize,
+    checksum: Option<String>,
+    announced: usize,
+    sent: &[u8],
+) {
+    use tokio::io::AsyncWriteExt;
+    let addr = tus.server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let token = &tus.token;
+    let checksum = checksum
+        .map(|c| format!("Upload-Checksum: {c}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n{checksum}\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {announced}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(sent).await.expect("part of the body");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
 }
 
 #[tokio::test]
@@ -66,12 +115,7 @@ async fn options_advertises_version_extensions_checksums_and_max_size_without_au
 async fn requests_without_or_with_another_tus_resumable_get_412_with_tus_version() {
     let server = TestServer::start().await;
     let photo = photo_bytes(1000, 1);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
+    let (tus, _, path) = started_upload(&server, &photo).await;
     for version in [None, Some("0.2.2")] {
         for method in ["POST", "HEAD", "PATCH", "DELETE"] {
             let url = if method == "POST" {
@@ -82,7 +126,7 @@ async fn requests_without_or_with_another_tus_resumable_get_412_with_tus_version
             let mut request = server
                 .http
                 .request(method.parse().expect("method"), url)
-                .bearer_auth(&token)
+                .bearer_auth(&tus.token)
                 .header("Upload-Offset", "0")
                 .header("Upload-Length", "1000")
                 .header("Content-Type", "application/offset+octet-stream");
@@ -108,10 +152,7 @@ async fn a_photo_uploaded_in_pieces_arrives_identical_and_completes_the_report()
     let first = photo_bytes(300_000, 1);
     let second = photo_bytes(120_001, 2);
     let (token, id) = setup(&server, &[&first, &second]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
+    let tus = Tus::new(&server, token.clone());
 
     let path = tus.create_for(&id, &first).await;
     assert!(path.starts_with("/v1/uploads/"));
@@ -128,31 +169,19 @@ async fn a_photo_uploaded_in_pieces_arrives_identical_and_completes_the_report()
         .expect("metadata echoed");
     assert_eq!(meta, upload_metadata(&id, &sha256_hex(&first)));
 
-    let response = tus.patch(&path, 0, &first[..100_000], None).await;
-    assert_eq!(response.status(), 204);
+    let response = tus.patch_accepted(&path, 0, &first[..100_000]).await;
     assert_eq!(header_u64(&response, "upload-offset"), 100_000);
     assert!(response.headers().get("upload-expires").is_some());
-    let response = tus.patch(&path, 100_000, &first[100_000..], None).await;
-    assert_eq!(response.status(), 204);
+    let response = tus.patch_accepted(&path, 100_000, &first[100_000..]).await;
     assert_eq!(header_u64(&response, "upload-offset"), 300_000);
 
     // One of two photos: not complete yet.
-    let status: Value = server
-        .get_report(&token, &id)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let status = server.report_json(&token, &id).await;
     assert_eq!(status["complete"], false);
     assert_eq!(status["photos_missing"], 1);
 
     tus.upload(&id, &second, 50_000).await;
-    let status: Value = server
-        .get_report(&token, &id)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let status = server.report_json(&token, &id).await;
     assert_eq!(status["complete"], true);
     assert_eq!(status["photos_missing"], 0);
 
@@ -162,18 +191,12 @@ async fn a_photo_uploaded_in_pieces_arrives_identical_and_completes_the_report()
     assert_eq!(header_u64(&head, "upload-offset"), 300_000);
     assert_eq!(header_u64(&head, "upload-length"), 300_000);
     // An empty PATCH at the end is harmless; a wrong offset is not.
-    assert_eq!(tus.patch(&path, 300_000, &[], None).await.status(), 204);
+    tus.patch_accepted(&path, 300_000, &[]).await;
     assert_eq!(tus.patch(&path, 0, b"x", None).await.status(), 409);
 
     let dir = server.stop_keeping_dir().await;
-    assert_eq!(
-        blob_on_disk(dir.path(), &sha256_hex(&first)).expect("blob"),
-        first
-    );
-    assert_eq!(
-        blob_on_disk(dir.path(), &sha256_hex(&second)).expect("blob"),
-        second
-    );
+    assert_blob(dir.path(), &first);
+    assert_blob(dir.path(), &second);
     assert!(!part_file(dir.path(), &path).exists(), "part file moved");
 }
 
@@ -182,92 +205,38 @@ async fn creation_with_upload_takes_the_whole_photo_in_the_post() {
     let server = TestServer::start().await;
     let photo = photo_bytes(70_000, 3);
     let (token, id) = setup(&server, &[&photo]).await;
-    let response = server
-        .http
-        .post(server.url("/v1/uploads"))
-        .bearer_auth(&token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", photo.len().to_string())
-        .header("Upload-Metadata", upload_metadata(&id, &sha256_hex(&photo)))
-        .header("Content-Type", "application/offset+octet-stream")
-        .header(
-            "Upload-Checksum",
-            format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(&photo))),
-        )
-        .body(photo.clone())
-        .send()
-        .await
-        .expect("create with upload");
+    let sha1 = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(&photo)));
+    let response = Tus::new(&server, token.clone())
+        .create_with_upload(&id, &photo, &photo, Some(sha1))
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(header_u64(&response, "upload-offset"), 70_000);
     assert!(location(&response).starts_with("/v1/uploads/"));
-    let status: Value = server
-        .get_report(&token, &id)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let status = server.report_json(&token, &id).await;
     assert_eq!(status["complete"], true);
 
     // Part of the photo in the POST, the rest by PATCH.
     let photo2 = photo_bytes(50_000, 4);
-    let (token2, id2) = {
-        let station = server.repo.station_by_slug("seodaemun").await.expect("db");
-        let token = server.device(&station.expect("station")).await;
-        let report = report_with_photos(&[&photo2]);
-        let id = id_of(&report);
-        assert_eq!(server.put_report(&token, &id, &report).await.status(), 201);
-        (token, id)
-    };
-    let response = server
-        .http
-        .post(server.url("/v1/uploads"))
-        .bearer_auth(&token2)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", "50000")
-        .header(
-            "Upload-Metadata",
-            upload_metadata(&id2, &sha256_hex(&photo2)),
-        )
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(photo2[..20_000].to_vec())
-        .send()
-        .await
-        .expect("create with part");
+    let station = server.repo.station_by_slug("seodaemun").await.expect("db");
+    let (token2, id2) = setup_at(&server, &station.expect("station"), &[&photo2]).await;
+    let tus = Tus::new(&server, token2);
+    let response = tus
+        .create_with_upload(&id2, &photo2, &photo2[..20_000], None)
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(header_u64(&response, "upload-offset"), 20_000);
-    let tus = Tus {
-        server: &server,
-        token: token2,
-    };
     let path = location(&response);
-    assert_eq!(
-        tus.patch(&path, 20_000, &photo2[20_000..], None)
-            .await
-            .status(),
-        204
-    );
+    tus.patch_accepted(&path, 20_000, &photo2[20_000..]).await;
     let dir = server.stop_keeping_dir().await;
-    assert_eq!(
-        blob_on_disk(dir.path(), &sha256_hex(&photo2)).expect("blob"),
-        photo2
-    );
+    assert_blob(dir.path(), &photo2);
 }
 
 #[tokio::test]
 async fn a_wrong_offset_is_409_and_changes_nothing() {
     let server = TestServer::start().await;
     let photo = photo_bytes(10_000, 5);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token,
-    };
-    let path = tus.create_for(&id, &photo).await;
-    assert_eq!(
-        tus.patch(&path, 0, &photo[..4000], None).await.status(),
-        204
-    );
+    let (tus, _, path) = started_upload(&server, &photo).await;
+    tus.patch_accepted(&path, 0, &photo[..4000]).await;
     let body = problem(tus.patch(&path, 3000, &photo[3000..], None).await, 409).await;
     assert_eq!(body["type"], "/problems/offset-mismatch");
     problem(tus.patch(&path, 0, &photo, None).await, 409).await;
@@ -304,12 +273,7 @@ async fn a_wrong_offset_is_409_and_changes_nothing() {
 async fn checksum_mismatch_is_460_for_sha1_and_sha256_and_appends_nothing() {
     let server = TestServer::start().await;
     let photo = photo_bytes(20_000, 6);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token,
-    };
-    let path = tus.create_for(&id, &photo).await;
+    let (tus, _, path) = started_upload(&server, &photo).await;
     let chunk = &photo[..8000];
     let wrong = &photo[1..8001];
     let sha1 = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(wrong)));
@@ -350,12 +314,7 @@ async fn checksum_mismatch_is_460_for_sha1_and_sha256_and_appends_nothing() {
 async fn unknown_and_other_devices_uploads_are_404_and_bad_creations_are_refused() {
     let server = TestServer::start().await;
     let photo = photo_bytes(5000, 7);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
+    let (tus, id, path) = started_upload(&server, &photo).await;
     assert_eq!(
         tus.head("/v1/uploads/0123456789abcdef0123456789abcdef")
             .await
@@ -370,10 +329,7 @@ async fn unknown_and_other_devices_uploads_are_404_and_bad_creations_are_refused
         .await
         .expect("db")
         .expect("station");
-    let other = Tus {
-        server: &server,
-        token: server.device(&station).await,
-    };
+    let other = Tus::new(&server, server.device(&station).await);
     assert_eq!(other.head(&path).await.status(), 404);
     problem(other.patch(&path, 0, &photo, None).await, 404).await;
     // Another device cannot create uploads for this report either.
@@ -408,7 +364,7 @@ async fn unknown_and_other_devices_uploads_are_404_and_bad_creations_are_refused
         let mut request = server
             .http
             .post(server.url("/v1/uploads"))
-            .bearer_auth(&token)
+            .bearer_auth(&tus.token)
             .header("Tus-Resumable", "1.0.0");
         if name != "Upload-Length" {
             request = request.header("Upload-Length", "5000");
@@ -420,11 +376,10 @@ async fn unknown_and_other_devices_uploads_are_404_and_bad_creations_are_refused
         problem(response, 400).await;
     }
     // Staff sessions and anonymous callers cannot upload.
-    let supervisor = server.staff(&station, "kim", Role::Supervisor).await;
-    let staff = Tus {
-        server: &server,
-        token: supervisor,
-    };
+    let staff = Tus::new(
+        &server,
+        server.staff(&station, "kim", Role::Supervisor).await,
+    );
     problem(staff.create(&id, &sha256_hex(&photo), 5000).await, 403).await;
     let anonymous = server
         .http
@@ -448,25 +403,16 @@ async fn too_large_uploads_and_bodies_are_413() {
     let server = TestServer::start_with(config).await;
     let photo = photo_bytes(10_000, 8);
     let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token,
-    };
+    let tus = Tus::new(&server, token);
     let body = problem(tus.create(&id, &sha256_hex(&photo), 10_001).await, 413).await;
     assert_eq!(body["type"], "/problems/upload-too-large");
     let path = tus.create_for(&id, &photo).await;
-    assert_eq!(
-        tus.patch(&path, 0, &photo[..6000], None).await.status(),
-        204
-    );
+    tus.patch_accepted(&path, 0, &photo[..6000]).await;
     let mut too_much = photo[6000..].to_vec();
     too_much.push(0);
     problem(tus.patch(&path, 6000, &too_much, None).await, 413).await;
     assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 6000);
-    assert_eq!(
-        tus.patch(&path, 6000, &photo[6000..], None).await.status(),
-        204
-    );
+    tus.patch_accepted(&path, 6000, &photo[6000..]).await;
     server.stop().await;
 }
 
@@ -474,20 +420,10 @@ async fn too_large_uploads_and_bodies_are_413() {
 async fn an_upload_whose_hash_is_not_the_manifests_is_rejected_and_discarded() {
     let server = TestServer::start().await;
     let listed = photo_bytes(30_000, 9);
-    let (token, id) = setup(&server, &[&listed]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &listed).await;
+    let (tus, id, path) = started_upload(&server, &listed).await;
     let mut tampered = listed.clone();
     tampered[29_999] ^= 0xff;
-    assert_eq!(
-        tus.patch(&path, 0, &tampered[..20_000], None)
-            .await
-            .status(),
-        204
-    );
+    tus.patch_accepted(&path, 0, &tampered[..20_000]).await;
     let body = problem(
         tus.patch(&path, 20_000, &tampered[20_000..], None).await,
         422,
@@ -495,12 +431,7 @@ async fn an_upload_whose_hash_is_not_the_manifests_is_rejected_and_discarded() {
     .await;
     assert_eq!(body["type"], "/problems/photo-hash-mismatch");
     assert_eq!(tus.head(&path).await.status(), 404);
-    let status: Value = server
-        .get_report(&token, &id)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let status = server.report_json(&tus.token, &id).await;
     assert_eq!(status["complete"], false);
     assert_eq!(server.count_rows("uploads"), 0);
     let dir = server.stop_keeping_dir().await;
@@ -513,16 +444,8 @@ async fn an_upload_whose_hash_is_not_the_manifests_is_rejected_and_discarded() {
 async fn termination_removes_the_upload_and_its_bytes() {
     let server = TestServer::start().await;
     let photo = photo_bytes(9000, 10);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
-    assert_eq!(
-        tus.patch(&path, 0, &photo[..3000], None).await.status(),
-        204
-    );
+    let (tus, _, path) = started_upload(&server, &photo).await;
+    tus.patch_accepted(&path, 0, &photo[..3000]).await;
     let part = part_file(server.dir.path(), &path);
     assert_eq!(std::fs::metadata(&part).expect("part").len(), 3000);
     let delete = |token: String| {
@@ -537,10 +460,10 @@ async fn termination_removes_the_upload_and_its_bytes() {
                 .expect("delete")
         }
     };
-    assert_eq!(delete(token.clone()).await.status(), 204);
+    assert_eq!(delete(tus.token.clone()).await.status(), 204);
     assert!(!part.exists());
     assert_eq!(tus.head(&path).await.status(), 404);
-    problem(delete(token).await, 404).await;
+    problem(delete(tus.token.clone()).await, 404).await;
     assert_eq!(server.count_rows("uploads"), 0);
     server.stop().await;
 }
@@ -552,16 +475,9 @@ async fn expired_uploads_answer_410_and_are_cleaned_at_startup_and_periodically(
     config.upload_sweep_interval = Duration::from_secs(3600);
     let server = TestServer::start_with(config.clone()).await;
     let photo = photo_bytes(4000, 11);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
-    assert_eq!(
-        tus.patch(&path, 0, &photo[..1000], None).await.status(),
-        204
-    );
+    let (tus, id, path) = started_upload(&server, &photo).await;
+    let token = tus.token.clone();
+    tus.patch_accepted(&path, 0, &photo[..1000]).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(tus.head(&path).await.status(), 410);
     let body = problem(tus.patch(&path, 1000, &photo[1000..], None).await, 410).await;
@@ -575,10 +491,7 @@ async fn expired_uploads_answer_410_and_are_cleaned_at_startup_and_periodically(
     // A restart cleans it up before serving.
     let dir = server.stop_keeping_dir().await;
     let server = TestServer::start_in(dir, config.clone()).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
+    let tus = Tus::new(&server, token.clone());
     assert_eq!(tus.head(&path).await.status(), 404);
     assert!(!part.exists());
     assert_eq!(server.count_rows("uploads"), 0);
@@ -587,10 +500,7 @@ async fn expired_uploads_answer_410_and_are_cleaned_at_startup_and_periodically(
     // With a short sweep interval, the periodic task cleans it while running.
     config.upload_sweep_interval = Duration::from_millis(100);
     let server = TestServer::start_in(dir, config).await;
-    let tus = Tus {
-        server: &server,
-        token,
-    };
+    let tus = Tus::new(&server, token);
     let path = tus.create_for(&id, &photo).await;
     let part = part_file(server.dir.path(), &path);
     assert!(part.exists());
@@ -609,10 +519,7 @@ async fn a_second_upload_of_a_received_photo_completes_without_a_duplicate() {
     let server = TestServer::start().await;
     let photo = photo_bytes(12_345, 12);
     let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token,
-    };
+    let tus = Tus::new(&server, token);
     tus.upload(&id, &photo, 5000).await;
     let again = tus.upload(&id, &photo, 12_345).await;
     let head = tus.head(&again).await;
@@ -628,38 +535,13 @@ async fn a_second_upload_of_a_received_photo_completes_without_a_duplicate() {
 
 #[tokio::test]
 async fn a_client_that_hangs_up_mid_patch_keeps_exactly_the_bytes_it_sent() {
-    use tokio::io::AsyncWriteExt;
     let server = TestServer::start().await;
     let photo = photo_bytes(200_000, 13);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
-    assert_eq!(
-        tus.patch(&path, 0, &photo[..50_000], None).await.status(),
-        204
-    );
+    let (tus, _, path) = started_upload(&server, &photo).await;
+    tus.patch_accepted(&path, 0, &photo[..50_000]).await;
 
     // Announce the rest, send only 70,000 bytes of it, and hang up.
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let head = format!(
-        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Tus-Resumable: 1.0.0\r\nUpload-Offset: 50000\r\n\
-         Content-Type: application/offset+octet-stream\r\nContent-Length: 150000\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.expect("head");
-    stream
-        .write_all(&photo[50_000..120_000])
-        .await
-        .expect("half body");
-    stream.flush().await.expect("flush");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(stream);
+    hang_up_mid_patch(&tus, &path, 50_000, None, 150_000, &photo[50_000..120_000]).await;
 
     // The server records what reached its disk: all 120,000 bytes.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -677,44 +559,21 @@ async fn a_client_that_hangs_up_mid_patch_keeps_exactly_the_bytes_it_sent() {
         photo[..offset],
         "the kept bytes are the ones sent"
     );
-    let response = tus.patch(&path, offset, &photo[offset..], None).await;
-    assert_eq!(response.status(), 204);
+    tus.patch_accepted(&path, offset, &photo[offset..]).await;
     let dir = server.stop_keeping_dir().await;
-    assert_eq!(
-        blob_on_disk(dir.path(), &sha256_hex(&photo)).expect("blob"),
-        photo
-    );
+    assert_blob(dir.path(), &photo);
 }
 
 #[tokio::test]
 async fn a_hang_up_with_a_checksum_keeps_nothing_of_that_request() {
-    use tokio::io::AsyncWriteExt;
     let server = TestServer::start().await;
     let photo = photo_bytes(100_000, 14);
-    let (token, id) = setup(&server, &[&photo]).await;
-    let tus = Tus {
-        server: &server,
-        token: token.clone(),
-    };
-    let path = tus.create_for(&id, &photo).await;
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let checksum = STANDARD.encode(sha1::Sha1::digest(&photo));
-    let head = format!(
-        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nUpload-Checksum: sha1 {checksum}\r\n\
-         Content-Type: application/offset+octet-stream\r\nContent-Length: 100000\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.expect("head");
-    stream.write_all(&photo[..60_000]).await.expect("part");
-    stream.flush().await.expect("flush");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(stream);
+    let (tus, _, path) = started_upload(&server, &photo).await;
+    let checksum = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(&photo)));
+    hang_up_mid_patch(&tus, &path, 0, Some(checksum), 100_000, &photo[..60_000]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(header_u64(&tus.head(&path).await, "upload-offset"), 0);
     // The next request waits for the first to finish, then starts at 0.
-    assert_eq!(tus.patch(&path, 0, &photo, None).await.status(), 204);
+    tus.patch_accepted(&path, 0, &photo).await;
     server.stop().await;
 }

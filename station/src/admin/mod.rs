@@ -19,7 +19,7 @@ use crate::config::{RateLimit, ServerConfig};
 use crate::exit::{CliError, Exit};
 use crate::repo::sqlite::SqliteRepository;
 use crate::repo::{NewEnrolmentCode, NewUser, Repository, Station};
-use crate::server::{DB_FILE, open_state, serve as serve_http, shutdown_signal};
+use crate::server::{DB_FILE, open_repo, open_state, serve as serve_http, shutdown_signal};
 
 async fn open_existing(data_dir: &Path) -> Result<SqliteRepository, CliError> {
     SqliteRepository::open_existing(&data_dir.join(DB_FILE))
@@ -81,13 +81,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
 
 /// `station create`
 pub async fn station_create(data_dir: &Path, slug: &str, name: &str) -> Result<(), CliError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        CliError::new(
-            Exit::Io,
-            format!("cannot create data dir {}: {e}", data_dir.display()),
-        )
-    })?;
-    let repo = SqliteRepository::open(&data_dir.join(DB_FILE)).await?;
+    let repo = open_repo(data_dir).await?;
     let station = repo.create_station(slug, name).await?;
     print(format_args!(
         "created station {} ({}) with {} report categories",

@@ -43,19 +43,39 @@ pub struct PhotoView {
     pub received: bool,
 }
 
-/// A report with its content: for the carrier that just delivered it, and for supervisors.
+/// What every view of a report starts with: whether it arrived and how it is doing.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReportView {
+pub struct ReportSummary {
     /// The carrier's id for the report.
     pub id: Uuid,
     /// Review status (`received`, `accepted`, ...).
     pub status: String,
-    /// The supervisor's reason for the status, if given.
+    /// The supervisor's reason for the status (e.g. why it was rejected), if given.
     pub status_reason: Option<String>,
     /// True once every photo of the manifest has arrived.
     pub complete: bool,
     /// When the station first stored it.
     pub received_at: DateTime<Utc>,
+}
+
+impl From<&StoredReport> for ReportSummary {
+    fn from(r: &StoredReport) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            status: r.status.as_str().to_owned(),
+            status_reason: r.status_reason.clone(),
+            complete: r.complete,
+            received_at: r.received_at,
+        }
+    }
+}
+
+/// A report with its content: for the carrier that just delivered it, and for supervisors.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// Id, status and arrival.
+    #[serde(flatten)]
+    pub summary: ReportSummary,
     /// Hash the station uses to tell retries from conflicts.
     pub content_hash: String,
     /// The device that delivered it.
@@ -70,16 +90,9 @@ pub struct ReportView {
 /// What the filing carrier may read back: whether it arrived and how it is doing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReportStatusView {
-    /// The carrier's id for the report.
-    pub id: Uuid,
-    /// Review status.
-    pub status: String,
-    /// The supervisor's reason for the status (e.g. why it was rejected).
-    pub status_reason: Option<String>,
-    /// True once every photo has arrived.
-    pub complete: bool,
-    /// When the station first stored it.
-    pub received_at: DateTime<Utc>,
+    /// Id, status and arrival.
+    #[serde(flatten)]
+    pub summary: ReportSummary,
     /// How many photos of the manifest are still missing.
     pub photos_missing: usize,
 }
@@ -87,11 +100,7 @@ pub struct ReportStatusView {
 impl From<StoredReport> for ReportView {
     fn from(r: StoredReport) -> Self {
         Self {
-            id: r.id.as_uuid(),
-            status: r.status.as_str().to_owned(),
-            status_reason: r.status_reason,
-            complete: r.complete,
-            received_at: r.received_at,
+            summary: ReportSummary::from(&r),
             content_hash: r.content_hash,
             device_id: r.device_id,
             content: r.content,
@@ -113,11 +122,7 @@ impl From<StoredReport> for ReportView {
 impl From<StoredReport> for ReportStatusView {
     fn from(r: StoredReport) -> Self {
         Self {
-            id: r.id.as_uuid(),
-            status: r.status.as_str().to_owned(),
-            status_reason: r.status_reason,
-            complete: r.complete,
-            received_at: r.received_at,
+            summary: ReportSummary::from(&r),
             photos_missing: r.photos.iter().filter(|p| !p.received).count(),
         }
     }

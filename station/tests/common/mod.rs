@@ -187,6 +187,11 @@ impl TestServer {
             .expect("GET request")
     }
 
+    /// GETs a report with a bearer token and returns its JSON body.
+    pub async fn report_json(&self, token: &str, id: &str) -> Value {
+        self.get_report(token, id).await.json().await.expect("json")
+    }
+
     /// Rows in a table, counted straight from the database file.
     pub fn count_rows(&self, table: &str) -> i64 {
         let conn = rusqlite::Connection::open(self.dir.path().join(DB_FILE)).expect("open db");
@@ -319,7 +324,15 @@ pub struct Tus<'a> {
     pub token: String,
 }
 
-impl Tus<'_> {
+impl<'a> Tus<'a> {
+    /// A client for `server` speaking as the device with `token`.
+    pub fn new(server: &'a TestServer, token: impl Into<String>) -> Self {
+        Self {
+            server,
+            token: token.into(),
+        }
+    }
+
     /// `POST /v1/uploads` without a body. Returns the response.
     pub async fn create(&self, report_id: &str, sha256: &str, length: usize) -> reqwest::Response {
         self.server
@@ -332,6 +345,34 @@ impl Tus<'_> {
             .send()
             .await
             .expect("create")
+    }
+
+    /// `POST /v1/uploads` for a photo with the first bytes in the body
+    /// (creation-with-upload), optionally with `Upload-Checksum`.
+    pub async fn create_with_upload(
+        &self,
+        report_id: &str,
+        photo: &[u8],
+        sent: &[u8],
+        checksum: Option<String>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .server
+            .http
+            .post(self.server.url("/v1/uploads"))
+            .bearer_auth(&self.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", photo.len().to_string())
+            .header(
+                "Upload-Metadata",
+                upload_metadata(report_id, &sha256_hex(photo)),
+            )
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(sent.to_vec());
+        if let Some(c) = checksum {
+            request = request.header("Upload-Checksum", c);
+        }
+        request.send().await.expect("create with upload")
     }
 
     /// Creates an upload for a photo and returns its path (`/v1/uploads/…`).
@@ -366,6 +407,18 @@ impl Tus<'_> {
         request.send().await.expect("patch")
     }
 
+    /// `PATCH` without a checksum; asserts 204 and returns the response.
+    pub async fn patch_accepted(
+        &self,
+        path: &str,
+        offset: usize,
+        bytes: &[u8],
+    ) -> reqwest::Response {
+        let response = self.patch(path, offset, bytes, None).await;
+        assert_eq!(response.status(), 204, "patch at {offset}");
+        response
+    }
+
     /// `HEAD` an upload.
     pub async fn head(&self, path: &str) -> reqwest::Response {
         self.server
@@ -383,8 +436,7 @@ impl Tus<'_> {
         let path = self.create_for(report_id, photo).await;
         let mut offset = 0;
         for piece in photo.chunks(chunk) {
-            let response = self.patch(&path, offset, piece, None).await;
-            assert_eq!(response.status(), 204, "patch at {offset}");
+            let response = self.patch_accepted(&path, offset, piece).await;
             offset += piece.len();
             assert_eq!(header_u64(&response, "upload-offset"), offset as u64);
         }
@@ -421,4 +473,33 @@ pub fn blob_on_disk(dir: &std::path::Path, sha256: &str) -> Option<Vec<u8>> {
 pub fn part_file(dir: &std::path::Path, upload_path: &str) -> std::path::PathBuf {
     let id = upload_path.rsplit('/').next().expect("id");
     dir.join("uploads").join(format!("{id}.part"))
+}
+
+/// Sends the requests `make_request` builds, `n` of them at once (each task
+/// waits at a barrier until all are ready), and returns their status codes.
+pub async fn parallel_statuses(
+    n: usize,
+    make_request: impl Fn() -> reqwest::RequestBuilder,
+) -> Vec<u16> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let request = make_request();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                request.send().await.expect("request").status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    statuses
+}
+
+/// How many of `statuses` are `code`.
+pub fn count(statuses: &[u16], code: u16) -> usize {
+    statuses.iter().filter(|s| **s == code).count()
 }

@@ -6,7 +6,7 @@ use postcso_core::model::{CategoryList, ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::map_err;
-use super::rows::{get_ts, ts};
+use super::rows::{get_ts, invalid_text, ts};
 use crate::repo::{Audience, Change, ChangeBody, RepoError, ReportEventKind, StationId};
 
 /// The next per-station sequence number. Only called inside a write
@@ -15,6 +15,21 @@ fn next_seq(conn: &Connection, station: StationId) -> Result<i64, RepoError> {
     conn.query_row(
         "SELECT coalesce(max(seq), 0) + 1 FROM changes WHERE station_id = ?1",
         [station.to_string()],
+        |r| r.get(0),
+    )
+    .map_err(map_err)
+}
+
+/// How many photos of a report's manifest have not arrived yet.
+pub(super) fn photos_missing(
+    conn: &Connection,
+    station: StationId,
+    report: &str,
+) -> Result<i64, RepoError> {
+    conn.query_row(
+        "SELECT count(*) FROM report_photos
+         WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
+        params![station.to_string(), report],
         |r| r.get(0),
     )
     .map_err(map_err)
@@ -40,14 +55,7 @@ pub(super) fn append_report(
         .optional()
         .map_err(map_err)?;
     let (device_id, status, reason, complete) = state.ok_or(RepoError::NotFound("report"))?;
-    let missing: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM report_photos
-             WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
-            params![station.to_string(), id],
-            |r| r.get(0),
-        )
-        .map_err(map_err)?;
+    let missing = photos_missing(conn, station, &id)?;
     let seq = next_seq(conn, station)?;
     conn.execute(
         "INSERT INTO changes (station_id, seq, kind, event, report_id, device_id, status, reason,
@@ -89,34 +97,23 @@ pub(super) fn append_categories(
     Ok(())
 }
 
-fn conversion(idx: usize, detail: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        idx,
-        rusqlite::types::Type::Text,
-        Box::new(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            detail.to_owned(),
-        )),
-    )
-}
-
 fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
     let seq: i64 = r.get(0)?;
     let kind: String = r.get(1)?;
     let body = if kind == "categories" {
         let text: String = r.get(10)?;
         ChangeBody::Categories(
-            serde_json::from_str(&text).map_err(|_| conversion(10, "bad category JSON"))?,
+            serde_json::from_str(&text).map_err(|_| invalid_text(10, "bad category JSON"))?,
         )
     } else {
         let event: String = r.get(2)?;
         let report_id: String = r.get(3)?;
         let device_id: String = r.get(4)?;
         ChangeBody::Report {
-            event: ReportEventKind::parse(&event).ok_or_else(|| conversion(2, "bad event"))?,
-            report_id: ReportId::parse(&report_id).map_err(|_| conversion(3, "bad report id"))?,
+            event: ReportEventKind::parse(&event).ok_or_else(|| invalid_text(2, "bad event"))?,
+            report_id: ReportId::parse(&report_id).map_err(|_| invalid_text(3, "bad report id"))?,
             device_id: uuid::Uuid::parse_str(&device_id)
-                .map_err(|_| conversion(4, "bad device id"))?,
+                .map_err(|_| invalid_text(4, "bad device id"))?,
             status: ReviewStatus::from(r.get::<_, String>(5)?),
             reason: r.get(6)?,
             complete: r.get(7)?,

@@ -29,6 +29,14 @@ fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> 
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
 }
 
+/// A text column `idx` that does not hold what it should; `detail` says what.
+pub(super) fn invalid_text(idx: usize, detail: &str) -> rusqlite::Error {
+    conversion(
+        idx,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, detail.to_owned()),
+    )
+}
+
 /// Reads a timestamp column.
 pub(super) fn get_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     let text: String = row.get(idx)?;

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::audit::{self, AuditRecord};
 use super::changes;
 use super::map_err;
-use super::rows::{get_ts, ts};
+use super::rows::{get_ts, invalid_text, ts};
 use crate::repo::{
     Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
 };
@@ -17,21 +17,10 @@ use crate::repo::{
 const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
                        hash_state, created_at, expires_at, completed_at";
 
-fn invalid(idx: usize, detail: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        idx,
-        rusqlite::types::Type::Text,
-        Box::new(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            detail.to_owned(),
-        )),
-    )
-}
-
 fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
     let uuid = |idx: usize| -> rusqlite::Result<uuid::Uuid> {
         let text: String = r.get(idx)?;
-        uuid::Uuid::parse_str(&text).map_err(|_| invalid(idx, "bad uuid"))
+        uuid::Uuid::parse_str(&text).map_err(|_| invalid_text(idx, "bad uuid"))
     };
     let report: String = r.get(3)?;
     let completed: Option<String> = r.get(10)?;
@@ -39,7 +28,7 @@ fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
         id: r.get(0)?,
         station_id: StationId(uuid(1)?),
         device_id: uuid(2)?,
-        report_id: ReportId::parse(&report).map_err(|_| invalid(3, "bad report id"))?,
+        report_id: ReportId::parse(&report).map_err(|_| invalid_text(3, "bad report id"))?,
         sha256: r.get(4)?,
         length: r.get::<_, i64>(5)?.max(0) as u64,
         offset: r.get::<_, i64>(6)?.max(0) as u64,
@@ -50,7 +39,7 @@ fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
             .map(|t| {
                 DateTime::parse_from_rfc3339(&t)
                     .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| invalid(10, "bad timestamp"))
+                    .map_err(|_| invalid_text(10, "bad timestamp"))
             })
             .transpose()?,
     })
@@ -160,14 +149,7 @@ pub(super) fn complete(
         )
         .map_err(map_err)?;
     let was_complete = report_complete(&tx)?;
-    let missing: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM report_photos
-             WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
-            params![station.to_string(), report],
-            |r| r.get(0),
-        )
-        .map_err(map_err)?;
+    let missing = changes::photos_missing(&tx, station, &report)?;
     let now_complete = missing == 0;
     if now_complete && !was_complete {
         tx.execute(
