@@ -2,5 +2,6 @@
 //! station process on loopback. This library holds the harness; the tests are in
 //! `tests/tests/`.
 
+pub mod faults;
 pub mod phone;
 pub mod station;

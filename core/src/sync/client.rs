@@ -50,6 +50,11 @@ impl Timeouts {
 #[derive(Clone)]
 pub(crate) struct StationClient {
     http: Client,
+    /// For requests carrying photo bytes: no read timeout, because reqwest counts
+    /// it from the start of the request, so a chunk still uploading on a slow link
+    /// would time out; the size-based deadline of [`Timeouts::for_upload`] bounds
+    /// these instead.
+    upload_http: Client,
     base: Url,
     timeouts: Timeouts,
 }
@@ -87,16 +92,22 @@ impl StationClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = Client::builder()
-            .connect_timeout(timeouts.connect)
+        let builder = || {
+            Client::builder()
+                .connect_timeout(timeouts.connect)
+                .pool_idle_timeout(timeouts.idle)
+                .tcp_keepalive(Duration::from_secs(30))
+                .user_agent(concat!("postcso-core/", env!("CARGO_PKG_VERSION")))
+        };
+        let build_error = |e: reqwest::Error| ClientError::Build(e.to_string());
+        let http = builder()
             .read_timeout(timeouts.read)
-            .pool_idle_timeout(timeouts.idle)
-            .tcp_keepalive(Duration::from_secs(30))
-            .user_agent(concat!("postcso-core/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError::Build(e.to_string()))?;
+            .map_err(build_error)?;
+        let upload_http = builder().build().map_err(build_error)?;
         Ok(Self {
             http,
+            upload_http,
             base,
             timeouts,
         })
@@ -115,17 +126,25 @@ impl StationClient {
         })
     }
 
-    /// A request with the device credential.
+    /// A request with the device credential (none when `token` is empty).
     pub fn request(
         &self,
         method: reqwest::Method,
         url: Url,
         token: &str,
     ) -> reqwest::RequestBuilder {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-        auth.set_sensitive(true);
-        self.http.request(method, url).header(AUTHORIZATION, auth)
+        with_credential(self.http.request(method, url), token)
+    }
+
+    /// A request carrying photo bytes, bounded by its size-based deadline rather
+    /// than a read timeout.
+    pub fn upload_request(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        with_credential(self.upload_http.request(method, url), token)
     }
 
     /// `PUT /v1/reports/{id}` with the sealed JSON. Ok(true) when newly stored,
@@ -167,6 +186,17 @@ impl StationClient {
             .await
             .map_err(|e| Failure::from_transport(&e))
     }
+}
+
+/// Adds `Authorization: Bearer` (marked sensitive, so it never shows in logs).
+fn with_credential(request: reqwest::RequestBuilder, token: &str) -> reqwest::RequestBuilder {
+    if token.is_empty() {
+        return request;
+    }
+    let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    auth.set_sensitive(true);
+    request.header(AUTHORIZATION, auth)
 }
 
 /// Reads a bounded part of an error response and classifies it.

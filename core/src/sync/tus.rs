@@ -69,7 +69,7 @@ pub(crate) async fn create(
         STANDARD.encode(sha256)
     );
     let response = client
-        .request(Method::POST, url, token)
+        .upload_request(Method::POST, url, token)
         .header(TUS_RESUMABLE, TUS_VERSION)
         .header("Upload-Length", total.to_string())
         .header("Upload-Metadata", metadata)
@@ -127,7 +127,7 @@ pub(crate) async fn patch(
     chunk: &[u8],
 ) -> Result<UploadState, TusFailure> {
     let response = client
-        .request(Method::PATCH, url.clone(), token)
+        .upload_request(Method::PATCH, url.clone(), token)
         .header(TUS_RESUMABLE, TUS_VERSION)
         .header("Upload-Offset", offset.to_string())
         .header(CONTENT_TYPE, OFFSET_STREAM)
