@@ -54,9 +54,10 @@ pub fn fault_config(url: &str, token: Option<String>) -> SyncConfig {
     config
 }
 
-/// Timeouts for photo uploads through a capped link. The engine's read timeout
-/// (reqwest's) runs from the moment a request starts, so it must outlast
-/// sending a whole chunk, not only the silence after it.
+/// Timeouts for photo-upload tests through a capped link: the engine's uploads
+/// carry no read timeout (reqwest would count it from the request's start), so
+/// the size-based request deadline is what must outlast a chunk on a slow link;
+/// the longer read timeout covers the metadata and feed requests in between.
 pub fn upload_timeouts() -> Timeouts {
     Timeouts {
         read: Duration::from_secs(15),
