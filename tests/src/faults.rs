@@ -7,6 +7,7 @@
 //! - here: [`fault_phone`], [`assert_exactly_once`], a seeded [`Rng`], [`wait_until`].
 
 pub mod http_stage;
+pub mod shared_link;
 pub mod toxiproxy;
 
 use std::path::PathBuf;

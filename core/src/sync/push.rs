@@ -1,6 +1,7 @@
 //! The push half of a run: every queued report, in creation order, to the station.
 //!
-//! Metadata goes strictly in creation order, one `PUT` after the other. Photo
+//! Metadata goes strictly in creation order, one `PUT` after the other, and the
+//! next report's `PUT` goes while earlier photos are still uploading. Photo
 //! uploads of up to [`UPLOADS_IN_FLIGHT`] reports overlap, so the link stays busy
 //! during each request's round trip instead of idling (on a 50 ms link a lone
 //! upload of a 250 KB photo spends a third of its time waiting).
@@ -40,11 +41,6 @@ pub(crate) async fn push(run: &Arc<Run>, outcome: &mut SyncOutcome) -> Result<()
     let mut uploads: JoinSet<Upload> = JoinSet::new();
     let mut failure: Option<(ReportId, DeliverError)> = None;
     for id in ids {
-        while failure.is_none() && uploads.len() >= UPLOADS_IN_FLIGHT {
-            if let Some(Ok(done)) = uploads.join_next().await {
-                finish(run, done, outcome, &mut failure).await;
-            }
-        }
         if failure.is_some() {
             break;
         }
@@ -62,6 +58,17 @@ pub(crate) async fn push(run: &Arc<Run>, outcome: &mut SyncOutcome) -> Result<()
                 requeue(run, id, run.photos_deferred.unwrap_or("photos deferred")).await;
             }
             Ok(delivery) => {
+                // The metadata went while earlier uploads were still busy; now
+                // wait for an upload slot.
+                while failure.is_none() && uploads.len() >= UPLOADS_IN_FLIGHT {
+                    if let Some(Ok(done)) = uploads.join_next().await {
+                        finish(run, done, outcome, &mut failure).await;
+                    }
+                }
+                if failure.is_some() {
+                    requeue(run, delivery.id, "run stopped").await;
+                    break;
+                }
                 let task_run = Arc::clone(run);
                 uploads.spawn(async move {
                     let result = task_run.send_photos(&delivery).await;
