@@ -124,6 +124,52 @@ impl Station {
             .collect()
     }
 
+    /// Adds a supervisor and signs them in; returns their session token.
+    pub fn supervisor_session(&self, username: &str) -> String {
+        let out = self.admin(&[
+            "user",
+            "add",
+            "--station",
+            &self.slug,
+            "--username",
+            username,
+            "--role",
+            "supervisor",
+        ]);
+        let password = out
+            .lines()
+            .find_map(|l| l.strip_prefix("password (shown once): "))
+            .expect("generated password")
+            .trim()
+            .to_owned();
+        let response: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!("{}v1/sessions", self.url()))
+            .json(&serde_json::json!({ "station": self.slug, "username": username, "password": password }))
+            .send()
+            .expect("sign in")
+            .json()
+            .expect("session json");
+        response["token"]
+            .as_str()
+            .expect("session token")
+            .to_owned()
+    }
+
+    /// A supervisor's triage decision on a report (`PATCH /v1/reports/{id}`).
+    pub fn triage(&self, session: &str, id: &str, status: &str, reason: Option<&str>) {
+        let response = reqwest::blocking::Client::new()
+            .patch(format!("{}v1/reports/{id}", self.url()))
+            .bearer_auth(session)
+            .json(&serde_json::json!({ "status": status, "reason": reason }))
+            .send()
+            .expect("triage request");
+        assert!(
+            response.status().is_success(),
+            "triage answered {}",
+            response.status()
+        );
+    }
+
     /// Revokes the device enrolled with `label`.
     pub fn revoke(&self, label: &str) {
         self.admin(&[

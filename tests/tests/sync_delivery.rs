@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState};
+use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState, ReviewStatus};
 use postcso_core::sync::{NetworkState, StopReason, SyncEvent};
 use postcso_tests::phone::Phone;
 use postcso_tests::station::Station;
@@ -293,6 +293,47 @@ fn cancel_stops_a_hanging_sync_within_a_second() {
         started.elapsed()
     );
     assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
+}
+
+#[test]
+fn the_stations_review_comes_back_to_the_phone() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let fixed = phone.file_report(1, &[]);
+    let refused = phone.file_report(2, &[]);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
+
+    let session = station.supervisor_session("kim");
+    station.triage(&session, &fixed.to_string(), "accepted", None);
+    station.triage(&session, &fixed.to_string(), "fixed", None);
+    station.triage(
+        &session,
+        &refused.to_string(),
+        "rejected",
+        Some("duplicate of an earlier report"),
+    );
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    assert_eq!(
+        phone.queue.get(fixed).unwrap().review_status,
+        Some(ReviewStatus::Fixed)
+    );
+    assert_eq!(
+        phone.queue.get(refused).unwrap().review_status,
+        Some(ReviewStatus::Rejected)
+    );
+    assert!(phone.events.events().contains(&SyncEvent::ReviewStatus {
+        id: fixed,
+        status: ReviewStatus::Fixed
+    }));
+
+    // The feed's cursor is kept: a further run reads nothing new and changes nothing.
+    let before = phone.queue.get(fixed).unwrap();
+    assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
+    assert_eq!(phone.queue.get(fixed).unwrap(), before);
 }
 
 /// The sealed JSON a report is sent with, read from the phone's database.
