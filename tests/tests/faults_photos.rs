@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use postcso_core::model::ReportId;
-use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent};
+use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent, SyncPolicy};
 use postcso_tests::faults::http_stage::Seen;
 use postcso_tests::faults::toxiproxy::{Stream, Toxic};
 use postcso_tests::faults::{Rig, assert_exactly_once, upload_timeouts, wait_until};
@@ -17,7 +17,7 @@ use postcso_tests::phone::{Phone, fixture_photo};
 const BUDGET: Duration = Duration::from_secs(90);
 const PATIENCE: Duration = Duration::from_secs(30);
 /// The engine uploads the photos of up to this many reports at once
-/// (`UPLOADS_IN_FLIGHT` in core/src/sync/push.rs); one interruption cuts them all.
+/// (the default `SyncPolicy::uploads_in_flight`); one interruption cuts them all.
 const UPLOADS_IN_FLIGHT: u64 = 3;
 /// The largest chunk the engine sends before it has measured the link
 /// (`FIRST_CHUNK` in core/src/sync/chunk.rs).
@@ -99,8 +99,23 @@ fn interrupt_mid_upload(phone: &Phone, interrupt: impl FnOnce(), heal: impl FnOn
 
 #[test]
 fn photos_survive_resets_mid_upload_and_each_costs_at_most_a_chunk_per_upload() {
+    resets_mid_upload(UPLOADS_IN_FLIGHT);
+}
+
+#[test]
+fn with_one_upload_at_a_time_each_interruption_costs_at_most_one_chunk() {
+    resets_mid_upload(1);
+}
+
+/// Resets the link twice mid-upload with `in_flight` uploads at a time, and
+/// checks every interruption cost at most one chunk per upload in flight.
+fn resets_mid_upload(in_flight: u64) {
     let rig = Rig::with_stage(1);
     let phone = rig.phones_with(1, upload_timeouts()).pop().unwrap();
+    phone.engine.set_policy(SyncPolicy {
+        uploads_in_flight: in_flight as usize,
+        ..SyncPolicy::default()
+    });
     let ids = file_with_photos(&phone);
     let total = photo_bytes(&phone, &ids);
     rig.proxy.add(
@@ -141,7 +156,7 @@ fn photos_survive_resets_mid_upload_and_each_costs_at_most_a_chunk_per_upload() 
     let at_proxy: u64 = upload_requests(&seen).map(|s| s.body_len as u64).sum();
     let errors = network_errors(&phone) as u64;
     // Each interruption may cut one chunk of every upload in flight.
-    let bound = errors * UPLOADS_IN_FLIGHT * biggest_chunk;
+    let bound = errors * in_flight * biggest_chunk;
     eprintln!(
         "photos {total} B; engine sent {} B, re-sent {} B; {} B reached the proxy; \
          {errors} interruptions; biggest chunk {biggest_chunk} B; bound {bound} B",

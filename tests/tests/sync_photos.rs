@@ -68,7 +68,7 @@ fn metadata_goes_at_once_and_photos_wait_for_an_unmetered_network() {
     let phone = Phone::new(&station.url(), Some(&codes[0].1));
     phone.engine.set_policy(SyncPolicy {
         photos_only_unmetered: true,
-        defer_photos_on_low_battery: true,
+        ..SyncPolicy::default()
     });
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let photo = fixture_photo("npm-exif-parser-0.1.12/starfish.jpg");
@@ -95,4 +95,28 @@ fn metadata_goes_at_once_and_photos_wait_for_an_unmetered_network() {
     assert!(station.is_complete(&id.to_string()));
     assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Sent);
     assert_eq!(station.copies_of(&id.to_string()), 1);
+}
+
+#[test]
+fn photos_wait_while_the_battery_is_low_and_go_when_it_recovers() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    phone.engine.set_battery_low(true);
+    let photo = fixture_photo("npm-exif-parser-0.1.12/starfish.jpg");
+    let id = phone.file_report(1, &[photo.as_path()]);
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
+    assert_eq!(station.copies_of(&id.to_string()), 1, "metadata still goes");
+    assert!(!station.is_complete(&id.to_string()));
+    assert_eq!(phone.engine.transfer_stats().photo_bytes_sent, 0);
+
+    // The battery recovers: the engine sends the photos by itself.
+    phone.engine.set_battery_low(false);
+    phone.events.wait_for(Duration::from_secs(20), "sent after the battery recovered", |e| {
+        matches!(e, postcso_core::sync::SyncEvent::ReportState { id: r, state: ReportState::Sent } if *r == id)
+    });
+    assert!(station.is_complete(&id.to_string()));
 }

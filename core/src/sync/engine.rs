@@ -494,6 +494,7 @@ async fn run_once(
         stop: cancel.child_token(),
         deadline,
         backoff: shared.backoff,
+        uploads_in_flight: inputs.policy.uploads_in_flight,
         photos_deferred: photos_deferred(inputs.policy, inputs.network, inputs.battery_low),
         chunks: Arc::clone(&shared.chunks),
         counters: Arc::clone(&shared.counters),

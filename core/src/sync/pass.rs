@@ -125,6 +125,8 @@ pub(crate) struct Run {
     pub stop: CancellationToken,
     pub deadline: Option<Instant>,
     pub backoff: super::backoff::BackoffPolicy,
+    /// Reports whose photos may upload at the same time.
+    pub uploads_in_flight: usize,
     /// Set when photos must wait (policy), with the reason.
     pub photos_deferred: Option<&'static str>,
     pub chunks: Arc<Mutex<ChunkSizer>>,

@@ -2,7 +2,7 @@
 //!
 //! Metadata goes strictly in creation order, one `PUT` after the other, and the
 //! next report's `PUT` goes while earlier photos are still uploading. Photo
-//! uploads of up to [`UPLOADS_IN_FLIGHT`] reports overlap, so the link stays busy
+//! uploads of up to `SyncPolicy::uploads_in_flight` reports overlap, so the link stays busy
 //! during each request's round trip instead of idling (on a 50 ms link a lone
 //! upload of a 250 KB photo spends a third of its time waiting).
 //!
@@ -26,9 +26,6 @@ use super::failure::Failure;
 use super::pass::{DeliverError, Run, Stop};
 use crate::model::{ReportId, ReportState};
 use crate::queue::QueueError;
-
-/// Reports whose photos upload at the same time.
-pub(crate) const UPLOADS_IN_FLIGHT: usize = 3;
 
 type Upload = (ReportId, Result<(), DeliverError>);
 
@@ -60,7 +57,7 @@ pub(crate) async fn push(run: &Arc<Run>, outcome: &mut SyncOutcome) -> Result<()
             Ok(delivery) => {
                 // The metadata went while earlier uploads were still busy; now
                 // wait for an upload slot.
-                while failure.is_none() && uploads.len() >= UPLOADS_IN_FLIGHT {
+                while failure.is_none() && uploads.len() >= run.uploads_in_flight.max(1) {
                     if let Some(Ok(done)) = uploads.join_next().await {
                         finish(run, done, outcome, &mut failure).await;
                     }
