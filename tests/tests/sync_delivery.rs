@@ -305,6 +305,9 @@ fn the_stations_review_comes_back_to_the_phone() {
     let refused = phone.file_report(2, &[]);
     phone.engine.set_network_state(NetworkState::UNMETERED);
     assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
+    // The feed starts with the station's category list, stored on the phone.
+    assert!(phone.events.events().contains(&SyncEvent::CategoriesUpdated));
+    assert_eq!(phone.queue.categories().entries().len(), 6);
 
     let session = station.supervisor_session("kim");
     station.triage(&session, &fixed.to_string(), "accepted", None);
