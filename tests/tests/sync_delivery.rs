@@ -306,7 +306,12 @@ fn the_stations_review_comes_back_to_the_phone() {
     phone.engine.set_network_state(NetworkState::UNMETERED);
     assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
     // The feed starts with the station's category list, stored on the phone.
-    assert!(phone.events.events().contains(&SyncEvent::CategoriesUpdated));
+    assert!(
+        phone
+            .events
+            .events()
+            .contains(&SyncEvent::CategoriesUpdated)
+    );
     assert_eq!(phone.queue.categories().entries().len(), 6);
 
     let session = station.supervisor_session("kim");
@@ -324,9 +329,12 @@ fn the_stations_review_comes_back_to_the_phone() {
         phone.queue.get(fixed).unwrap().review_status,
         Some(ReviewStatus::Fixed)
     );
+    let rejected = phone.queue.get(refused).unwrap();
+    assert_eq!(rejected.review_status, Some(ReviewStatus::Rejected));
     assert_eq!(
-        phone.queue.get(refused).unwrap().review_status,
-        Some(ReviewStatus::Rejected)
+        rejected.server_message.as_deref(),
+        Some("duplicate of an earlier report"),
+        "the carrier reads why"
     );
     assert!(phone.events.events().contains(&SyncEvent::ReviewStatus {
         id: fixed,

@@ -456,17 +456,20 @@ impl ReportQueue {
     }
 
     /// Records a review status from the station's changes feed. Used by the sync engine.
+    /// `reason` is the station's explanation (required for a rejection); it is
+    /// kept in the report's server message for the carrier to read.
     pub(crate) fn set_review_status(
         &self,
         id: ReportId,
         status: &ReviewStatus,
+        reason: Option<&str>,
     ) -> Result<(), QueueError> {
         self.store.write(|tx| {
             let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
             from.apply(ReportEvent::ReviewUpdate)?;
             tx.execute(
-                "UPDATE reports SET review_status = ?2 WHERE id = ?1",
-                params![id.to_string(), status.as_str()],
+                "UPDATE reports SET review_status = ?2, server_message = ?3 WHERE id = ?1",
+                params![id.to_string(), status.as_str(), reason],
             )?;
             Ok(())
         })

@@ -297,7 +297,7 @@ fn a_report_interrupted_mid_send_is_queued_again_on_reopen() {
         .transition(id, ReportEvent::Acknowledged)
         .expect("sent");
     queue
-        .set_review_status(id, &ReviewStatus::Fixed)
+        .set_review_status(id, &ReviewStatus::Fixed, None)
         .expect("review");
     assert_eq!(
         queue.get(id).expect("get").review_status,

@@ -31,6 +31,8 @@ enum Change {
     ReportStatus {
         report_id: ReportId,
         status: ReviewStatus,
+        #[serde(default)]
+        reason: Option<String>,
     },
     Categories {
         categories: Vec<CategoryInfo>,
@@ -71,10 +73,14 @@ impl Run {
 
     async fn apply(&self, change: Change) -> Result<(), DeliverError> {
         match change {
-            Change::ReportStatus { report_id, status } => {
+            Change::ReportStatus {
+                report_id,
+                status,
+                reason,
+            } => {
                 let applied = status.clone();
                 match self
-                    .db(move |q| q.set_review_status(report_id, &applied))
+                    .db(move |q| q.set_review_status(report_id, &applied, reason.as_deref()))
                     .await
                 {
                     Ok(()) => self.emit(SyncEvent::ReviewStatus {
