@@ -75,6 +75,23 @@ fn file(phone: &Phone, n: u64) -> Vec<ReportId> {
     (0..n).map(|i| phone.file_report(i, &[])).collect()
 }
 
+/// A rig whose answers come back 100 ms late, so a test can strike between
+/// requests, and one phone with `reports` reports filed offline.
+fn slowed_rig(reports: u64) -> (Rig, Phone, Vec<ReportId>) {
+    let rig = Rig::start();
+    let phone = rig.phones(1).pop().unwrap();
+    let ids = file(&phone, reports);
+    rig.proxy.add(
+        "latency",
+        Stream::Downstream,
+        Toxic::Latency {
+            ms: 100,
+            jitter_ms: 0,
+        },
+    );
+    (rig, phone, ids)
+}
+
 /// Brings the phone online and syncs to the end on another thread while `faults`
 /// runs on this one; asserts the queue drained.
 fn sync_while(phone: &Phone, faults: impl FnOnce()) {
@@ -178,17 +195,7 @@ fn answers_cut_after_n_bytes_are_settled_by_idempotent_retries() {
 
 #[test]
 fn a_connection_reset_mid_run_is_retried_without_loss() {
-    let rig = Rig::start();
-    let phone = rig.phones(1).pop().unwrap();
-    let ids = file(&phone, 8);
-    rig.proxy.add(
-        "latency",
-        Stream::Downstream,
-        Toxic::Latency {
-            ms: 100,
-            jitter_ms: 0,
-        },
-    );
+    let (rig, phone, ids) = slowed_rig(8);
     sync_while(&phone, || {
         wait_until(PATIENCE, "two reports sent", || sent(&phone) >= 2);
         rig.proxy
@@ -204,17 +211,7 @@ fn a_connection_reset_mid_run_is_retried_without_loss() {
 
 #[test]
 fn a_blackhole_is_detected_by_the_read_timeout_and_the_run_recovers() {
-    let rig = Rig::start();
-    let phone = rig.phones(1).pop().unwrap();
-    let ids = file(&phone, 6);
-    rig.proxy.add(
-        "latency",
-        Stream::Downstream,
-        Toxic::Latency {
-            ms: 100,
-            jitter_ms: 0,
-        },
-    );
+    let (rig, phone, ids) = slowed_rig(6);
     sync_while(&phone, || {
         wait_until(PATIENCE, "one report sent", || sent(&phone) >= 1);
         // Data stops both ways; the connection stays open.
@@ -243,17 +240,7 @@ fn a_blackhole_is_detected_by_the_read_timeout_and_the_run_recovers() {
 
 #[test]
 fn a_half_open_connection_loses_answers_and_the_retry_settles_them() {
-    let rig = Rig::start();
-    let phone = rig.phones(1).pop().unwrap();
-    let ids = file(&phone, 6);
-    rig.proxy.add(
-        "latency",
-        Stream::Downstream,
-        Toxic::Latency {
-            ms: 100,
-            jitter_ms: 0,
-        },
-    );
+    let (rig, phone, ids) = slowed_rig(6);
     let mut unacknowledged = Vec::new();
     sync_while(&phone, || {
         wait_until(PATIENCE, "one report sent", || sent(&phone) >= 1);
@@ -276,17 +263,7 @@ fn a_half_open_connection_loses_answers_and_the_retry_settles_them() {
 
 #[test]
 fn the_station_unreachable_mid_run_then_back() {
-    let rig = Rig::start();
-    let phone = rig.phones(1).pop().unwrap();
-    let ids = file(&phone, 8);
-    rig.proxy.add(
-        "latency",
-        Stream::Downstream,
-        Toxic::Latency {
-            ms: 100,
-            jitter_ms: 0,
-        },
-    );
+    let (rig, phone, ids) = slowed_rig(8);
     sync_while(&phone, || {
         wait_until(PATIENCE, "two reports sent", || sent(&phone) >= 2);
         rig.proxy.disable();
