@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use postcso_core::model::{ReportId, ReportState};
 use postcso_core::sync::{
-    BackoffPolicy, NetworkState, SyncConfig, SyncEngine, SyncListener, Timeouts,
+    BackoffPolicy, NetworkState, SyncConfig, SyncEngine, SyncErrorKind, SyncEvent, SyncListener,
+    Timeouts,
 };
 use postcso_core::{QueueConfig, ReportQueue};
 use sha2::{Digest, Sha256};
@@ -213,15 +214,7 @@ impl Rig {
 /// Simulates an app restart with [`fault_config`]: engine and queue dropped and
 /// reopened from the same dir, talking to `url`.
 pub fn restart_phone(phone: Phone, url: &str) -> Phone {
-    let Phone {
-        dir,
-        engine,
-        queue,
-        token,
-        ..
-    } = phone;
-    drop(engine);
-    drop(queue);
+    let (dir, token) = phone.close();
     open_phone(dir, url, token)
 }
 
@@ -379,4 +372,21 @@ impl Rng {
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo)
     }
+}
+
+/// Network errors the engine has reported, with their messages.
+pub fn network_errors(phone: &Phone) -> Vec<String> {
+    phone
+        .events
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            SyncEvent::Error {
+                kind: SyncErrorKind::Network,
+                message,
+                ..
+            } => Some(message),
+            _ => None,
+        })
+        .collect()
 }

@@ -100,6 +100,13 @@ impl Phone {
     /// Simulates the app being killed and started again: the engine and queue are
     /// dropped and reopened from the same directory with the kept credential.
     pub fn restart(self, station_url: &str) -> Self {
+        let (dir, token) = self.close();
+        Self::open(dir, station_url, None, token)
+    }
+
+    /// Stops the engine and closes the queue, as an app kill would, keeping what
+    /// survives it: the data dir and the credential.
+    pub fn close(self) -> (tempfile::TempDir, Option<String>) {
         let Self {
             dir,
             engine,
@@ -109,7 +116,7 @@ impl Phone {
         } = self;
         drop(engine);
         drop(queue);
-        Self::open(dir, station_url, None, token)
+        (dir, token)
     }
 
     /// Files a complete report with `photos` real photos and submits it.

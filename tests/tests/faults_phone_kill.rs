@@ -15,7 +15,7 @@ use postcso_tests::faults::{
     Rig, Rng, assert_exactly_once, open_engine_with, open_phone_with, seed_from_env,
     short_timeouts, upload_timeouts,
 };
-use postcso_tests::phone::{Phone, fixture_photo};
+use postcso_tests::phone::fixture_photo;
 
 const CHILD_DIR: &str = "POSTCSO_FAULT_CHILD_DIR";
 const CHILD_URL: &str = "POSTCSO_FAULT_CHILD_URL";
@@ -86,15 +86,7 @@ fn killed_mid_sync(count: u64, photos: &[&Path], kill_after_ms: (u64, u64), seed
     }
     let phone = rig.phones_with(1, timeouts(with_photos)).pop().unwrap();
     let ids: Vec<ReportId> = (0..count).map(|i| phone.file_report(i, photos)).collect();
-    let Phone {
-        dir,
-        engine,
-        queue,
-        token,
-        ..
-    } = phone;
-    drop(engine);
-    drop(queue);
+    let (dir, token) = phone.close();
     let token = token.expect("enrolled");
     let exe = std::env::current_exe().unwrap();
     let mut kills_mid_run = 0;

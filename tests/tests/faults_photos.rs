@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use postcso_core::model::ReportId;
-use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent, SyncPolicy};
+use postcso_core::sync::{NetworkState, StopReason, SyncEvent, SyncPolicy};
 use postcso_tests::faults::http_stage::Seen;
 use postcso_tests::faults::toxiproxy::{Stream, Toxic};
-use postcso_tests::faults::{Rig, assert_exactly_once, upload_timeouts, wait_until};
+use postcso_tests::faults::{
+    Rig, assert_exactly_once, network_errors, upload_timeouts, wait_until,
+};
 use postcso_tests::phone::{Phone, fixture_photo};
 
 const BUDGET: Duration = Duration::from_secs(90);
@@ -46,23 +48,6 @@ fn photo_bytes(phone: &Phone, ids: &[ReportId]) -> u64 {
         .sum()
 }
 
-fn network_errors(phone: &Phone) -> usize {
-    phone
-        .events
-        .events()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                SyncEvent::Error {
-                    kind: SyncErrorKind::Network,
-                    ..
-                }
-            )
-        })
-        .count()
-}
-
 /// Chunks confirmed by the station so far.
 fn confirmed_chunks(phone: &Phone) -> usize {
     phone
@@ -84,7 +69,7 @@ fn upload_requests(seen: &[Seen]) -> impl Iterator<Item = &Seen> {
 /// the engine noticed it; `heal` undoes it. Returns when the engine saw it.
 fn interrupt_mid_upload(phone: &Phone, interrupt: impl FnOnce(), heal: impl FnOnce()) {
     let chunks = confirmed_chunks(phone);
-    let errors = network_errors(phone);
+    let errors = network_errors(phone).len();
     wait_until(PATIENCE, "a chunk confirmed", || {
         confirmed_chunks(phone) > chunks
     });
@@ -92,7 +77,7 @@ fn interrupt_mid_upload(phone: &Phone, interrupt: impl FnOnce(), heal: impl FnOn
     std::thread::sleep(Duration::from_millis(500));
     interrupt();
     wait_until(PATIENCE, "the interruption noticed", || {
-        network_errors(phone) > errors
+        network_errors(phone).len() > errors
     });
     heal();
 }
@@ -154,7 +139,7 @@ fn resets_mid_upload(in_flight: u64) {
         .unwrap_or(0);
     // Bytes that crossed the proxy in upload requests, whole or cut.
     let at_proxy: u64 = upload_requests(&seen).map(|s| s.body_len as u64).sum();
-    let errors = network_errors(&phone) as u64;
+    let errors = network_errors(&phone).len() as u64;
     // Each interruption may cut one chunk of every upload in flight.
     let bound = errors * in_flight * biggest_chunk;
     eprintln!(
@@ -203,7 +188,7 @@ fn photos_survive_the_station_killed_with_sigkill_mid_upload() {
         std::thread::sleep(Duration::from_millis(500));
         station.kill();
         wait_until(PATIENCE, "the dead station noticed", || {
-            network_errors(&phone) > 0
+            !network_errors(&phone).is_empty()
         });
         station.serve();
         let outcome = run.join().unwrap();
@@ -211,7 +196,7 @@ fn photos_survive_the_station_killed_with_sigkill_mid_upload() {
     });
     assert_exactly_once(&rig.station, &[(&phone, &ids)]);
     let stats = phone.engine.transfer_stats();
-    let errors = network_errors(&phone) as u64;
+    let errors = network_errors(&phone).len() as u64;
     eprintln!(
         "photos {total} B; engine sent {} B, re-sent {} B after {errors} interruptions",
         stats.photo_bytes_sent, stats.photo_bytes_resent

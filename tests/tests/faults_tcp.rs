@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use postcso_core::model::{ReportId, ReportState};
 use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent};
 use postcso_tests::faults::toxiproxy::{Stream, Toxic};
-use postcso_tests::faults::{Rig, assert_exactly_once, wait_until};
+use postcso_tests::faults::{Rig, assert_exactly_once, network_errors, wait_until};
 use postcso_tests::phone::Phone;
 
 const BUDGET: Duration = Duration::from_secs(60);
@@ -32,23 +32,6 @@ fn sent(phone: &Phone) -> usize {
             )
         })
         .count()
-}
-
-/// Network errors the engine has reported, with their messages.
-fn network_errors(phone: &Phone) -> Vec<String> {
-    phone
-        .events
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            SyncEvent::Error {
-                kind: SyncErrorKind::Network,
-                message,
-                ..
-            } => Some(message),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Network errors the engine reported while delivering a report (not the pull).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState, ReviewStatus};
 use postcso_core::sync::{NetworkState, StopReason, SyncEvent};
+use postcso_tests::faults::wait_until;
 use postcso_tests::phone::Phone;
 use postcso_tests::station::Station;
 
@@ -279,9 +280,11 @@ fn cancel_stops_a_hanging_sync_within_a_second() {
         );
     });
     // The background run stopped by the same cancel puts the report back at once.
-    wait_until(Duration::from_secs(1), || {
-        phone.queue.get(id).unwrap().state == ReportState::Queued
-    });
+    wait_until(
+        Duration::from_secs(1),
+        "the report back in the queue",
+        || phone.queue.get(id).unwrap().state == ReportState::Queued,
+    );
 
     // A deadline ends a run cleanly too, just before it passes.
     let started = Instant::now();
@@ -357,16 +360,4 @@ fn sealed_json(phone: &Phone, id: postcso_core::model::ReportId) -> String {
             |r| r.get(0),
         )
         .unwrap()
-}
-
-/// Polls `cond` until it holds, or panics after `timeout`.
-fn wait_until(timeout: Duration, cond: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !cond() {
-        assert!(
-            started.elapsed() < timeout,
-            "condition not met within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }

@@ -41,7 +41,7 @@ fn step(_name: &'static str) {
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     step("fsync_dir");
-    File::open(dir)?.sync_all()
+    crate::fsutil::sync_dir(dir)
 }
 
 /// Whether `s` is a lowercase 64-digit hex SHA-256, the only names the store uses.

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Local, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 pub(crate) use delivery::{Delivery, PhotoDelivery};
 pub use error::QueueError;
@@ -28,9 +28,9 @@ pub use observe::{QueueChange, QueueObserver};
 pub use view::{AttachedPhoto, PhotoEntry, QueueStats, Report, ReportSummary, SubmitReceipt};
 
 use crate::model::{
-    CategoryCode, CategoryInfo, CategoryList, GeoPoint, GeoPolicy, IllegalTransition,
-    LocationSource, MAX_PHOTOS_DEFAULT, Note, PhotoManifestEntry, ReportContent, ReportEvent,
-    ReportId, ReportState, ReviewStatus, content_hash,
+    CategoryCode, CategoryInfo, CategoryList, GeoPoint, GeoPolicy, LocationSource,
+    MAX_PHOTOS_DEFAULT, Note, PhotoManifestEntry, ReportContent, ReportEvent, ReportId,
+    ReportState, ReviewStatus, content_hash,
 };
 use crate::photo::{ExifLocation, PhotoInput, PhotoOptions, PhotoStore, process_photo};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -475,9 +475,13 @@ impl ReportQueue {
         })
     }
 
-    /// The exact content sealed at submit, as it is sent to the station.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the sync engine calls it"))]
+    /// The exact content sealed at submit; the lifecycle tests check the seal
+    /// survives an interrupted send. (The sync engine reads it with its delivery.)
+    #[cfg(test)]
     pub(crate) fn sealed_content(&self, id: ReportId) -> Result<ReportContent, QueueError> {
+        use crate::model::IllegalTransition;
+        use rusqlite::OptionalExtension;
+
         let json: Option<Option<String>> = self.store.read(|tx| -> Result<_, QueueError> {
             Ok(tx
                 .query_row(

@@ -2,7 +2,6 @@
 //! back, report submitted, backoff elapsed, the OS's background window) and runs
 //! one sync at a time.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -106,7 +105,6 @@ struct Shared {
 pub struct SyncEngine {
     shared: Arc<Shared>,
     runtime: Option<Runtime>,
-    started: AtomicBool,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -153,7 +151,6 @@ impl SyncEngine {
         let engine = Self {
             shared,
             runtime: Some(runtime),
-            started: AtomicBool::new(true),
         };
         engine.kick();
         Ok(engine)
@@ -316,10 +313,8 @@ impl SyncEngine {
 
 impl Drop for SyncEngine {
     fn drop(&mut self) {
-        if self.started.swap(false, Ordering::SeqCst) {
-            self.shared.shutdown.cancel();
-            self.cancel();
-        }
+        self.shared.shutdown.cancel();
+        self.cancel();
         if let Some(runtime) = self.runtime.take() {
             // Never blocks, so dropping the engine is safe on any thread, async or not;
             // a queue write in flight finishes on its blocking thread.
