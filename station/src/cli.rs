@@ -89,6 +89,20 @@ pub struct ServeArgs {
     /// Hours an unfinished upload stays resumable (and a finished one answers HEAD).
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub upload_expiry_hours: u32,
+    /// Where verified photos are kept: `s3://bucket/prefix` (S3-compatible
+    /// object storage; credentials from AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY), a directory, or by default DIR/blobs.
+    #[arg(long, env = "POSTCSO_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<crate::blob::BlobLocation>,
+    /// S3-compatible endpoint, e.g. `https://s3.example.net` (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (also AWS_REGION).
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Allow a plain-http S3 endpoint (only for a test server on loopback).
+    #[arg(long)]
+    pub s3_allow_http: bool,
 }
 
 /// `station …`

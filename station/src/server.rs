@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::blob::BlobStore;
 use crate::config::ServerConfig;
 use crate::exit::{CliError, Exit};
 use crate::http::{AppState, router};
@@ -34,6 +35,25 @@ pub async fn open_repo(data_dir: &Path) -> Result<SqliteRepository, CliError> {
 pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppState, CliError> {
     let repo = open_repo(data_dir).await?;
     AppState::new(Arc::new(repo), config, data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!(
+                "cannot prepare photo storage in {}: {e}",
+                data_dir.display()
+            ),
+        )
+    })
+}
+
+/// Like [`open_state`], with photo blobs kept in `blobs` instead of the
+/// data dir (part files and thumbnails stay in the data dir).
+pub async fn open_state_with_blobs(
+    data_dir: &Path,
+    config: ServerConfig,
+    blobs: Arc<dyn BlobStore>,
+) -> Result<AppState, CliError> {
+    let repo = open_repo(data_dir).await?;
+    AppState::with_blob_store(Arc::new(repo), config, data_dir, blobs).map_err(|e| {
         CliError::new(
             Exit::Io,
             format!(

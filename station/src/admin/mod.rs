@@ -14,12 +14,15 @@ use tokio::net::TcpListener;
 use crate::auth::{
     Role, hash_password, hash_secret, new_enrolment_code, new_token, normalise_enrolment_code,
 };
+use crate::blob::{BlobLocation, S3Options};
 use crate::cli::{EnrolArgs, ServeArgs};
 use crate::config::{RateLimit, ServerConfig};
 use crate::exit::{CliError, Exit};
 use crate::repo::sqlite::SqliteRepository;
 use crate::repo::{NewEnrolmentCode, NewUser, Repository, Station};
-use crate::server::{DB_FILE, open_repo, open_state, serve as serve_http, shutdown_signal};
+use crate::server::{
+    DB_FILE, open_repo, open_state_with_blobs, serve as serve_http, shutdown_signal,
+};
 
 async fn open_existing(data_dir: &Path) -> Result<SqliteRepository, CliError> {
     SqliteRepository::open_existing(&data_dir.join(DB_FILE))
@@ -63,7 +66,28 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
         ..ServerConfig::default()
     };
-    let state = open_state(&args.data.data_dir, config).await?;
+    let location = args
+        .blob_store
+        .clone()
+        .unwrap_or_else(|| BlobLocation::in_data_dir(&args.data.data_dir));
+    let s3 = S3Options {
+        endpoint: args.s3_endpoint.clone(),
+        region: args.s3_region.clone(),
+        allow_http: args.s3_allow_http,
+        ..S3Options::default()
+    };
+    let blobs = location.open(&s3).map_err(|e| {
+        let code = match e {
+            crate::blob::BlobError::Config(_) => Exit::Usage,
+            _ => Exit::Io,
+        };
+        CliError::new(
+            code,
+            format!("cannot use blob store {}: {e}", location.describe()),
+        )
+    })?;
+    tracing::info!(blob_store = %location.describe(), "photo blobs");
+    let state = open_state_with_blobs(&args.data.data_dir, config, blobs).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::new(Exit::Io, format!("cannot listen on {}: {e}", args.listen)))?;

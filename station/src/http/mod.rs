@@ -69,7 +69,7 @@ impl AppState {
         Self::with_blob_store(repo, config, data_dir, blobs)
     }
 
-    /// Like [`AppState::new`] with another blob store (object storage, later).
+    /// Like [`AppState::new`] with another blob store (a directory elsewhere, or object storage).
     pub fn with_blob_store(
         repo: Arc<dyn Repository>,
         config: ServerConfig,

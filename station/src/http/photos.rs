@@ -29,7 +29,10 @@ impl From<BlobError> for Problem {
     fn from(e: BlobError) -> Self {
         match e {
             BlobError::InvalidKey => Problem::not_found("no such photo"),
-            BlobError::Full(_) | BlobError::Io(_) => {
+            BlobError::Full(_)
+            | BlobError::Io(_)
+            | BlobError::Unavailable(_)
+            | BlobError::Config(_) => {
                 tracing::error!(error = %e, "blob store error");
                 Problem::unavailable()
             }
