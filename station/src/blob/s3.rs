@@ -69,7 +69,7 @@ impl Default for S3Options {
 }
 
 /// Blobs in an S3-compatible bucket under a key prefix.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3BlobStore {
     store: Arc<dyn ObjectStore>,
     bucket: String,
@@ -77,13 +77,25 @@ pub struct S3BlobStore {
     multipart_threshold: usize,
 }
 
+/// By hand: the client's own `Debug` would print its credentials.
+impl std::fmt::Debug for S3BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobStore")
+            .field("location", &self.describe())
+            .field("multipart_threshold", &self.multipart_threshold)
+            .finish_non_exhaustive()
+    }
+}
+
 impl S3BlobStore {
     /// Connects (lazily: the first request opens a connection) to `bucket`,
     /// keeping blobs under `prefix` (may be empty).
     pub fn connect(bucket: &str, prefix: &str, options: &S3Options) -> Result<Self, BlobError> {
-        let mut retry = RetryConfig::default();
-        retry.max_retries = 3;
-        retry.retry_timeout = options.request_timeout;
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: options.request_timeout,
+            ..RetryConfig::default()
+        };
         let client = ClientOptions::new()
             .with_connect_timeout(Duration::from_secs(5))
             .with_timeout(options.request_timeout);
@@ -234,5 +246,36 @@ impl BlobStore for S3BlobStore {
             len,
             reader: Box::pin(StreamReader::new(stream)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sharded_under_the_prefix_and_bad_keys_never_reach_the_store() {
+        let options = S3Options {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            allow_http: true,
+            ..S3Options::default()
+        };
+        let store = S3BlobStore::connect("photos", "/seoul/", &options).expect("store");
+        let key = "ab".repeat(32);
+        assert_eq!(
+            store.key_of(&key).expect("key").as_ref(),
+            format!("seoul/blobs/ab/{key}")
+        );
+        assert!(matches!(
+            store.key_of("../../x"),
+            Err(BlobError::InvalidKey)
+        ));
+        assert_eq!(store.describe(), "s3://photos/seoul");
+        let flat = S3BlobStore::connect("photos", "", &options).expect("store");
+        assert_eq!(
+            flat.key_of(&key).expect("key").as_ref(),
+            format!("blobs/ab/{key}")
+        );
     }
 }

@@ -404,14 +404,14 @@ impl Uploads {
             }
             return Err(error);
         }
-        if at > durable {
-            if let Err(e) = self.persist(&upload, &mut file, at, &hasher).await {
-                // The offset stays where it was; so do the bytes.
-                if let Err(cut) = file.set_len(durable).await {
-                    tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
-                }
-                return Err(e);
+        if at > durable
+            && let Err(e) = self.persist(&upload, &mut file, at, &hasher).await
+        {
+            // The offset stays where it was; so do the bytes.
+            if let Err(cut) = file.set_len(durable).await {
+                tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
             }
+            return Err(e);
         }
         drop(file);
         metrics::counter!("photo_upload_bytes_total").increment(at - upload.offset);
