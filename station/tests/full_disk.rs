@@ -50,6 +50,14 @@ async fn a_full_data_dir_refuses_bytes_with_507_keeps_the_offset_and_resumes_whe
         true,
     )
     .await;
+    // A body small enough to be one write fails at its fsync instead: same answer.
+    assert_full(
+        station
+            .patch(&token, &path, 200_000, &photo[200_000..210_000])
+            .await,
+        true,
+    )
+    .await;
     // The database on the same full disk: a new report is refused with a
     // retryable 503 (the repository's answer to SQLITE_FULL), not stored.
     let second = report_with_photos(&[&photo]);
