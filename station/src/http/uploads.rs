@@ -248,6 +248,8 @@ pub async fn create(
         (status = 404, description = "Unknown, another device's, or already cleaned up"),
         (status = 410, description = "Expired"),
         (status = 412, description = "Tus-Resumable missing or unsupported"),
+        (status = 503, description = "Every byte is stored but the photo store (object storage) is unreachable; retry after `Retry-After`"),
+        (status = 507, description = "Every byte is stored but the blob store is full; retry after `Retry-After`"),
     ))]
 pub async fn head(
     State(state): State<AppState>,
