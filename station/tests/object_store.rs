@@ -2,8 +2,9 @@
 //! `--blob-store s3://photos/seoul` against a real S3 server (s3s-fs) on
 //! loopback. Uploads land in the bucket byte-identical (single PUT and
 //! multipart), are served with thumbnails, survive the store going down at
-//! completion (503, bytes kept, completes once it is back), and a client that
-//! hangs up mid-upload leaves nothing in the bucket until the upload is done.
+//! completion (503, bytes kept, completes once it is back), a client that
+//! hangs up mid-upload leaves nothing in the bucket until the upload is done,
+//! and SIGTERM during an upload lets it finish into the bucket first.
 
 mod common;
 #[path = "support/process.rs"]
@@ -269,6 +270,60 @@ async fn a_client_that_hangs_up_mid_upload_leaves_nothing_in_the_bucket_and_can_
     );
     no_local_copies(&rig.data);
     rig.station.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_upload_lets_it_finish_into_the_bucket_before_exiting() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    let rig = start_rig(&s3).await;
+    let photo = photo_bytes(20 * 1024 * 1024, 24);
+    let report = report_with_photos(&[&photo]);
+    let id = id_of(&report);
+    rig.station.put_report(&rig.token, &id, &report).await;
+    let path = rig.station.create_upload(&rig.token, &id, &photo).await;
+
+    // The whole photo in one PATCH; SIGTERM while it is in flight.
+    let request = rig
+        .station
+        .http
+        .patch(rig.station.url(&path))
+        .bearer_auth(&rig.token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo.clone());
+    let in_flight = tokio::spawn(async move { request.send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !in_flight.is_finished(),
+        "the PATCH must still be in flight when SIGTERM arrives, or this test shows nothing"
+    );
+    let pid = rig.station.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+
+    let response = in_flight
+        .await
+        .expect("task")
+        .expect("the request is answered");
+    assert_eq!(response.status(), 204, "the request in flight finishes");
+    assert_eq!(header_u64(&response, "upload-offset"), photo.len() as u64);
+    let mut station = rig.station;
+    let exit = tokio::task::spawn_blocking(move || station.child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exit.success(), "graceful exit: {exit:?}");
+    let stored = in_bucket(&s3, &photo).expect("stored before exit");
+    assert_eq!(sha256_hex(&stored), sha256_hex(&photo));
+    assert!(
+        s3.pending_parts().is_empty(),
+        "no multipart upload left open"
+    );
+    no_local_copies(&rig.data);
 }
 
 #[test]
