@@ -13,6 +13,7 @@ use crate::repo::RepoError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_uploads_changes_audit.sql"),
+    include_str!("migrations/0003_zones_inspections.sql"),
 ];
 
 /// The schema version this binary writes.
