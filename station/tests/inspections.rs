@@ -192,7 +192,7 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
         .as_array()
         .expect("entries")
         .iter()
-        .filter(|e| e["target_id"] == id.as_str() && e["action"] != "photo.received")
+        .filter(|e| e["target_id"] == id.as_str())
         .collect();
     let actions: Vec<&str> = rows
         .iter()
