@@ -294,6 +294,9 @@ pub async fn record(
         )));
     }
     let id = parse_id(&raw_id)?;
+    // Access before validation, so an inspector learns nothing about others'
+    // inspections from how its input is judged.
+    visible(&state, &session, id).await?;
     let now = Utc::now();
     let findings = check_findings(request, now)?;
     let station = session.user.station_id;
