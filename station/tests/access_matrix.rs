@@ -107,7 +107,9 @@ async fn every_endpoint_role_and_station_gets_the_expected_status() {
     for (token, id, inspector) in [
         (supervisor.clone(), &home_id, "inspector"),
         (
-            server.staff(&away, "away-supervisor", Role::Supervisor).await,
+            server
+                .staff(&away, "away-supervisor", Role::Supervisor)
+                .await,
             &away_id,
             "away-inspector",
         ),
@@ -162,7 +164,10 @@ async fn every_endpoint_role_and_station_gets_the_expected_status() {
             get(format!("/v1/reports/{home_id}/photos/0")),
             get("/v1/changes".into()),
             get("/v1/audit".into()),
-            post("/v1/categories", json!({"code": "Bad Code", "name_ko": "", "name_en": "", "guidance": ""})),
+            post(
+                "/v1/categories",
+                json!({"code": "Bad Code", "name_ko": "", "name_en": "", "guidance": ""}),
+            ),
             post("/v1/categories/no_such_code/retire", json!({})),
             get("/v1/zones".into()),
             post("/v1/zones", json!({"code": "Bad Code", "name": ""})),

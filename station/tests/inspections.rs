@@ -23,7 +23,10 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
     let photo = fixture_photo("npm-exif-0.6.0/evil1.jpg");
     let report = report_with_photos(&[&photo]);
     let id = id_of(&report);
-    assert_eq!(server.put_report(&carrier, &id, &report).await.status(), 201);
+    assert_eq!(
+        server.put_report(&carrier, &id, &report).await.status(),
+        201
+    );
     Tus::new(&server, carrier.clone())
         .upload(&id, &photo, 40_000)
         .await;
@@ -69,7 +72,10 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
     assert_eq!(inspection["inspector"], "lee");
     assert_eq!(inspection["findings"], Value::Null);
     // The carrier sees the status change, on GET and in its feed.
-    assert_eq!(server.report_json(&carrier, &id).await["status"], "inspecting");
+    assert_eq!(
+        server.report_json(&carrier, &id).await["status"],
+        "inspecting"
+    );
     let feed: Value = send(server.http.get(server.url("/v1/changes")), &carrier)
         .await
         .json()
@@ -81,7 +87,10 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
         .iter()
         .filter(|c| c["kind"] == "report_status")
         .collect();
-    assert_eq!(statuses.last().expect("a status entry")["status"], "inspecting");
+    assert_eq!(
+        statuses.last().expect("a status entry")["status"],
+        "inspecting"
+    );
     // Same assignment again writes nothing.
     let audit_rows = server.count_rows("audit_log");
     assert_eq!(assign(supervisor.clone(), "lee").await.status(), 200);
@@ -119,7 +128,11 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
         .await
         .expect("json");
     assert_eq!(all.as_array().expect("list").len(), 1);
-    problem(send(server.http.get(server.url("/v1/inspections")), &admin).await, 403).await;
+    problem(
+        send(server.http.get(server.url("/v1/inspections")), &admin).await,
+        403,
+    )
+    .await;
 
     // Recording: only the assigned inspector, valid findings only.
     let record = |token: String, body: Value| {
@@ -159,7 +172,11 @@ async fn a_supervisor_assigns_and_only_the_assigned_inspector_reads_and_records(
         .json()
         .await
         .expect("feed");
-    let last = events["changes"].as_array().expect("changes").last().cloned();
+    let last = events["changes"]
+        .as_array()
+        .expect("changes")
+        .last()
+        .cloned();
     assert_eq!(last.expect("entry")["event"], "inspected");
     let carrier_feed: Value = send(server.http.get(server.url("/v1/changes")), &carrier)
         .await

@@ -97,7 +97,10 @@ async fn supervisors_triage_and_every_decision_is_audited() {
     let page: Value = audit(&admin, "").await.json().await.expect("json");
     let all = page["entries"].as_array().expect("entries");
     // Enrolment, user and sign-in rows come first; the report's follow.
-    let entries: Vec<&Value> = all.iter().filter(|e| e["target_kind"] == "report").collect();
+    let entries: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["target_kind"] == "report")
+        .collect();
     let actions: Vec<&str> = entries
         .iter()
         .map(|e| e["action"].as_str().expect("action"))

@@ -63,7 +63,11 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
     let mapo_first = server.repo.list_devices(mapo.id).await.expect("devices")[0].id;
 
     let post = |token: String, path: &str, body: Value| {
-        let request = server.http.post(server.url(path)).bearer_auth(token).json(&body);
+        let request = server
+            .http
+            .post(server.url(path))
+            .bearer_auth(token)
+            .json(&body);
         async move { request.send().await.expect("post") }
     };
     let zone = json!({
@@ -144,8 +148,7 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
     let latest_zones = |entries: Vec<Value>| {
         entries
             .into_iter()
-            .filter(|c| c["kind"] == "zones")
-            .last()
+            .rfind(|c| c["kind"] == "zones")
             .map(|c| c["zones"].clone())
     };
     let seen = latest_zones(feed(&server, &assigned).await).expect("zones entry");
@@ -172,11 +175,21 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
         async move { request.send().await.expect("patch") }
     };
     let second_device = devices[1].id;
-    let response = patch(admin.clone(), "route-12", json!({"devices": [second_device]})).await;
+    let response = patch(
+        admin.clone(),
+        "route-12",
+        json!({"devices": [second_device]}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let rows = server.count_rows("audit_log");
     let feed_rows = server.count_rows("changes");
-    let response = patch(admin.clone(), "route-12", json!({"devices": [second_device]})).await;
+    let response = patch(
+        admin.clone(),
+        "route-12",
+        json!({"devices": [second_device]}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(server.count_rows("audit_log"), rows);
     assert_eq!(server.count_rows("changes"), feed_rows);
@@ -194,25 +207,59 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
         .await
         .expect("json");
     assert_eq!(body["area"], Value::Null);
-    problem(patch(supervisor.clone(), "route-12", json!({"name": "x"})).await, 403).await;
-    problem(patch(admin.clone(), "route-99", json!({"name": "x"})).await, 404).await;
-    problem(patch(mapo_admin.clone(), "route-12", json!({"name": "x"})).await, 404).await;
+    problem(
+        patch(supervisor.clone(), "route-12", json!({"name": "x"})).await,
+        403,
+    )
+    .await;
+    problem(
+        patch(admin.clone(), "route-99", json!({"name": "x"})).await,
+        404,
+    )
+    .await;
+    problem(
+        patch(mapo_admin.clone(), "route-12", json!({"name": "x"})).await,
+        404,
+    )
+    .await;
 
     // Retiring keeps the zone; phones see it retired.
-    problem(post(supervisor.clone(), "/v1/zones/route-13/retire", json!({})).await, 403).await;
-    problem(post(mapo_admin.clone(), "/v1/zones/route-13/retire", json!({})).await, 404).await;
+    problem(
+        post(supervisor.clone(), "/v1/zones/route-13/retire", json!({})).await,
+        403,
+    )
+    .await;
+    problem(
+        post(mapo_admin.clone(), "/v1/zones/route-13/retire", json!({})).await,
+        404,
+    )
+    .await;
     let response = post(admin.clone(), "/v1/zones/route-13/retire", json!({})).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert!(body["retired_at"].is_string());
     let rows = server.count_rows("audit_log");
     assert_eq!(
-        post(admin.clone(), "/v1/zones/route-13/retire", json!({})).await.status(),
+        post(admin.clone(), "/v1/zones/route-13/retire", json!({}))
+            .await
+            .status(),
         200
     );
-    assert_eq!(server.count_rows("audit_log"), rows, "retiring twice is one change");
-    problem(patch(admin.clone(), "route-13", json!({"name": "x"})).await, 409).await;
-    problem(post(admin.clone(), "/v1/zones/route-99/retire", json!({})).await, 404).await;
+    assert_eq!(
+        server.count_rows("audit_log"),
+        rows,
+        "retiring twice is one change"
+    );
+    problem(
+        patch(admin.clone(), "route-13", json!({"name": "x"})).await,
+        409,
+    )
+    .await;
+    problem(
+        post(admin.clone(), "/v1/zones/route-99/retire", json!({})).await,
+        404,
+    )
+    .await;
     let seen = latest_zones(feed(&server, &assigned).await).expect("zones entry");
     assert_eq!(seen[1]["code"], "route-13");
     assert_eq!(seen[1]["retired"], true);
@@ -220,14 +267,24 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
 
     // The audit trail: who, what, before and after, and no coordinates.
     let entries = audit(&server, &admin).await;
-    let zone_rows: Vec<&Value> = entries.iter().filter(|e| e["target_kind"] == "zone").collect();
+    let zone_rows: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["target_kind"] == "zone")
+        .collect();
     let actions: Vec<&str> = zone_rows
         .iter()
         .map(|e| e["action"].as_str().expect("action"))
         .collect();
     assert_eq!(
         actions,
-        ["zone.add", "zone.add", "zone.update", "zone.update", "zone.update", "zone.retire"]
+        [
+            "zone.add",
+            "zone.add",
+            "zone.update",
+            "zone.update",
+            "zone.update",
+            "zone.retire"
+        ]
     );
     assert!(zone_rows.iter().all(|e| e["actor_username"] == "park"));
     assert_eq!(zone_rows[2]["before"]["devices"], json!([first]));
@@ -245,7 +302,11 @@ async fn admins_add_and_retire_categories_and_phones_follow() {
     let admin = server.staff(&station, "park", Role::Admin).await;
     let supervisor = server.staff(&station, "kim", Role::Supervisor).await;
     let post = |token: String, path: &str, body: Value| {
-        let request = server.http.post(server.url(path)).bearer_auth(token).json(&body);
+        let request = server
+            .http
+            .post(server.url(path))
+            .bearer_auth(token)
+            .json(&body);
         async move { request.send().await.expect("post") }
     };
     let dumping = json!({
@@ -253,8 +314,16 @@ async fn admins_add_and_retire_categories_and_phones_follow() {
         "guidance": "Rubbish left in alleys. Photograph the pile, not people."
     });
 
-    problem(post(supervisor.clone(), "/v1/categories", dumping.clone()).await, 403).await;
-    problem(post(carrier.clone(), "/v1/categories", dumping.clone()).await, 403).await;
+    problem(
+        post(supervisor.clone(), "/v1/categories", dumping.clone()).await,
+        403,
+    )
+    .await;
+    problem(
+        post(carrier.clone(), "/v1/categories", dumping.clone()).await,
+        403,
+    )
+    .await;
     let mut bad = dumping.clone();
     bad["code"] = json!("Illegal Dumping");
     bad["guidance"] = json!("");
@@ -279,8 +348,7 @@ async fn admins_add_and_retire_categories_and_phones_follow() {
     let categories = |entries: Vec<Value>| {
         entries
             .into_iter()
-            .filter(|c| c["kind"] == "categories")
-            .last()
+            .rfind(|c| c["kind"] == "categories")
             .map(|c| c["categories"].clone())
             .expect("a categories entry")
     };
@@ -289,24 +357,45 @@ async fn admins_add_and_retire_categories_and_phones_follow() {
     let mut report = sample_report(0);
     report["category"] = json!("illegal_dumping");
     assert_eq!(
-        server.put_report(&carrier, &id_of(&report), &report).await.status(),
+        server
+            .put_report(&carrier, &id_of(&report), &report)
+            .await
+            .status(),
         201
     );
 
     // Retiring keeps it (old reports still resolve) but refuses new reports.
     problem(
-        post(supervisor.clone(), "/v1/categories/illegal_dumping/retire", json!({})).await,
+        post(
+            supervisor.clone(),
+            "/v1/categories/illegal_dumping/retire",
+            json!({}),
+        )
+        .await,
         403,
     )
     .await;
-    problem(post(admin.clone(), "/v1/categories/graffiti/retire", json!({})).await, 404).await;
-    let response = post(admin.clone(), "/v1/categories/illegal_dumping/retire", json!({})).await;
+    problem(
+        post(admin.clone(), "/v1/categories/graffiti/retire", json!({})).await,
+        404,
+    )
+    .await;
+    let response = post(
+        admin.clone(),
+        "/v1/categories/illegal_dumping/retire",
+        json!({}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let rows = server.count_rows("audit_log");
     assert_eq!(
-        post(admin.clone(), "/v1/categories/illegal_dumping/retire", json!({}))
-            .await
-            .status(),
+        post(
+            admin.clone(),
+            "/v1/categories/illegal_dumping/retire",
+            json!({})
+        )
+        .await
+        .status(),
         200
     );
     assert_eq!(server.count_rows("audit_log"), rows);

@@ -28,11 +28,28 @@ fn a_zone_added_and_retired_at_the_station_reaches_the_phone() {
     std::fs::write(&area_file, outline.to_string()).unwrap();
     let area_arg = area_file.to_string_lossy().into_owned();
     station.admin(&[
-        "zone", "add", "--station", "seodaemun", "--code", "route-12", "--name", "Route 12",
-        "--area-file", &area_arg, "--device", &codes[0].0,
+        "zone",
+        "add",
+        "--station",
+        "seodaemun",
+        "--code",
+        "route-12",
+        "--name",
+        "Route 12",
+        "--area-file",
+        &area_arg,
+        "--device",
+        &codes[0].0,
     ]);
     station.admin(&[
-        "zone", "add", "--station", "seodaemun", "--code", "route-13", "--name", "Route 13",
+        "zone",
+        "add",
+        "--station",
+        "seodaemun",
+        "--code",
+        "route-13",
+        "--name",
+        "Route 13",
     ]);
 
     let outcome = phone.engine.sync_now(BUDGET);
@@ -52,11 +69,24 @@ fn a_zone_added_and_retired_at_the_station_reaches_the_phone() {
     assert_eq!(theirs.len(), 2);
     assert!(theirs.iter().all(|z| !z.assigned));
 
-    station.admin(&["zone", "retire", "--station", "seodaemun", "--code", "route-13"]);
+    station.admin(&[
+        "zone",
+        "retire",
+        "--station",
+        "seodaemun",
+        "--code",
+        "route-13",
+    ]);
     assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
     let zones = phone.queue.zones().unwrap();
     assert!(zones[1].retired && !zones[0].retired);
     let listed = station.admin(&["zone", "list", "--station", "seodaemun"]);
-    assert!(listed.contains("route-12\tRoute 12\t1 device(s)\tarea\tactive"), "{listed}");
-    assert!(listed.contains("route-13\tRoute 13\t0 device(s)\tno area\tretired"), "{listed}");
+    assert!(
+        listed.contains("route-12\tRoute 12\t1 device(s)\tarea\tactive"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("route-13\tRoute 13\t0 device(s)\tno area\tretired"),
+        "{listed}"
+    );
 }

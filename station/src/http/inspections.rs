@@ -101,7 +101,8 @@ pub struct FindingsRequest {
 }
 
 fn parse_id(raw: &str) -> Result<ReportId, Problem> {
-    ReportId::parse(raw).map_err(|_| Problem::invalid_id("the report id in the path must be a UUID"))
+    ReportId::parse(raw)
+        .map_err(|_| Problem::invalid_id("the report id in the path must be a UUID"))
 }
 
 fn check_findings(request: FindingsRequest, now: DateTime<Utc>) -> Result<NewFindings, Problem> {

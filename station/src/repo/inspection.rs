@@ -89,8 +89,9 @@ pub enum AssignOutcome {
     Assigned {
         /// The inspection now.
         inspection: Inspection,
-        /// The report now (status `inspecting`).
-        report: StoredReport,
+        /// The report now (status `inspecting`); boxed, being much larger
+        /// than the other variants.
+        report: Box<StoredReport>,
         /// False when nothing was written.
         changed: bool,
     },

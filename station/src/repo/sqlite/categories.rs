@@ -22,7 +22,11 @@ pub(super) fn load(conn: &Connection, station: StationId) -> Result<CategoryList
         .query_map([station.to_string()], |r| {
             let code: String = r.get(0)?;
             let code = CategoryCode::parse(&code).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
             })?;
             Ok(CategoryInfo {
                 code,

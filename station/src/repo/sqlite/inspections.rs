@@ -109,9 +109,9 @@ pub(super) fn assign(
     let Some(inspector_id) = inspector else {
         return Ok(AssignOutcome::NotAnInspector);
     };
-    let assigned_by = actor
-        .user_id
-        .ok_or_else(|| RepoError::Storage("an inspection is assigned by a signed-in user".into()))?;
+    let assigned_by = actor.user_id.ok_or_else(|| {
+        RepoError::Storage("an inspection is assigned by a signed-in user".into())
+    })?;
     let before = get(conn, station, report)?;
     let same_inspector = before
         .as_ref()
@@ -121,7 +121,7 @@ pub(super) fn assign(
         let inspection = before.ok_or(RepoError::NotFound("inspection"))?;
         return Ok(AssignOutcome::Assigned {
             inspection,
-            report: before_report,
+            report: Box::new(before_report),
             changed: false,
         });
     }
@@ -190,7 +190,7 @@ pub(super) fn assign(
     let report = load_report(conn, station, report)?.ok_or(RepoError::NotFound("report"))?;
     Ok(AssignOutcome::Assigned {
         inspection,
-        report,
+        report: Box::new(report),
         changed: true,
     })
 }

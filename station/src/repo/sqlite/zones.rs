@@ -123,9 +123,10 @@ fn set_devices(
 /// What the audit log keeps of a zone: everything but the outline's points
 /// (positions stay out of the log), of which it keeps only the count.
 fn audit_view(zone: &Zone) -> serde_json::Value {
-    let points = zone.area.as_ref().map(|ZoneArea::Polygon { coordinates }| {
-        coordinates.iter().map(Vec::len).sum::<usize>()
-    });
+    let points = zone
+        .area
+        .as_ref()
+        .map(|ZoneArea::Polygon { coordinates }| coordinates.iter().map(Vec::len).sum::<usize>());
     json!({
         "code": zone.code,
         "name": zone.name,
@@ -245,7 +246,15 @@ pub(super) fn update(
     )
     .map_err(map_err)?;
     set_devices(conn, station, code, &devices)?;
-    let after = publish(conn, station, code, actor, "zone.update", Some(&before), now)?;
+    let after = publish(
+        conn,
+        station,
+        code,
+        actor,
+        "zone.update",
+        Some(&before),
+        now,
+    )?;
     Ok((after, true))
 }
 
@@ -266,6 +275,14 @@ pub(super) fn retire(
         params![station.to_string(), code, ts(now)],
     )
     .map_err(map_err)?;
-    let after = publish(conn, station, code, actor, "zone.retire", Some(&before), now)?;
+    let after = publish(
+        conn,
+        station,
+        code,
+        actor,
+        "zone.retire",
+        Some(&before),
+        now,
+    )?;
     Ok((after, true))
 }
