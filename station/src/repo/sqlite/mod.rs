@@ -272,36 +272,7 @@ impl Repository for SqliteRepository {
     }
 
     async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT code, name_ko, name_en, guidance, retired FROM categories
-                     WHERE station_id = ?1 ORDER BY position",
-                )
-                .map_err(map_err)?;
-            let rows = stmt
-                .query_map([station.to_string()], |r| {
-                    let code: String = r.get(0)?;
-                    let code = postcso_core::model::CategoryCode::parse(&code).map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            Box::new(e),
-                        )
-                    })?;
-                    Ok(CategoryInfo {
-                        code,
-                        name_ko: r.get(1)?,
-                        name_en: r.get(2)?,
-                        guidance: r.get(3)?,
-                        retired: r.get(4)?,
-                    })
-                })
-                .map_err(map_err)?;
-            let entries = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
-            Ok(CategoryList::new(entries))
-        })
-        .await
+        self.read(move |conn| categories::load(conn, station)).await
     }
 
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
