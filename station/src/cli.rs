@@ -54,6 +54,9 @@ pub enum Command {
     /// List and revoke enrolled devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Add, list and retire the zones (routes, beats) of a station's district.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
     /// The main job: an embedded station and a simulated fleet of carriers filing
     /// reports offline, then syncing through a link with random outages.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -210,6 +213,66 @@ pub enum DeviceCommand {
     },
 }
 
+/// `zone …`
+#[derive(Debug, Subcommand)]
+pub enum ZoneCommand {
+    /// Add a zone. Carriers' phones receive it with their next sync.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Add {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Zone code, unique in the station forever, e.g. `route-12`.
+        #[arg(long, value_parser = parse_slug)]
+        code: String,
+        /// Display name.
+        #[arg(long, value_parser = parse_zone_name)]
+        name: String,
+        /// File holding the outline as a GeoJSON Polygon geometry.
+        #[arg(long, value_name = "FILE")]
+        area_file: Option<PathBuf>,
+        /// A carrier device to assign (id or label); repeat for more.
+        #[arg(long = "device", value_name = "ID_OR_LABEL")]
+        devices: Vec<String>,
+    },
+    /// List a station's zones, retired ones included.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+    },
+    /// Retire a zone: it is kept (never deleted) and phones see it retired.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Retire {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Zone code.
+        #[arg(long)]
+        code: String,
+    },
+}
+
+/// Zone names: 1–100 characters without control characters.
+fn parse_zone_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control) {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1-100 characters without control characters".to_owned())
+    }
+}
+
 /// Slugs and label prefixes: lowercase ASCII letters, digits, `-` and `_`, 1–40 long.
 fn parse_slug(s: &str) -> Result<String, String> {
     let ok = (1..=40).contains(&s.len())
@@ -261,6 +324,34 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             device,
         }) => crate::admin::device_revoke(&data.data_dir, &station, &device).await,
+        Command::Zone(ZoneCommand::Add {
+            data,
+            station,
+            code,
+            name,
+            area_file,
+            devices,
+        }) => {
+            crate::admin::zone_add(
+                &data.data_dir,
+                crate::admin::ZoneAddArgs {
+                    station: &station,
+                    code: &code,
+                    name: &name,
+                    area_file: area_file.as_deref(),
+                    devices: &devices,
+                },
+            )
+            .await
+        }
+        Command::Zone(ZoneCommand::List { data, station }) => {
+            crate::admin::zone_list(&data.data_dir, &station).await
+        }
+        Command::Zone(ZoneCommand::Retire {
+            data,
+            station,
+            code,
+        }) => crate::admin::zone_retire(&data.data_dir, &station, &code).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -4,6 +4,9 @@
 //! tells scripts what went wrong.
 
 mod sheet;
+mod zones;
+
+pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 
 use std::io::{BufRead, Write};
 use std::path::Path;

@@ -87,8 +87,11 @@ pub async fn get_photo(
         .repo
         .report(caller.station_id(), id)
         .await?
-        .filter(|r| may_see_photos(&caller, r))
         .ok_or_else(not_found)?;
+    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    if !may_see_photos(&caller, &report, assigned) {
+        return Err(not_found());
+    }
     let photo = report
         .photos
         .get(n)
