@@ -3,6 +3,7 @@
 //!
 //! See `BENCHMARKS.md` for the commands behind every published figure.
 
+mod disk;
 mod error;
 mod procstat;
 mod progress;
@@ -120,6 +121,10 @@ struct TusArgs {
     /// Unmeasured uploads first (default: a tenth of the measured, none for large).
     #[arg(long)]
     warmup: Option<u32>,
+    /// Times each scenario is run against each server, alternating servers, so
+    /// a slow moment of a shared machine does not decide a ratio alone.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
     /// The Node binary for @tus/server.
     #[arg(long, default_value = "node")]
     node: String,
@@ -191,7 +196,9 @@ async fn puts(args: PutsArgs) -> Result<u64, LoadError> {
         rate: args.rate.filter(|r| *r > 0.0),
         progress: !quiet,
     };
-    let result = puts::run(station.url(), station.pid(), &devices, &options).await?;
+    let fsync = disk::probe(station.data_dir(), FSYNC_SAMPLES).await?;
+    let mut result = puts::run(station.url(), station.pid(), &devices, &options).await?;
+    result.disk_fsync = Some(fsync);
     station.stop().await;
     let errors = result.puts.errors;
     if args.station.json {
@@ -203,7 +210,14 @@ async fn puts(args: PutsArgs) -> Result<u64, LoadError> {
             .map_or_else(|| "closed loop".to_owned(), |r| format!("offered {r:.0}/s"));
         println!(
             "PUT /v1/reports: {} devices, {offered}, {:.1} s: {:.0} PUT/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} ok, {} errors",
-            result.devices, s.seconds, s.per_second, s.p50_ms, s.p99_ms, s.max_ms, s.requests, s.errors
+            result.devices,
+            s.seconds,
+            s.per_second,
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms,
+            s.requests,
+            s.errors
         );
         if let Some(c) = &result.server {
             println!(
@@ -211,8 +225,21 @@ async fn puts(args: PutsArgs) -> Result<u64, LoadError> {
                 c.peak_rss_mib, c.cpu_seconds, c.cores
             );
         }
+        if let Some(f) = &result.disk_fsync {
+            print_fsync(f);
+        }
     }
     Ok(errors)
+}
+
+/// Durable 4 KiB writes timed before each run.
+const FSYNC_SAMPLES: u32 = 200;
+
+fn print_fsync(f: &disk::FsyncProbe) {
+    println!(
+        "disk: 4 KiB write + fdatasync p50 {:.2} ms, p99 {:.2} ms ({} samples, before the run)",
+        f.p50_ms, f.p99_ms, f.samples
+    );
 }
 
 fn print_json(value: &impl Serialize) -> Result<(), LoadError> {
@@ -225,15 +252,18 @@ fn print_json(value: &impl Serialize) -> Result<(), LoadError> {
 /// Results of `loadgen tus`, with the ratios station / @tus/server.
 #[derive(Debug, Serialize)]
 struct TusReport {
+    disk_fsync: Option<disk::FsyncProbe>,
     results: Vec<TusResult>,
     ratios: Vec<Ratio>,
 }
 
-/// Station throughput over @tus/server's in one scenario.
+/// Station throughput over @tus/server's in one scenario: per round and
+/// their median.
 #[derive(Debug, Serialize)]
 struct Ratio {
     scenario: Scenario,
     station_over_tus_node: f64,
+    per_round: Vec<f64>,
 }
 
 /// Runs `loadgen tus`; the number of failed uploads.
@@ -266,24 +296,38 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
     } else {
         None
     };
+    let fsync = match &station {
+        Some(s) => Some(disk::probe(s.data_dir(), FSYNC_SAMPLES).await?),
+        None => None,
+    };
+    if let (Some(f), false) = (&fsync, args.station.json) {
+        print_fsync(f);
+    }
     let setup = reqwest::Client::new();
     let device = match &station {
         Some(s) => s.enrol(1).await?.into_iter().next(),
         None => None,
     };
     let mut results = Vec::new();
-    for scenario in scenarios {
+    let runs = scenarios
+        .iter()
+        .flat_map(|s| (1..=args.rounds).map(move |round| (*s, round)));
+    for (scenario, round) in runs {
         let measured = args
             .uploads
             .map_or(scenario.default_uploads(), |n| n as usize);
         let warm = args.warmup.map_or(
-            if scenario == Scenario::Large { 0 } else { measured / 10 },
+            if scenario == Scenario::Large {
+                0
+            } else {
+                measured / 10
+            },
             |n| n as usize,
         );
         note(
             quiet,
             format_args!(
-                "{scenario:?}: preparing {} uploads of {} bytes",
+                "{scenario:?} round {round}: preparing {} uploads of {} bytes",
                 warm + measured,
                 scenario.size()
             ),
@@ -322,9 +366,14 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
                 pid: n.pid(),
             });
         }
+        // Even rounds go the other way round, so neither server always runs
+        // on a disk still busy with the other's writes.
+        if round % 2 == 0 {
+            targets.reverse();
+        }
         for target in &targets {
             note(quiet, format_args!("{scenario:?} against {}", target.name));
-            let result = tus::run(
+            let mut result = tus::run(
                 target,
                 scenario,
                 warmup_payloads.clone(),
@@ -332,6 +381,7 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
                 !quiet,
             )
             .await?;
+            result.round = round;
             if !args.station.json {
                 print_tus(&result);
             }
@@ -344,12 +394,19 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
     let ratios = ratios(&results);
     let errors = results.iter().map(|r| r.uploads.errors).sum();
     if args.station.json {
-        print_json(&TusReport { results, ratios })?;
+        print_json(&TusReport {
+            disk_fsync: fsync,
+            results,
+            ratios,
+        })?;
     } else {
         for r in &ratios {
+            let rounds: Vec<String> = r.per_round.iter().map(|x| format!("{x:.2}")).collect();
             println!(
-                "ratio {:?}: station / @tus/server = {:.2}x",
-                r.scenario, r.station_over_tus_node
+                "ratio {:?}: station / @tus/server = {:.2}x (median of rounds: {})",
+                r.scenario,
+                r.station_over_tus_node,
+                rounds.join(", ")
             );
         }
     }
@@ -363,8 +420,17 @@ fn endpoint(url: &str) -> Result<reqwest::Url, LoadError> {
 fn print_tus(r: &TusResult) {
     let s = &r.uploads;
     println!(
-        "tus {:?} {:>8}: {:.1} uploads/s, {:.1} MB/s, per upload p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} ok, {} errors",
-        r.scenario, r.server, s.per_second, s.mb_per_second, s.p50_ms, s.p99_ms, s.max_ms, s.requests, s.errors
+        "tus {:?} round {} {:>8}: {:.1} uploads/s, {:.1} MB/s, per upload p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} ok, {} errors",
+        r.scenario,
+        r.round,
+        r.server,
+        s.per_second,
+        s.mb_per_second,
+        s.p50_ms,
+        s.p99_ms,
+        s.max_ms,
+        s.requests,
+        s.errors
     );
     if let Some(c) = &r.server_cost {
         println!(
@@ -374,20 +440,55 @@ fn print_tus(r: &TusResult) {
     }
 }
 
-/// Station MB/s over @tus/server's, per scenario where both ran.
+/// Station MB/s over @tus/server's, per scenario where both ran: the median
+/// of the rounds' ratios.
 fn ratios(results: &[TusResult]) -> Vec<Ratio> {
-    let mut out = Vec::new();
+    let mut out: Vec<Ratio> = Vec::new();
     for ours in results.iter().filter(|r| r.server == "station") {
-        if let Some(theirs) = results
-            .iter()
-            .find(|r| r.server == "tus-node" && r.scenario == ours.scenario)
-            && theirs.uploads.mb_per_second > 0.0
-        {
-            out.push(Ratio {
+        let Some(theirs) = results.iter().find(|r| {
+            r.server == "tus-node" && r.scenario == ours.scenario && r.round == ours.round
+        }) else {
+            continue;
+        };
+        if theirs.uploads.mb_per_second <= 0.0 {
+            continue;
+        }
+        let ratio = ours.uploads.mb_per_second / theirs.uploads.mb_per_second;
+        match out.iter_mut().find(|r| r.scenario == ours.scenario) {
+            Some(r) => r.per_round.push(ratio),
+            None => out.push(Ratio {
                 scenario: ours.scenario,
-                station_over_tus_node: ours.uploads.mb_per_second / theirs.uploads.mb_per_second,
-            });
+                station_over_tus_node: 0.0,
+                per_round: vec![ratio],
+            }),
         }
     }
+    for r in &mut out {
+        r.station_over_tus_node = median(&r.per_round);
+    }
     out
+}
+
+/// The middle value (mean of the two middle ones for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
 }

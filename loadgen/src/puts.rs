@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Serialize;
 
+use crate::disk::FsyncProbe;
 use crate::error::LoadError;
 use crate::procstat;
 use crate::progress::Progress;
@@ -43,6 +45,8 @@ pub struct PutsResult {
     pub puts: Summary,
     /// Server cost over the measured window, when we started the server.
     pub server: Option<ServerCost>,
+    /// Durable-write latency of the station's disk, taken just before the run.
+    pub disk_fsync: Option<FsyncProbe>,
 }
 
 /// Runs the load against `base` (no trailing slash) with one task per device.
@@ -108,6 +112,7 @@ pub async fn run(
         server: before
             .zip(after)
             .map(|(b, a)| ServerCost::between(b, a, elapsed)),
+        disk_fsync: None,
     })
 }
 
@@ -141,7 +146,7 @@ impl Worker {
         measure_from: Instant,
         stop_at: Instant,
     ) -> Result<(Latencies, Instant), LoadError> {
-        let mut rng = rand::rng();
+        let mut rng = rand::rngs::StdRng::from_os_rng();
         let mut latencies = Latencies::new();
         let mut last_end = measure_from;
         let mut due = self.schedule.map(|s| s.first);

@@ -31,9 +31,10 @@ pub fn new_report(
         LocationSource::Gps,
     )
     .map_err(|e| invalid("location", &e))?;
-    let note = Note::parse("가로등이 꺼져 있음 (load generator)").map_err(|e| invalid("note", &e))?;
-    let offset = FixedOffset::east_opt(9 * 3600)
-        .ok_or_else(|| LoadError::Setup("UTC+9 offset".into()))?;
+    let note =
+        Note::parse("가로등이 꺼져 있음 (load generator)").map_err(|e| invalid("note", &e))?;
+    let offset =
+        FixedOffset::east_opt(9 * 3600).ok_or_else(|| LoadError::Setup("UTC+9 offset".into()))?;
     Ok(ReportContent {
         id: ReportId::new(),
         category,
@@ -67,7 +68,8 @@ mod tests {
     #[test]
     fn reports_are_valid_and_unique() {
         let mut rng = rand::rng();
-        let a = new_report(&mut rng, vec![phantom_photo(&mut rng)]).expect("report");
+        let photo = phantom_photo(&mut rng);
+        let a = new_report(&mut rng, vec![photo]).expect("report");
         let b = new_report(&mut rng, vec![]).expect("report");
         assert_ne!(a.id, b.id);
         assert_eq!(a.id.as_uuid().get_version_num(), 7);

@@ -111,6 +111,11 @@ impl Station {
         self.url.trim_end_matches('/')
     }
 
+    /// The data dir (photos and, on SQLite, the database live here).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The server's process id, when we started it.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)

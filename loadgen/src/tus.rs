@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -108,6 +108,8 @@ pub struct TusResult {
     pub server: &'static str,
     /// Which scenario.
     pub scenario: Scenario,
+    /// Which round of the scenario (from 1).
+    pub round: u32,
     /// Uploads: rate, latency of a whole upload, MB/s.
     pub uploads: Summary,
     /// Server cost over the measured window.
@@ -127,7 +129,8 @@ pub async fn run(
     run_all(&client, scenario, warmup, concurrency, None).await?;
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let printer = progress.then(|| Progress::spawn("upload", Arc::clone(&done), Arc::clone(&failed)));
+    let printer =
+        progress.then(|| Progress::spawn("upload", Arc::clone(&done), Arc::clone(&failed)));
     let before = target.pid.and_then(procstat::sample);
     let start = Instant::now();
     let latencies = run_all(
@@ -146,6 +149,7 @@ pub async fn run(
     Ok(TusResult {
         server: target.name,
         scenario,
+        round: 1,
         uploads: latencies.summary(elapsed),
         server_cost: before
             .zip(after)
@@ -175,7 +179,9 @@ async fn run_all(
             let mut latencies = Latencies::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(payload) = payloads.get(i) else { break };
+                let Some(payload) = payloads.get(i) else {
+                    break;
+                };
                 let began = Instant::now();
                 let outcome = client.upload(payload, scenario.chunk()).await;
                 match outcome {

@@ -16,7 +16,14 @@ fn station_binary() -> PathBuf {
             let dir = loadgen.parent().expect("target dir");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "postcso-station", "--bin", "postcso-station"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "postcso-station",
+                    "--bin",
+                    "postcso-station",
+                ])
                 .status()
                 .expect("run cargo build for the station");
             assert!(status.success(), "building postcso-station failed");
@@ -59,7 +66,15 @@ fn db(dir: &Path) -> rusqlite::Connection {
 fn puts_stores_every_report_it_counts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = loadgen(
-        &["puts", "--devices", "3", "--duration", "1s", "--warmup", "300ms"],
+        &[
+            "puts",
+            "--devices",
+            "3",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+        ],
         dir.path(),
     );
     let result = json(&out);
@@ -76,7 +91,9 @@ fn puts_stores_every_report_it_counts() {
     // The warm-up's reports are stored too, so at least the measured ones.
     assert!(stored as u64 >= ok, "{stored} stored < {ok} counted");
     let devices: i64 = conn
-        .query_row("SELECT count(DISTINCT device_id) FROM reports", [], |r| r.get(0))
+        .query_row("SELECT count(DISTINCT device_id) FROM reports", [], |r| {
+            r.get(0)
+        })
         .expect("count devices");
     assert_eq!(devices, 3);
     let photos: i64 = conn
@@ -90,8 +107,15 @@ fn tus_uploads_to_both_servers_and_the_station_keeps_the_photos() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = loadgen(
         &[
-            "tus", "--scenario", "parallel8", "--against", "both", "--uploads", "12",
-            "--warmup", "2",
+            "tus",
+            "--scenario",
+            "parallel8",
+            "--against",
+            "both",
+            "--uploads",
+            "12",
+            "--warmup",
+            "2",
         ],
         dir.path(),
     );

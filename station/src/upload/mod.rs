@@ -399,7 +399,15 @@ impl Uploads {
             }
             return Err(error);
         }
-        if at > durable {
+        if at == upload.length && at > durable {
+            // The last byte: `finish` records the completion right after, so
+            // only the data must reach the disk before the blob is moved in.
+            // Recording the offset too would cost one more commit per photo;
+            // a crash before completion leaves the last recorded offset,
+            // which the client (not yet answered) resumes from.
+            file.flush().await?;
+            file.sync_data().await?;
+        } else if at > durable {
             self.persist(&upload, &mut file, at, &hasher).await?;
         }
         drop(file);
