@@ -744,7 +744,7 @@ impl Repository for SqliteRepository {
         let content_json = serde_json::to_string(&content)
             .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.inner.puts.push(PutJob {
+        let start_drainer = self.inner.puts.push(PutJob {
             station,
             device_id,
             content,
@@ -753,14 +753,15 @@ impl Repository for SqliteRepository {
             now,
             reply,
         });
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            group_commit::run_batch(&mut conn, &inner.puts, put_one);
-        })
-        .await
-        .map_err(blocking_failed)?;
-        // Answered by this task's batch or by an earlier one that took the job.
+        if start_drainer {
+            let inner = Arc::clone(&self.inner);
+            // Not awaited: it answers through `reply`, and runs to the end
+            // even if this request is cancelled.
+            drop(tokio::task::spawn_blocking(move || {
+                group_commit::drain(&inner.puts, &inner.writer, put_one);
+            }));
+        }
+        // A drainer that panicked drops the job's sender: an error, not a hang.
         answer
             .await
             .map_err(|_| RepoError::Storage("the report write was abandoned".into()))?
