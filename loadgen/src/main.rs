@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// N simulated devices PUT new reports as fast as the station answers.
+    /// N simulated devices PUT new reports, at a set rate (--rate) or as fast as answered.
     #[command(after_help = EXIT_CODES)]
     Puts(PutsArgs),
     /// tus photo uploads: serial, 8 at a time, or one large file; against the
