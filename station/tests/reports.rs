@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use common::{TestServer, count, id_of, parallel_statuses, problem, sample_report};
 use postcso_station::auth::Role;
 use serde_json::Value;
@@ -85,6 +87,50 @@ async fn twenty_parallel_puts_of_one_report_store_it_exactly_once() {
     assert_eq!(count(&statuses, 200), 19, "{statuses:?}");
     assert_eq!(server.count_rows("reports"), 1);
     assert_eq!(server.count_rows("report_photos"), 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_puts_is_committed_together_and_each_gets_its_own_answer() {
+    // Concurrent PUTs share group-committed transactions; a conflict in a
+    // batch must fail alone and every report of it must be stored once.
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let token = server.device(&station).await;
+    let contested = sample_report(1);
+    let contested_id = id_of(&contested);
+    let mut bodies: Vec<(String, Value)> = (0..30)
+        .map(|_| {
+            let report = sample_report(2);
+            (id_of(&report), report)
+        })
+        .collect();
+    for i in 0..10 {
+        let mut variant = contested.clone();
+        variant["note"] = Value::from(format!("다른 내용 {i}"));
+        bodies.push((contested_id.clone(), variant));
+    }
+    bodies.push((contested_id.clone(), contested));
+    let next = AtomicUsize::new(0);
+    let statuses = parallel_statuses(bodies.len(), || {
+        let (id, body) = &bodies[next.fetch_add(1, Ordering::Relaxed)];
+        server
+            .http
+            .put(server.url(&format!("/v1/reports/{id}")))
+            .bearer_auth(&token)
+            .json(body)
+    })
+    .await;
+    assert_eq!(count(&statuses[..30], 201), 30, "{statuses:?}");
+    let on_contested = &statuses[30..];
+    assert_eq!(count(on_contested, 201), 1, "{on_contested:?}");
+    assert_eq!(count(on_contested, 409), 10, "{on_contested:?}");
+    assert_eq!(server.count_rows("reports"), 31);
+    assert_eq!(server.count_rows("report_photos"), 30 * 2 + 1);
+    for (id, body) in &bodies[..30] {
+        let stored = server.report_json(&token, id).await;
+        assert_eq!(stored["id"], body["id"]);
+    }
     server.stop().await;
 }
 

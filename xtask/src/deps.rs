@@ -47,13 +47,18 @@ pub const ALL: &[Dep] = &[
     Dep {
         package: "npm",
         provides: "npm",
-        why: "installs the pinned tus-js-client for the upload interop test",
+        why: "installs the pinned tus-js-client (interop test) and @tus/server (loadgen smoke test)",
     },
 ];
 
 /// npm projects whose pinned packages the tests need: (directory under the
 /// workspace root, a file whose presence shows they are installed).
-pub const NPM: &[(&str, &str)] = &[("tests/interop", "node_modules/tus-js-client/package.json")];
+/// The same project may be listed once per package that shows it is complete.
+pub const NPM: &[(&str, &str)] = &[
+    ("tests/interop", "node_modules/tus-js-client/package.json"),
+    // @tus/server 2.x (Node >= 20.19) for the load generator's tus comparison.
+    ("tests/interop", "node_modules/@tus/server/package.json"),
+];
 
 /// Runs `npm ci` (exactly the lock file's versions) in each project of `npm`
 /// whose packages are missing.

@@ -404,14 +404,24 @@ impl Uploads {
             }
             return Err(error);
         }
-        if at > durable
-            && let Err(e) = self.persist(&upload, &mut file, at, &hasher).await
-        {
-            // The offset stays where it was; so do the bytes.
-            if let Err(cut) = file.set_len(durable).await {
-                tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
+        if at > durable {
+            // The last byte: `finish` records the completion right after, so
+            // only the data must reach the disk before the blob is moved in.
+            // Recording the offset too would cost one more commit per photo;
+            // a crash before completion leaves the last recorded offset,
+            // which the client (not yet answered) resumes from.
+            let saved = if at == upload.length {
+                sync_data_only(&mut file).await
+            } else {
+                self.persist(&upload, &mut file, at, &hasher).await
+            };
+            if let Err(e) = saved {
+                // The offset stays where it was; so do the bytes.
+                if let Err(cut) = file.set_len(durable).await {
+                    tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
+                }
+                return Err(e);
             }
-            return Err(e);
         }
         drop(file);
         metrics::counter!("photo_upload_bytes_total").increment(at - upload.offset);
@@ -420,7 +430,24 @@ impl Uploads {
             ..upload
         };
         if at == upload.length {
-            return self.finish(upload, hasher).await;
+            let state = hashing::save(&hasher);
+            let station = upload.station_id;
+            return match self.finish(upload, hasher).await {
+                Err(e) if at > durable && !matches!(e, UploadError::HashMismatch) => {
+                    // The bytes are on disk but their offset was not recorded
+                    // (see above): record it now, so HEAD or a restart retries
+                    // the completion instead of asking for the bytes again.
+                    if let Err(r) = self
+                        .repo
+                        .record_upload_progress(station, &id, at, Some(state))
+                        .await
+                    {
+                        tracing::warn!(upload_id = %id, error = %r, "could not record a finished body whose completion failed");
+                    }
+                    Err(e)
+                }
+                finished => finished,
+            };
         }
         Ok(upload)
     }
@@ -575,4 +602,12 @@ impl Uploads {
         }
         Ok(())
     }
+}
+
+/// Flushes and fsyncs a part file's data without recording the offset: for
+/// the last byte, whose completion is recorded right after.
+async fn sync_data_only(file: &mut File) -> Result<(), UploadError> {
+    file.flush().await?;
+    file.sync_data().await?;
+    Ok(())
 }

@@ -5,10 +5,12 @@
 //! through one writer connection behind a mutex: SQLite allows one writer at a
 //! time anyway, and queueing in-process avoids `SQLITE_BUSY` retries. Reads use a
 //! small pool of extra connections, which WAL lets run beside the writer.
+//! Report PUTs, the hot path, are group-committed: see [`group_commit`].
 
 mod audit;
 mod categories;
 mod changes;
+mod group_commit;
 mod inspections;
 mod migrate;
 mod rows;
@@ -31,10 +33,11 @@ pub use migrate::LATEST_VERSION;
 use super::{
     Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
     NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError,
-    ReportEventKind, Repository, Session, Station, StationId, StatusChange, StoredReport, Upload,
-    UploadCompletion, User, UserCredentials, Zone, ZoneUpdate,
+    ReportEventKind, Repository, Session, Station, StationId, StatusChange, StoredPhoto,
+    StoredReport, Upload, UploadCompletion, User, UserCredentials, Zone, ZoneUpdate,
 };
 use audit::AuditRecord;
+use group_commit::{PutJob, PutQueue};
 use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -54,6 +57,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Report PUTs waiting to be committed together.
+    puts: PutQueue,
 }
 
 /// Maps a rusqlite error to what the caller should do about it.
@@ -96,6 +101,126 @@ fn connect(path: &Path) -> Result<Connection, RepoError> {
     Ok(conn)
 }
 
+/// One report PUT inside its savepoint of a group-commit batch: the
+/// idempotency check, the rows, the feed entry and the audit row.
+fn put_one(conn: &Connection, job: &PutJob) -> Result<PutOutcome, RepoError> {
+    let PutJob {
+        station,
+        device_id,
+        content,
+        content_hash,
+        content_json,
+        now,
+        ..
+    } = job;
+    let (station, device_id, now) = (*station, *device_id, *now);
+    let id = content.id.to_string();
+    let station_text = station.to_string();
+    // Looked up without the station filter on purpose: ids are unique across
+    // stations, and a clash must be a conflict, never a second row.
+    let existing: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT station_id, device_id, content_hash FROM reports WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(map_err)?;
+    if let Some((owner_station, owner_device, stored_hash)) = existing {
+        let same = owner_station == station_text
+            && owner_device == device_id.to_string()
+            && &stored_hash == content_hash;
+        if !same {
+            return Ok(PutOutcome::Conflict);
+        }
+        let stored =
+            load_report(conn, station, content.id)?.ok_or(RepoError::NotFound("report"))?;
+        return Ok(PutOutcome::Unchanged(stored));
+    }
+    let received_at = ts(now);
+    conn.prepare_cached(
+        "INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
+                              category, status, complete, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id,
+            station_text,
+            device_id.to_string(),
+            content_hash,
+            content_json,
+            content.category.as_str(),
+            content.photos.is_empty(),
+            received_at
+        ])
+    })
+    .map_err(map_err)?;
+    {
+        let mut insert_photo = conn
+            .prepare_cached(
+                "INSERT INTO report_photos (report_id, station_id, position, sha256, size, content_type)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(map_err)?;
+        for (position, photo) in content.photos.iter().enumerate() {
+            insert_photo
+                .execute(params![
+                    id,
+                    station_text,
+                    position as i64,
+                    photo.sha256,
+                    i64::try_from(photo.size).unwrap_or(i64::MAX),
+                    photo.content_type
+                ])
+                .map_err(map_err)?;
+        }
+    }
+    changes::append_report(conn, station, content.id, ReportEventKind::Created, now)?;
+    audit::append(
+        conn,
+        station,
+        &Actor::device(device_id),
+        AuditRecord {
+            action: "report.create",
+            target_kind: "report",
+            target_id: id,
+            before: None,
+            after: Some(json!({
+                "content_hash": content_hash,
+                "category": content.category.as_str(),
+                "photos": content.photos.len(),
+                "status": "received",
+            })),
+        },
+        now,
+    )?;
+    // What was just written, built from the job rather than read back and
+    // re-parsed: a new report has no status reason and no photo received yet.
+    Ok(PutOutcome::Created(StoredReport {
+        id: content.id,
+        station_id: station,
+        device_id,
+        content: content.clone(),
+        content_hash: content_hash.clone(),
+        status: ReviewStatus::Received,
+        status_reason: None,
+        complete: content.photos.is_empty(),
+        received_at: rows::parse_ts(&received_at)?,
+        photos: content
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(position, p)| StoredPhoto {
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                sha256: p.sha256.clone(),
+                size: p.size,
+                content_type: p.content_type.clone(),
+                received: false,
+            })
+            .collect(),
+    }))
+}
+
 fn blocking_failed(e: tokio::task::JoinError) -> RepoError {
     RepoError::Storage(format!("database task failed: {e}"))
 }
@@ -126,6 +251,7 @@ impl SqliteRepository {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                puts: PutQueue::default(),
             }),
         })
     }
@@ -667,88 +793,28 @@ impl Repository for SqliteRepository {
     ) -> Result<PutOutcome, RepoError> {
         let content_json = serde_json::to_string(&content)
             .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let id = content.id.to_string();
-            // Looked up without the station filter on purpose: ids are unique across
-            // stations, and a clash must be a conflict, never a second row.
-            let existing: Option<(String, String, String)> = tx
-                .query_row(
-                    "SELECT station_id, device_id, content_hash FROM reports WHERE id = ?1",
-                    [&id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()
-                .map_err(map_err)?;
-            if let Some((owner_station, owner_device, stored_hash)) = existing {
-                let same = owner_station == station.to_string()
-                    && owner_device == device_id.to_string()
-                    && stored_hash == content_hash;
-                if !same {
-                    return Ok(PutOutcome::Conflict);
-                }
-                let stored = load_report(&tx, station, content.id)?
-                    .ok_or(RepoError::NotFound("report"))?;
-                return Ok(PutOutcome::Unchanged(stored));
-            }
-            tx.execute(
-                "INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
-                                      category, status, complete, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
-                params![
-                    id,
-                    station.to_string(),
-                    device_id.to_string(),
-                    content_hash,
-                    content_json,
-                    content.category.as_str(),
-                    content.photos.is_empty(),
-                    ts(now)
-                ],
-            )
-            .map_err(map_err)?;
-            for (position, photo) in content.photos.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO report_photos (report_id, station_id, position, sha256, size, content_type)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        id,
-                        station.to_string(),
-                        position as i64,
-                        photo.sha256,
-                        i64::try_from(photo.size).unwrap_or(i64::MAX),
-                        photo.content_type
-                    ],
-                )
-                .map_err(map_err)?;
-            }
-            changes::append_report(&tx, station, content.id, ReportEventKind::Created, now)?;
-            audit::append(
-                &tx,
-                station,
-                &Actor::device(device_id),
-                AuditRecord {
-                    action: "report.create",
-                    target_kind: "report",
-                    target_id: id.clone(),
-                    before: None,
-                    after: Some(json!({
-                        "content_hash": content_hash,
-                        "category": content.category.as_str(),
-                        "photos": content.photos.len(),
-                        "status": "received",
-                    })),
-                },
-                now,
-            )?;
-            let stored = load_report(&tx, station, content.id)?
-                .ok_or(RepoError::NotFound("report"))?;
-            tx.commit().map_err(map_err)?;
-            Ok(PutOutcome::Created(stored))
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let start_drainer = self.inner.puts.push(PutJob {
+            station,
+            device_id,
+            content,
+            content_hash,
+            content_json,
+            now,
+            reply,
+        });
+        if start_drainer {
+            let inner = Arc::clone(&self.inner);
+            // Not awaited: it answers through `reply`, and runs to the end
+            // even if this request is cancelled.
+            drop(tokio::task::spawn_blocking(move || {
+                group_commit::drain(&inner.puts, &inner.writer, put_one);
+            }));
+        }
+        // A drainer that panicked drops the job's sender: an error, not a hang.
+        answer
+            .await
+            .map_err(|_| RepoError::Storage("the report write was abandoned".into()))?
     }
 
     async fn report(
