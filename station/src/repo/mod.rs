@@ -8,6 +8,7 @@
 
 mod audit;
 mod change;
+pub mod postgres;
 pub mod sqlite;
 mod upload;
 
