@@ -233,18 +233,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Station(StationCommand::Create { data, slug, name }) => {
             crate::admin::station_create(&data, &slug, &name).await
         }
-        Command::Station(StationCommand::List { data }) => {
-            crate::admin::station_list(&data).await
-        }
+        Command::Station(StationCommand::List { data }) => crate::admin::station_list(&data).await,
         Command::User(UserCommand::Add {
             data,
             station,
             username,
             role,
             password_stdin,
-        }) => {
-            crate::admin::user_add(&data, &station, &username, role, password_stdin).await
-        }
+        }) => crate::admin::user_add(&data, &station, &username, role, password_stdin).await,
         Command::Enrol(args) => crate::admin::enrol(args).await,
         Command::Device(DeviceCommand::List { data, station }) => {
             crate::admin::device_list(&data, &station).await

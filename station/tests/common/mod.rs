@@ -524,6 +524,17 @@ pub fn is_postgres() -> bool {
     postgres_server_url().is_some()
 }
 
+/// For tests of PostgreSQL behaviour: true, after saying so, when this run
+/// is on SQLite and the test should return. `cargo xtask test` runs the
+/// suite a second time on PostgreSQL, where they run for real.
+pub fn skip_unless_postgres() -> bool {
+    if !is_postgres() {
+        eprintln!("PostgreSQL-only test, skipped: POSTCSO_TEST_DATABASE_URL is not set");
+        return true;
+    }
+    false
+}
+
 /// For tests of SQLite behaviour that has no PostgreSQL counterpart (the
 /// database file itself): true, after saying so, when this run is on
 /// PostgreSQL and the test should return. PostgreSQL's counterparts live in
@@ -592,7 +603,7 @@ pub async fn open_test_repo(dir: &std::path::Path) -> Arc<dyn Repository> {
 /// Runs one SQL statement on PostgreSQL from synchronous code (also inside
 /// an async test): on its own thread with its own small runtime. Returns the
 /// rows as text, and the affected row count.
-fn postgres_sql(url: &str, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u64), String> {
+pub fn postgres_sql(url: &str, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u64), String> {
     let url = url.to_owned();
     let sql = sql.to_owned();
     std::thread::spawn(move || {

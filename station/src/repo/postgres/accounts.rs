@@ -11,8 +11,8 @@ use super::feed;
 use super::{execute, get, map_err, micros, query, query_one, query_opt, to_u64};
 use crate::auth::Role;
 use crate::repo::{
-    Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, Station, StationId,
-    User, UserCredentials,
+    Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, Station, StationId, User,
+    UserCredentials,
 };
 
 fn station_from_row(r: &Row) -> Result<Station, RepoError> {
@@ -65,7 +65,12 @@ pub(super) async fn create_station(
         &tx,
         "INSERT INTO stations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (slug) DO NOTHING",
-        &[&station.id.0, &station.slug, &station.name, &station.created_at],
+        &[
+            &station.id.0,
+            &station.slug,
+            &station.name,
+            &station.created_at,
+        ],
     )
     .await?;
     if inserted == 0 {

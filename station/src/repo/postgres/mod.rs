@@ -37,8 +37,8 @@ pub use migrate::LATEST_VERSION;
 
 use super::{
     Actor, Audience, AuditEntry, Change, Device, NewEnrolmentCode, NewUpload, NewUser, PutOutcome,
-    RedeemOutcome, RepoError, Repository, Session, Station, StationId, StatusChange,
-    StoredReport, Upload, UploadCompletion, User, UserCredentials,
+    RedeemOutcome, RepoError, Repository, Session, Station, StationId, StatusChange, StoredReport,
+    Upload, UploadCompletion, User, UserCredentials,
 };
 
 /// Connections kept by default: enough for 100 concurrent clients on a small
@@ -156,11 +156,9 @@ fn split_pool_size(url: &str) -> Result<(String, usize), RepoError> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.strip_prefix("pool_max_size=") {
             Some(n) => {
-                size = n
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| RepoError::Storage("pool_max_size must be a positive number".into()))?;
+                size = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    RepoError::Storage("pool_max_size must be a positive number".into())
+                })?;
             }
             None => kept.push(pair),
         }
@@ -419,12 +417,15 @@ mod tests {
 
     #[test]
     fn pool_size_is_taken_out_of_the_url() {
-        let (url, size) = split_pool_size("postgres://u@h/db?pool_max_size=7&sslmode=disable")
-            .expect("parse");
+        let (url, size) =
+            split_pool_size("postgres://u@h/db?pool_max_size=7&sslmode=disable").expect("parse");
         assert_eq!(url, "postgres://u@h/db?sslmode=disable");
         assert_eq!(size, 7);
         let (url, size) = split_pool_size("postgres://u@h/db").expect("parse");
-        assert_eq!((url.as_str(), size), ("postgres://u@h/db", DEFAULT_POOL_SIZE));
+        assert_eq!(
+            (url.as_str(), size),
+            ("postgres://u@h/db", DEFAULT_POOL_SIZE)
+        );
         assert!(split_pool_size("postgres://u@h/db?pool_max_size=0").is_err());
     }
 

@@ -66,7 +66,11 @@ pub(super) async fn put(
     let id = content.id.as_uuid();
     let positions: Vec<i32> = (0..content.photos.len() as i32).collect();
     let hashes: Vec<&str> = content.photos.iter().map(|p| p.sha256.as_str()).collect();
-    let sizes: Vec<i64> = content.photos.iter().map(|p| super::to_i64(p.size)).collect();
+    let sizes: Vec<i64> = content
+        .photos
+        .iter()
+        .map(|p| super::to_i64(p.size))
+        .collect();
     let types: Vec<&str> = content
         .photos
         .iter()
