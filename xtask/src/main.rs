@@ -5,6 +5,7 @@
 //! skips what is present, so both commands work on a fresh machine.
 
 mod deps;
+mod postgres;
 mod run;
 
 use std::process::ExitCode;
@@ -71,6 +72,7 @@ fn workspace_root() -> std::path::PathBuf {
 /// pinned Go tools of the fault tests (Toxiproxy).
 fn install_all() -> Result<(), String> {
     deps::ensure(deps::ALL)?;
+    postgres::ensure_installed()?;
     deps::ensure_npm(&workspace_root(), deps::NPM)?;
     deps::ensure_go_tools(deps::GO_TOOLS)
 }
@@ -93,10 +95,50 @@ fn test(no_install: bool) -> Result<(), String> {
         ],
     )?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
+    let pg = postgres_tests(no_install)?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
-    println!("total: {} passed, {} failed", rust.passed, rust.failed);
+    println!(
+        "total: {} passed, {} failed",
+        rust.passed + pg.passed,
+        rust.failed + pg.failed
+    );
     Ok(())
+}
+
+/// The variable the station's test harnesses read the PostgreSQL server from.
+const PG_ENV: &str = "POSTCSO_TEST_DATABASE_URL";
+
+/// The station's suite again on PostgreSQL, and the process-level sync
+/// tests, against a private cluster started for the run.
+fn postgres_tests(no_install: bool) -> Result<run::Counts, String> {
+    let cluster = postgres::Cluster::start(no_install)?;
+    let url = cluster.url();
+    let env = [(PG_ENV, Some(url.as_str()))];
+    let station = run::cargo_tests_env(
+        "station tests on PostgreSQL",
+        &["test", "-p", "postcso-station", "--no-fail-fast"],
+        &env,
+    )?;
+    let sync = run::cargo_tests_env(
+        "sync tests on PostgreSQL",
+        &[
+            "test",
+            "-p",
+            "postcso-tests",
+            "--no-fail-fast",
+            "--test",
+            "sync_delivery",
+            "--test",
+            "sync_photos",
+        ],
+        &env,
+    )?;
+    drop(cluster);
+    Ok(run::Counts {
+        passed: station.passed + sync.passed,
+        failed: station.failed + sync.failed,
+    })
 }
 
 fn demo(args: &[String]) -> Result<(), String> {

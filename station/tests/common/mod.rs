@@ -509,6 +509,10 @@ pub fn count(statuses: &[u16], code: u16) -> usize {
     statuses.iter().filter(|s| **s == code).count()
 }
 
+/// What a raw SQL statement returned: the rows with every value as text, and
+/// the affected row count.
+pub type SqlOutput = (Vec<Vec<Option<String>>>, u64);
+
 /// The file in a test data dir naming its PostgreSQL database, if it has one.
 pub const DATABASE_URL_FILE: &str = "test-database-url";
 
@@ -603,7 +607,7 @@ pub async fn open_test_repo(dir: &std::path::Path) -> Arc<dyn Repository> {
 /// Runs one SQL statement on PostgreSQL from synchronous code (also inside
 /// an async test): on its own thread with its own small runtime. Returns the
 /// rows as text, and the affected row count.
-pub fn postgres_sql(url: &str, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u64), String> {
+pub fn postgres_sql(url: &str, sql: &str) -> Result<SqlOutput, String> {
     let url = url.to_owned();
     let sql = sql.to_owned();
     std::thread::spawn(move || {
@@ -642,7 +646,7 @@ pub fn postgres_sql(url: &str, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u
 /// Runs one SQL statement straight on a data dir's database (bypassing the
 /// station), whichever backend it is on. Returns the rows with every value as
 /// text, and the affected row count; `Err` carries the database's refusal.
-pub fn db_sql(dir: &std::path::Path, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u64), String> {
+pub fn db_sql(dir: &std::path::Path, sql: &str) -> Result<SqlOutput, String> {
     if let Ok(url) = std::fs::read_to_string(dir.join(DATABASE_URL_FILE)) {
         return postgres_sql(url.trim(), sql);
     }
