@@ -56,36 +56,50 @@ async fn a_polling_reader_sees_every_concurrent_entry_once_in_order() {
         }));
     }
 
-    // Poll with small pages while the writers run; every page must continue
-    // exactly where the cursor stood.
+    // Two readers poll with small pages while the writers run (on PostgreSQL
+    // each read may number new entries); every page must continue exactly
+    // where that reader's cursor stood.
     let total = WRITERS * PER_WRITER;
-    let mut cursor = start;
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while seen.len() < total {
-        assert!(std::time::Instant::now() < deadline, "feed stalled");
-        let page = repo
-            .changes(station.id, Audience::Station, cursor, 7)
-            .await
-            .expect("feed");
-        for change in page {
-            assert_eq!(
-                change.seq,
-                cursor + 1,
-                "the feed skipped or repeated an entry"
-            );
-            cursor = change.seq;
-            match change.body {
-                ChangeBody::Report { report_id, .. } => seen.push(report_id),
-                other => panic!("unexpected entry {other:?}"),
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let repo = Arc::clone(&repo);
+        readers.push(tokio::spawn(async move {
+            let mut cursor = start;
+            let mut seen = Vec::new();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while seen.len() < total {
+                assert!(std::time::Instant::now() < deadline, "feed stalled");
+                let page = repo
+                    .changes(station.id, Audience::Station, cursor, 7)
+                    .await
+                    .expect("feed");
+                for change in page {
+                    assert_eq!(
+                        change.seq,
+                        cursor + 1,
+                        "the feed skipped or repeated an entry"
+                    );
+                    cursor = change.seq;
+                    match change.body {
+                        ChangeBody::Report { report_id, .. } => seen.push(report_id),
+                        other => panic!("unexpected entry {other:?}"),
+                    }
+                }
+                tokio::task::yield_now().await;
             }
-        }
-        tokio::task::yield_now().await;
+            (cursor, seen)
+        }));
     }
     let mut written = BTreeSet::new();
     for writer in writers {
         written.extend(writer.await.expect("writer"));
     }
+    let mut views = Vec::new();
+    for reader in readers {
+        views.push(reader.await.expect("reader"));
+    }
+    let (cursor, seen) = views[0].clone();
+    assert_eq!(views[1], views[0], "both readers see the same feed");
     let seen_set: BTreeSet<_> = seen.iter().copied().collect();
     assert_eq!(seen.len(), total, "each entry once");
     assert_eq!(

@@ -16,6 +16,7 @@ use common::{
     DATABASE_URL_FILE, TestServer, fresh_postgres_database, id_of, postgres_server_url,
     postgres_sql, problem, report_with_photos, sample_report, skip_unless_postgres, test_config,
 };
+use postcso_station::repo::Audience;
 use postcso_station::repo::postgres::PgRepository;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
@@ -246,12 +247,20 @@ async fn cutting_the_database_mid_delivery_leaves_every_report_whole() {
     }
     assert_eq!(count(&direct, "SELECT count(*) FROM reports"), 40);
     assert_eq!(count(&direct, whole), 40);
-    // The feed numbers stay gapless across the outage: 1 (categories) + 40.
-    assert_eq!(
-        count(&direct, "SELECT max(seq) FROM changes"),
-        count(&direct, "SELECT count(*) FROM changes")
-    );
-    assert_eq!(count(&direct, "SELECT count(*) FROM changes"), 41);
+    // The feed stays gapless across the outage: 1 (categories) + 40, each once.
+    let feed = server
+        .repo
+        .changes(station.id, Audience::Station, 0, 1000)
+        .await
+        .expect("feed");
+    let seqs: Vec<u64> = feed.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=41).collect::<Vec<u64>>());
+    let audit = server
+        .repo
+        .audit_entries(station.id, 0, 1000)
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 40);
     server.stop().await;
 }
 
@@ -379,4 +388,44 @@ async fn a_refused_database_url_fails_fast_with_a_clear_error() {
         "{:?}",
         result.err()
     );
+}
+
+#[tokio::test]
+async fn the_audit_log_only_accepts_its_numbers() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let token = server.device(&station).await;
+    let report = sample_report(0);
+    assert_eq!(
+        server
+            .put_report(&token, &id_of(&report), &report)
+            .await
+            .status(),
+        201
+    );
+    let dir = server.dir.path();
+    // Unnumbered until the log is read; reading numbers it.
+    assert_eq!(common::count_rows_in(dir, "audit_log WHERE seq IS NULL"), 1);
+    let entries = server
+        .repo
+        .audit_entries(station.id, 0, 10)
+        .await
+        .expect("audit");
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(common::count_rows_in(dir, "audit_log WHERE seq IS NULL"), 0);
+    // Once numbered, nothing changes: not the number, not the content.
+    for sql in [
+        "UPDATE audit_log SET seq = seq + 1000",
+        "UPDATE audit_log SET seq = NULL",
+        "UPDATE audit_log SET action = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        assert!(common::db_sql(dir, sql).is_err(), "{sql} must be refused");
+    }
+    assert_eq!(common::count_rows_in(dir, "audit_log"), 1);
+    server.stop().await;
 }

@@ -345,11 +345,16 @@ impl Station {
     }
 
     /// Report ids in the order the station stored them (the order of their
-    /// `created` feed entries, which is commit order).
+    /// `created` feed entries; for one phone delivering in turn, commit order).
     pub fn arrival_order(&self) -> Vec<String> {
+        // PostgreSQL numbers feed entries lazily (at the next feed read), so
+        // order by its insertion id there; SQLite numbers them on insert.
+        let order = if self.is_postgres() { "id" } else { "seq" };
         self.query_strings(
-            "SELECT CAST(report_id AS TEXT) FROM changes
-             WHERE kind = 'report' AND event = 'created' ORDER BY seq",
+            &format!(
+                "SELECT CAST(report_id AS TEXT) FROM changes
+                 WHERE kind = 'report' AND event = 'created' ORDER BY {order}"
+            ),
             &[],
         )
     }

@@ -103,8 +103,7 @@ pub(super) async fn create_station(
         )
         .await?;
     }
-    let (seq, _) = feed::bump(&tx, station.id, 1, 0).await?;
-    feed::append_categories(&tx, station.id, seq, &list, station.created_at).await?;
+    feed::append_categories(&tx, station.id, &list, station.created_at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(station)
 }

@@ -1,23 +1,23 @@
-//! The changes feed and the audit log in PostgreSQL: numbering, appending
-//! inside the caller's transaction, and reading back.
+//! The changes feed and the audit log in PostgreSQL: appending inside the
+//! caller's transaction, numbering, and reading back.
 //!
-//! Numbers come from the station's `station_counters` row, bumped with an
-//! `UPDATE … RETURNING` inside the writing transaction. The row lock is held
-//! until that transaction ends, so a second writer of the same station gets
-//! n+1 only after the first committed n (or rolled back, and then it gets n).
-//! Hence a reader that sees entry n+1 also sees every entry before it, and a
-//! cursor can move forward without ever skipping an entry that commits late.
-//! The cost is that one station's feed writers queue on that row for the
-//! moment between their bump and their commit; writers should bump last.
-//! Stations do not wait on each other.
+//! Writers append entries unnumbered (`seq` NULL) and take no per-station
+//! lock, so one station's deliveries commit in parallel and share WAL
+//! flushes. Before a read, [`number`] gives every committed unnumbered entry
+//! of the station the next numbers, in `id` order, in a short transaction
+//! holding the station's `station_counters` row lock. Only committed entries
+//! are visible to it and batches are numbered one after another, so numbers
+//! are gapless and follow commit order: a reader that saw n has seen every
+//! entry numbered below n, and an entry that commits late gets a number
+//! above every number already handed out, so no cursor ever skips it.
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Object};
 use postcso_core::model::{CategoryList, ReportId, ReviewStatus};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{execute, get, query, query_one, to_u64};
+use super::{execute, get, map_err, query, query_one, to_i64, to_u64};
 use crate::repo::{
     Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId,
 };
@@ -36,47 +36,80 @@ pub(super) struct AuditRecord<'a> {
     pub after: Option<serde_json::Value>,
 }
 
-/// Takes the next `changes` feed numbers and `audits` audit numbers of the
-/// station; returns the last of each (after the bump). Locks the counter row
-/// until the transaction ends.
-pub(super) async fn bump<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    changes: i64,
-    audits: i64,
-) -> Result<(i64, i64), RepoError> {
-    let row = query_one(
-        c,
-        "UPDATE station_counters SET change_seq = change_seq + $2, audit_seq = audit_seq + $3
-         WHERE station_id = $1 RETURNING change_seq, audit_seq",
-        &[&station.0, &changes, &audits],
+/// Numbers the station's committed, unnumbered feed and audit entries; see
+/// the module doc. Does nothing (one cheap query) when there are none.
+pub(super) async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
+    let pending = query_one(
+        &*client,
+        "SELECT EXISTS (SELECT 1 FROM changes WHERE station_id = $1 AND seq IS NULL),
+                EXISTS (SELECT 1 FROM audit_log WHERE station_id = $1 AND seq IS NULL)",
+        &[&station.0],
     )
     .await?;
-    Ok((get(&row, 0)?, get(&row, 1)?))
+    if !get::<bool>(&pending, 0)? && !get::<bool>(&pending, 1)? {
+        return Ok(());
+    }
+    let tx = client.transaction().await.map_err(map_err)?;
+    // The lock is taken by its own statement, so the numbering statements
+    // below take their snapshots after it: they see everything the previous
+    // numbering (which held the lock) committed.
+    let counters = query_one(
+        &tx,
+        "SELECT change_seq, audit_seq FROM station_counters WHERE station_id = $1 FOR UPDATE",
+        &[&station.0],
+    )
+    .await?;
+    let change_base: i64 = get(&counters, 0)?;
+    let audit_base: i64 = get(&counters, 1)?;
+    let changes = execute(
+        &tx,
+        "UPDATE changes c SET seq = $2 + p.n
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM changes
+               WHERE station_id = $1 AND seq IS NULL) p
+         WHERE c.id = p.id",
+        &[&station.0, &change_base],
+    )
+    .await?;
+    let audits = execute(
+        &tx,
+        "UPDATE audit_log a SET seq = $2 + p.n
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM audit_log
+               WHERE station_id = $1 AND seq IS NULL) p
+         WHERE a.id = p.id",
+        &[&station.0, &audit_base],
+    )
+    .await?;
+    execute(
+        &tx,
+        "UPDATE station_counters SET change_seq = change_seq + $2, audit_seq = audit_seq + $3
+         WHERE station_id = $1",
+        &[&station.0, &to_i64(changes), &to_i64(audits)],
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)
 }
 
-/// Appends a feed entry with the report's state as it is now in the
-/// transaction, numbered `seq`.
+/// Appends an (unnumbered) feed entry with the report's state as it is now in
+/// the transaction.
 pub(super) async fn append_report<C: GenericClient>(
     c: &C,
     station: StationId,
-    seq: i64,
     report: ReportId,
     event: ReportEventKind,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let n = execute(
         c,
-        "INSERT INTO changes (station_id, seq, kind, event, report_id, device_id, status, reason,
+        "INSERT INTO changes (station_id, kind, event, report_id, device_id, status, reason,
                               complete, photos_missing, at)
-         SELECT r.station_id, $3, 'report', $4, r.id, r.device_id, r.status, r.status_reason,
+         SELECT r.station_id, 'report', $3, r.id, r.device_id, r.status, r.status_reason,
                 r.complete,
                 (SELECT count(*) FROM report_photos p
                  WHERE p.station_id = r.station_id AND p.report_id = r.id
                    AND p.received_at IS NULL)::integer,
-                $5
+                $4
          FROM reports r WHERE r.station_id = $1 AND r.id = $2",
-        &[&station.0, &report.as_uuid(), &seq, &event.as_str(), &now],
+        &[&station.0, &report.as_uuid(), &event.as_str(), &now],
     )
     .await?;
     if n == 1 {
@@ -86,11 +119,10 @@ pub(super) async fn append_report<C: GenericClient>(
     }
 }
 
-/// Appends a feed entry carrying the station's full category list.
+/// Appends an (unnumbered) feed entry carrying the station's full category list.
 pub(super) async fn append_categories<C: GenericClient>(
     c: &C,
     station: StationId,
-    seq: i64,
     list: &CategoryList,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
@@ -98,32 +130,30 @@ pub(super) async fn append_categories<C: GenericClient>(
         .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
     execute(
         c,
-        "INSERT INTO changes (station_id, seq, kind, data_json, at)
-         VALUES ($1, $2, 'categories', $3, $4)",
-        &[&station.0, &seq, &json, &now],
+        "INSERT INTO changes (station_id, kind, data_json, at)
+         VALUES ($1, 'categories', $2, $3)",
+        &[&station.0, &json, &now],
     )
     .await?;
     Ok(())
 }
 
-/// Appends one audit row numbered `seq`.
+/// Appends one (unnumbered) audit row.
 pub(super) async fn append_audit<C: GenericClient>(
     c: &C,
     station: StationId,
-    seq: i64,
     actor: &Actor,
     record: AuditRecord<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     execute(
         c,
-        "INSERT INTO audit_log (station_id, seq, at, actor_role, actor_user_id, actor_username,
+        "INSERT INTO audit_log (station_id, at, actor_role, actor_user_id, actor_username,
                                 actor_device_id, action, target_kind, target_id,
                                 before_json, after_json)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &station.0,
-            &seq,
             &now,
             &actor.role.as_str(),
             &actor.user_id,
@@ -175,14 +205,16 @@ fn change_from_row(r: &Row) -> Result<Change, RepoError> {
 }
 
 /// Feed entries after `after` that `audience` may see, oldest first.
-pub(super) async fn read_changes<C: GenericClient>(
-    c: &C,
+pub(super) async fn read_changes(
+    client: &mut Object,
     station: StationId,
     audience: Audience,
     after: u64,
     limit: u32,
 ) -> Result<Vec<Change>, RepoError> {
-    let after = super::to_i64(after);
+    number(client, station).await?;
+    let c = &*client;
+    let after = to_i64(after);
     let limit = i64::from(limit);
     let rows = match audience {
         Audience::Device(device) => {
@@ -237,18 +269,20 @@ fn json_column(r: &Row, idx: usize) -> Result<Option<serde_json::Value>, RepoErr
 }
 
 /// The station's audit rows after `after`, oldest first.
-pub(super) async fn read_audit<C: GenericClient>(
-    c: &C,
+pub(super) async fn read_audit(
+    client: &mut Object,
     station: StationId,
     after: u64,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, RepoError> {
+    number(client, station).await?;
+    let c = &*client;
     let rows = query(
         c,
         "SELECT seq, at, actor_role, actor_user_id, actor_username, actor_device_id, action,
                 target_kind, target_id, before_json, after_json
          FROM audit_log WHERE station_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        &[&station.0, &super::to_i64(after), &i64::from(limit)],
+        &[&station.0, &to_i64(after), &i64::from(limit)],
     )
     .await?;
     rows.iter()

@@ -6,11 +6,12 @@
 //! to rusqlite's bundled SQLite without a version clash in the workspace.
 //!
 //! Hot paths take one round trip: a first report delivery is a single statement
-//! (report, manifest, feed entry, audit row and counter bump in data-modifying
-//! CTEs, atomic as one implicit transaction). The feed and audit numbers come
-//! from a per-station counter row bumped in the writing transaction; its row
-//! lock hands out number n+1 only after the holder of n has finished, so
-//! readers never skip an entry that commits late (see `feed`).
+//! (report, manifest, feed entry and audit row in data-modifying CTEs, atomic
+//! as one implicit transaction) and locks no shared row, so one station's
+//! deliveries commit in parallel and share WAL flushes. Feed and audit
+//! entries are numbered after they commit, before a read, under a per-station
+//! lock, so numbers are gapless, in commit order, and a cursor never skips an
+//! entry that commits late (see `feed`).
 //!
 //! Connections are plain TCP or a Unix socket without TLS: run PostgreSQL on
 //! the same host or a trusted network (`sslmode=disable`).
@@ -398,7 +399,8 @@ impl Repository for PgRepository {
         after: u64,
         limit: u32,
     ) -> Result<Vec<Change>, RepoError> {
-        feed::read_changes(&self.client().await?, station, audience, after, limit).await
+        let mut client = self.client().await?;
+        feed::read_changes(&mut client, station, audience, after, limit).await
     }
 
     async fn audit_entries(
@@ -407,7 +409,8 @@ impl Repository for PgRepository {
         after: u64,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, RepoError> {
-        feed::read_audit(&self.client().await?, station, after, limit).await
+        let mut client = self.client().await?;
+        feed::read_audit(&mut client, station, after, limit).await
     }
 }
 

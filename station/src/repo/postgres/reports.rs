@@ -17,10 +17,9 @@ use crate::repo::{
 };
 
 /// A first delivery in one statement, so one round trip: the report, its
-/// manifest, the counter bump, the feed entry and the audit row. It inserts
-/// nothing when the id exists (then no row comes back); the counter is bumped
-/// last, after the report row, so the station's counter lock is held only
-/// for the rest of this statement and its commit.
+/// manifest, the feed entry and the audit row (both numbered after commit, see
+/// `feed`). It inserts nothing when the id exists (then no row comes back).
+/// No per-station row is locked, so deliveries commit in parallel.
 const INSERT_REPORT: &str = "
 WITH r AS (
     INSERT INTO reports (id, station_id, device_id, content_hash, content_json, category,
@@ -33,23 +32,19 @@ WITH r AS (
     SELECT r.id, r.station_id, ph.position, ph.sha256, ph.size, ph.content_type
     FROM r, unnest($9::integer[], $10::text[], $11::bigint[], $12::text[])
          AS ph(position, sha256, size, content_type)
-), c AS (
-    UPDATE station_counters SET change_seq = change_seq + 1, audit_seq = audit_seq + 1
-    WHERE station_id = $2 AND EXISTS (SELECT 1 FROM r)
-    RETURNING change_seq, audit_seq
 ), ch AS (
-    INSERT INTO changes (station_id, seq, kind, event, report_id, device_id, status, reason,
+    INSERT INTO changes (station_id, kind, event, report_id, device_id, status, reason,
                          complete, photos_missing, at)
-    SELECT $2, c.change_seq, 'report', 'created', $1, $3, 'received', NULL, $7,
+    SELECT r.station_id, 'report', 'created', r.id, $3, 'received', NULL, $7,
            cardinality($10::text[]), $8
-    FROM c
+    FROM r
 ), a AS (
-    INSERT INTO audit_log (station_id, seq, at, actor_role, actor_device_id, action,
+    INSERT INTO audit_log (station_id, at, actor_role, actor_device_id, action,
                            target_kind, target_id, after_json)
-    SELECT $2, c.audit_seq, $8, $13, $3, 'report.create', 'report', $1::text, $14
-    FROM c
+    SELECT r.station_id, $8, $13, $3, 'report.create', 'report', r.id::text, $14
+    FROM r
 )
-SELECT change_seq FROM c";
+SELECT 1 FROM r";
 
 /// Stores a report exactly once; see `Repository::put_report`.
 pub(super) async fn put(
@@ -253,12 +248,10 @@ pub(super) async fn set_status(
         &[&station.0, &id.as_uuid(), &status.as_str(), &reason],
     )
     .await?;
-    let (change_seq, audit_seq) = feed::bump(&tx, station, 1, 1).await?;
-    feed::append_report(&tx, station, change_seq, id, ReportEventKind::Status, now).await?;
+    feed::append_report(&tx, station, id, ReportEventKind::Status, now).await?;
     feed::append_audit(
         &tx,
         station,
-        audit_seq,
         &actor,
         AuditRecord {
             action: "report.status",

@@ -181,12 +181,10 @@ pub(super) async fn complete(
         } else {
             ReportEventKind::Photo
         };
-        let (change_seq, audit_seq) = feed::bump(&tx, station, 1, 1).await?;
-        feed::append_report(&tx, station, change_seq, upload.report_id, event, now).await?;
+        feed::append_report(&tx, station, upload.report_id, event, now).await?;
         feed::append_audit(
             &tx,
             station,
-            audit_seq,
             &Actor::device(upload.device_id),
             AuditRecord {
                 action: "report.photo_received",

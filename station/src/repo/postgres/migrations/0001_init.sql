@@ -12,11 +12,8 @@ CREATE TABLE stations (
     created_at  timestamptz NOT NULL
 );
 
--- Per-station counters for the changes feed and the audit log. A writer bumps
--- its station's row in the same transaction that appends the entries, so the
--- row lock orders the writers: number n+1 is handed out only after the
--- transaction holding n has committed or rolled back. A reader therefore never
--- sees n+1 without n, and the numbers have no gaps.
+-- Per-station counters of the changes feed and the audit log: the last
+-- number handed out. Writers never touch them; see `changes` below.
 CREATE TABLE station_counters (
     station_id  uuid PRIMARY KEY REFERENCES stations(id),
     change_seq  bigint NOT NULL DEFAULT 0 CHECK (change_seq >= 0),
@@ -128,10 +125,17 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_by_expiry ON uploads (expires_at);
 
--- The changes feed: `seq` counts per station from 1 (see station_counters).
+-- The changes feed. A writer appends its entry with `seq` NULL inside its own
+-- transaction, without any per-station lock, so deliveries of one station
+-- commit in parallel (and share WAL flushes). Numbers are handed out after
+-- commit, by a reader, under the station's counter row lock: only committed
+-- entries are numbered, each batch after the previous one, so `seq` is gapless
+-- and in commit order per station, and a cursor never skips an entry that
+-- commits late. `id` orders entries within a batch.
 CREATE TABLE changes (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     station_id      uuid NOT NULL REFERENCES stations(id),
-    seq             bigint NOT NULL CHECK (seq > 0),
+    seq             bigint CHECK (seq > 0),
     kind            text NOT NULL CHECK (kind IN ('report', 'categories')),
     event           text CHECK (event IN ('created', 'status', 'photo', 'complete')),
     report_id       uuid,
@@ -142,17 +146,20 @@ CREATE TABLE changes (
     photos_missing  integer,
     data_json       text,
     at              timestamptz NOT NULL,
-    PRIMARY KEY (station_id, seq),
+    UNIQUE (station_id, seq),
     FOREIGN KEY (station_id, report_id) REFERENCES reports (station_id, id),
     CHECK ((kind = 'report') = (report_id IS NOT NULL AND event IS NOT NULL))
 );
+CREATE INDEX changes_unnumbered ON changes (station_id, id) WHERE seq IS NULL;
 CREATE INDEX changes_by_device ON changes (station_id, device_id, seq) WHERE kind = 'report';
 
--- Who did what, when, to what, with the state before and after. Append-only:
--- the triggers refuse updates, deletes and truncation.
+-- Who did what, when, to what, with the state before and after. Numbered
+-- after commit like the feed. Append-only: the triggers refuse deletes,
+-- truncation and every update except giving an unnumbered row its number.
 CREATE TABLE audit_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     station_id       uuid NOT NULL REFERENCES stations(id),
-    seq              bigint NOT NULL CHECK (seq > 0),
+    seq              bigint CHECK (seq > 0),
     at               timestamptz NOT NULL,
     actor_role       text NOT NULL,
     actor_user_id    uuid,
@@ -163,11 +170,23 @@ CREATE TABLE audit_log (
     target_id        text NOT NULL,
     before_json      text,
     after_json       text,
-    PRIMARY KEY (station_id, seq)
+    UNIQUE (station_id, seq)
 );
+CREATE INDEX audit_unnumbered ON audit_log (station_id, id) WHERE seq IS NULL;
 
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL
+       AND (NEW.id, NEW.station_id, NEW.at, NEW.actor_role, NEW.actor_user_id,
+            NEW.actor_username, NEW.actor_device_id, NEW.action, NEW.target_kind,
+            NEW.target_id, NEW.before_json, NEW.after_json)
+           IS NOT DISTINCT FROM
+           (OLD.id, OLD.station_id, OLD.at, OLD.actor_role, OLD.actor_user_id,
+            OLD.actor_username, OLD.actor_device_id, OLD.action, OLD.target_kind,
+            OLD.target_id, OLD.before_json, OLD.after_json)
+    THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'restrict_violation';
 END;
 $$;
