@@ -33,6 +33,13 @@ enum Task {
         #[arg(long)]
         no_install: bool,
     },
+    /// Run only the PostgreSQL runs of `test`: the station's suite and the
+    /// sync tests against a private PostgreSQL cluster on 127.0.0.1:55432.
+    TestPostgres {
+        /// Do not install PostgreSQL when it is missing.
+        #[arg(long)]
+        no_install: bool,
+    },
     /// Run the main job: an embedded station and 88 simulated carriers syncing
     /// through a link with random outages (`postcso-station demo`).
     Demo {
@@ -50,6 +57,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Test { no_install } => test(no_install),
+        Task::TestPostgres { no_install } => postgres_tests(no_install).map(|counts| {
+            println!("total: {} passed, {} failed", counts.passed, counts.failed);
+        }),
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
     };

@@ -150,7 +150,9 @@ impl Drop for Cluster {
         let stopped = path_str(&self.data).and_then(|data| {
             run_server_cmd(
                 &self.bin.join("pg_ctl"),
-                &["-D", data, "-m", "fast", "-w", "stop"],
+                // A cluster that held many test databases can take a while
+                // to checkpoint on a slow disk.
+                &["-D", data, "-m", "fast", "-w", "-t", "300", "stop"],
             )
         });
         match stopped {
