@@ -7,8 +7,13 @@
 //! cannot reach root's home), listens on 127.0.0.1:[`PORT`] only with its Unix
 //! socket in that directory, and trusts loopback connections: it holds test
 //! data only. PostgreSQL refuses to run as root, so as root every server
-//! command runs as the `postgres` user. A cluster already running there is
-//! reused and left running; one this run started is stopped when the run ends.
+//! command runs as the `postgres` user.
+//!
+//! The cluster is disposable: a run that finds none running creates it afresh
+//! (`initdb` takes seconds), and stops and deletes it at the end, immediately,
+//! since dropping the many per-test databases one by one would cost a
+//! checkpoint each. A cluster already running there (e.g. left by a developer
+//! for repeated runs) is reused as it is and left running.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,6 +50,14 @@ impl Cluster {
         let dir = cluster_dir(&version);
         let data = dir.join("data");
         prepare_dir(&dir)?;
+        let running = Command::new(bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &PORT.to_string(), "-q"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !running && data.exists() {
+            std::fs::remove_dir_all(&data)
+                .map_err(|e| format!("removing the old test cluster {}: {e}", data.display()))?;
+        }
         if !data.join("PG_VERSION").is_file() {
             eprintln!(
                 "xtask: creating a PostgreSQL {version} test cluster in {}",
@@ -69,7 +82,7 @@ impl Cluster {
             data,
             started_here: false,
         };
-        if cluster.running() {
+        if running {
             eprintln!("xtask: reusing the PostgreSQL test cluster on 127.0.0.1:{PORT}");
         } else {
             let options = format!(
@@ -97,7 +110,6 @@ impl Cluster {
             cluster.started_here = true;
             eprintln!("xtask: started the PostgreSQL test cluster on 127.0.0.1:{PORT}");
         }
-        cluster.drop_test_databases()?;
         Ok(cluster)
     }
 
@@ -105,58 +117,25 @@ impl Cluster {
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{PORT}/postgres")
     }
-
-    fn running(&self) -> bool {
-        Command::new(self.bin.join("pg_isready"))
-            .args(["-h", "127.0.0.1", "-p", &PORT.to_string(), "-q"])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn psql(&self, sql: &str) -> Result<String, String> {
-        let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &PORT.to_string(), "-U", "postgres"])
-            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-Atc", sql])
-            .output()
-            .map_err(|e| format!("could not run psql: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "psql failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    }
-
-    /// Drops the per-test databases (`t_…`) an earlier run left behind.
-    fn drop_test_databases(&self) -> Result<(), String> {
-        let names = self.psql("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")?;
-        for name in names.lines().map(str::trim).filter(|n| !n.is_empty()) {
-            self.psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
-        }
-        Ok(())
-    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if let Err(e) = self.drop_test_databases() {
-            eprintln!("xtask: could not drop the test databases: {e}");
-        }
         if !self.started_here {
             return;
         }
+        // Immediate: no shutdown checkpoint, since the data is thrown away.
         let stopped = path_str(&self.data).and_then(|data| {
             run_server_cmd(
                 &self.bin.join("pg_ctl"),
-                // A cluster that held many test databases can take a while
-                // to checkpoint on a slow disk.
-                &["-D", data, "-m", "fast", "-w", "-t", "300", "stop"],
+                &["-D", data, "-m", "immediate", "-w", "-t", "120", "stop"],
             )
         });
         match stopped {
-            Ok(()) => eprintln!("xtask: stopped the PostgreSQL test cluster"),
+            Ok(()) => {
+                let _ = std::fs::remove_dir_all(&self.data);
+                eprintln!("xtask: stopped and removed the PostgreSQL test cluster");
+            }
             Err(e) => eprintln!("xtask: could not stop the PostgreSQL test cluster: {e}"),
         }
     }
