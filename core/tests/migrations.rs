@@ -170,7 +170,7 @@ type FixtureWriter = fn(&Connection);
 #[test]
 #[ignore = "writes fixtures; run by hand when adding a migration"]
 fn generate_schema_fixtures() {
-    let writers: [(u32, FixtureWriter); 2] = [(1, write_v1), (2, write_v2)];
+    let writers: [(u32, FixtureWriter); 3] = [(1, write_v1), (2, write_v2), (3, write_v3)];
     for (version, write) in writers {
         let path = fixture(version);
         let _ = std::fs::remove_file(&path);
@@ -179,6 +179,27 @@ fn generate_schema_fixtures() {
         write(&conn);
         conn.execute_batch("VACUUM").unwrap();
     }
+}
+
+/// Version 3 added delivery progress and the sync state (feed cursor).
+fn write_v3(conn: &Connection) {
+    write_v2(conn);
+    conn.execute(
+        "INSERT INTO deliveries (report_id, metadata_acked, attempts) VALUES (?1, 1, 2)",
+        params!["019ad0a0-0000-7000-8000-000000000005"],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO photo_uploads (report_id, position, upload_url, confirmed_offset) \
+         VALUES (?1, 0, 'http://127.0.0.1:1/v1/uploads/abc', 4096)",
+        params!["019ad0a0-0000-7000-8000-000000000005"],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sync_state (key, value) VALUES ('changes_cursor', 'djE6Mw')",
+        [],
+    )
+    .unwrap();
 }
 
 /// Version 2 added position flags and the cached category list.

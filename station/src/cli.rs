@@ -61,6 +61,9 @@ pub enum Command {
     /// List and revoke enrolled devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Add, list and retire the zones (routes, beats) of a station's district.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
     /// The main job: an embedded station and a simulated fleet of carriers filing
     /// reports offline, then syncing through a link with random outages.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -96,6 +99,20 @@ pub struct ServeArgs {
     /// Hours an unfinished upload stays resumable (and a finished one answers HEAD).
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub upload_expiry_hours: u32,
+    /// Where verified photos are kept: `s3://bucket/prefix` (S3-compatible
+    /// object storage; credentials from AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY), a directory, or by default DIR/blobs.
+    #[arg(long, env = "POSTCSO_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<crate::blob::BlobLocation>,
+    /// S3-compatible endpoint, e.g. `https://s3.example.net` (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (also AWS_REGION).
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Allow a plain-http S3 endpoint (only for a test server on loopback).
+    #[arg(long)]
+    pub s3_allow_http: bool,
 }
 
 /// `station …`
@@ -203,6 +220,66 @@ pub enum DeviceCommand {
     },
 }
 
+/// `zone …`
+#[derive(Debug, Subcommand)]
+pub enum ZoneCommand {
+    /// Add a zone. Carriers' phones receive it with their next sync.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Add {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Zone code, unique in the station forever, e.g. `route-12`.
+        #[arg(long, value_parser = parse_slug)]
+        code: String,
+        /// Display name.
+        #[arg(long, value_parser = parse_zone_name)]
+        name: String,
+        /// File holding the outline as a GeoJSON Polygon geometry.
+        #[arg(long, value_name = "FILE")]
+        area_file: Option<PathBuf>,
+        /// A carrier device to assign (id or label); repeat for more.
+        #[arg(long = "device", value_name = "ID_OR_LABEL")]
+        devices: Vec<String>,
+    },
+    /// List a station's zones, retired ones included.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+    },
+    /// Retire a zone: it is kept (never deleted) and phones see it retired.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Retire {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// Zone code.
+        #[arg(long)]
+        code: String,
+    },
+}
+
+/// Zone names: 1–100 characters without control characters.
+fn parse_zone_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control) {
+        Ok(s.to_owned())
+    } else {
+        Err("use 1-100 characters without control characters".to_owned())
+    }
+}
+
 /// Slugs and label prefixes: lowercase ASCII letters, digits, `-` and `_`, 1–40 long.
 fn parse_slug(s: &str) -> Result<String, String> {
     let ok = (1..=40).contains(&s.len())
@@ -250,6 +327,34 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             device,
         }) => crate::admin::device_revoke(&data, &station, &device).await,
+        Command::Zone(ZoneCommand::Add {
+            data,
+            station,
+            code,
+            name,
+            area_file,
+            devices,
+        }) => {
+            crate::admin::zone_add(
+                &data,
+                crate::admin::ZoneAddArgs {
+                    station: &station,
+                    code: &code,
+                    name: &name,
+                    area_file: area_file.as_deref(),
+                    devices: &devices,
+                },
+            )
+            .await
+        }
+        Command::Zone(ZoneCommand::List { data, station }) => {
+            crate::admin::zone_list(&data, &station).await
+        }
+        Command::Zone(ZoneCommand::Retire {
+            data,
+            station,
+            code,
+        }) => crate::admin::zone_retire(&data, &station, &code).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::blob::BlobStore;
 use crate::config::ServerConfig;
 use crate::exit::{CliError, Exit};
 use crate::http::{AppState, router};
@@ -64,6 +65,32 @@ pub async fn open_state_with(
         )
     })?;
     AppState::new(repo, config, data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!(
+                "cannot prepare photo storage in {}: {e}",
+                data_dir.display()
+            ),
+        )
+    })
+}
+
+/// Like [`open_state_with`], with photo blobs kept in `blobs` instead of the
+/// data dir (part files and thumbnails stay in the data dir).
+pub async fn open_state_with_blobs(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    config: ServerConfig,
+    blobs: Arc<dyn BlobStore>,
+) -> Result<AppState, CliError> {
+    let repo = open_backend(data_dir, database_url).await?;
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!("cannot create data dir {}: {e}", data_dir.display()),
+        )
+    })?;
+    AppState::with_blob_store(repo, config, data_dir, blobs).map_err(|e| {
         CliError::new(
             Exit::Io,
             format!(

@@ -16,8 +16,10 @@ use common::{
     DATABASE_URL_FILE, TestServer, fresh_postgres_database, id_of, postgres_server_url,
     postgres_sql, problem, report_with_photos, sample_report, skip_unless_postgres, test_config,
 };
-use postcso_station::repo::Audience;
 use postcso_station::repo::postgres::PgRepository;
+use postcso_station::repo::{
+    Actor, Audience, ChangeBody, NewZone, RepoError, Repository, StationId,
+};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -179,7 +181,14 @@ async fn an_unreachable_database_gets_503_with_retry_after_and_nothing_half_stor
         ),
         2
     );
-    assert_eq!(count(&direct, "SELECT count(*) FROM audit_log"), 2);
+    // Besides the device's enrolment rows, one audit row per stored report.
+    assert_eq!(
+        count(
+            &direct,
+            "SELECT count(*) FROM audit_log WHERE action = 'report.create'"
+        ),
+        2
+    );
     server.stop().await;
 }
 
@@ -260,7 +269,14 @@ async fn cutting_the_database_mid_delivery_leaves_every_report_whole() {
         .audit_entries(station.id, 0, 1000)
         .await
         .expect("audit");
-    assert_eq!(audit.len(), 40);
+    // The device's enrolment (code, redemption), then one row per report,
+    // numbered without gaps.
+    assert_eq!(audit.len(), 42);
+    assert!(audit.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+    assert_eq!(
+        audit.iter().filter(|e| e.action == "report.create").count(),
+        40
+    );
     server.stop().await;
 }
 
@@ -314,7 +330,10 @@ async fn stations_starting_together_migrate_once() {
     let (_, _, url) = fresh_database().await;
     let opened = futures_join(&url).await;
     assert!(opened.iter().all(Result::is_ok), "{opened:?}");
-    assert_eq!(count(&url, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM schema_migrations"),
+        i64::from(postcso_station::repo::postgres::LATEST_VERSION)
+    );
 }
 
 async fn futures_join(url: &str) -> Vec<Result<(), String>> {
@@ -370,6 +389,30 @@ async fn the_cli_works_on_a_database_url() {
         "no SQLite file when a database URL is given"
     );
     assert_eq!(count(&url, "SELECT count(*) FROM categories"), 6);
+    let zone = run(&[
+        "zone",
+        "add",
+        "--station",
+        "mapo",
+        "--code",
+        "route-1",
+        "--name",
+        "Route 1",
+    ]);
+    assert!(zone.status.success(), "{zone:?}");
+    let zones = run(&["zone", "list", "--station", "mapo"]);
+    assert!(
+        String::from_utf8_lossy(&zones.stdout).starts_with("route-1\tRoute 1\t"),
+        "{zones:?}"
+    );
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM audit_log
+             WHERE action = 'zone.add' AND actor_username = 'console'"
+        ),
+        1
+    );
 }
 
 #[tokio::test]
@@ -381,10 +424,7 @@ async fn a_refused_database_url_fails_fast_with_a_clear_error() {
     drop(probe);
     let result = PgRepository::connect(&format!("postgres://postgres@127.0.0.1:{port}/x")).await;
     assert!(
-        matches!(
-            result,
-            Err(postcso_station::repo::RepoError::Unavailable(_))
-        ),
+        matches!(result, Err(RepoError::Unavailable(_))),
         "{:?}",
         result.err()
     );
@@ -407,14 +447,25 @@ async fn the_audit_log_only_accepts_its_numbers() {
         201
     );
     let dir = server.dir.path();
-    // Unnumbered until the log is read; reading numbers it.
-    assert_eq!(common::count_rows_in(dir, "audit_log WHERE seq IS NULL"), 1);
+    // Unnumbered until the log is read (the enrolment's code and redemption,
+    // then the report); reading numbers them in order.
+    assert_eq!(common::count_rows_in(dir, "audit_log WHERE seq IS NULL"), 3);
     let entries = server
         .repo
         .audit_entries(station.id, 0, 10)
         .await
         .expect("audit");
-    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.seq, e.action.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, "enrolment_code.create"),
+            (2, "enrolment_code.redeem"),
+            (3, "report.create")
+        ]
+    );
     assert_eq!(common::count_rows_in(dir, "audit_log WHERE seq IS NULL"), 0);
     // Once numbered, nothing changes: not the number, not the content.
     for sql in [
@@ -426,6 +477,158 @@ async fn the_audit_log_only_accepts_its_numbers() {
     ] {
         assert!(common::db_sql(dir, sql).is_err(), "{sql} must be refused");
     }
-    assert_eq!(common::count_rows_in(dir, "audit_log"), 1);
+    assert_eq!(common::count_rows_in(dir, "audit_log"), 3);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_version_1_database_keeps_its_feed_through_migration_2() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let (_, _, url) = fresh_database().await;
+    // A database as the first PostgreSQL release left it, with a numbered
+    // feed entry and audit row.
+    postgres_sql(
+        &url,
+        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
+    )
+    .expect("schema v1");
+    let station = uuid::Uuid::now_v7();
+    postgres_sql(
+        &url,
+        &format!(
+            "CREATE TABLE schema_migrations (
+                 version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1);
+             INSERT INTO stations VALUES ('{station}', 'mapo', 'Mapo', now());
+             INSERT INTO station_counters VALUES ('{station}', 1, 1);
+             INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES ('{station}', 1, 'categories', '[]', now());
+             INSERT INTO audit_log (station_id, seq, at, actor_role, action, target_kind,
+                                    target_id)
+                 VALUES ('{station}', 1, now(), 'admin', 'user.add', 'user', 'x');"
+        ),
+    )
+    .expect("v1 rows");
+    let repo = PgRepository::connect(&url).await.expect("migrate");
+    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 2);
+    let station = StationId(station);
+    let zone = repo
+        .add_zone(
+            station,
+            NewZone {
+                code: "route-1".into(),
+                name: "Route 1".into(),
+                area: None,
+                devices: Vec::new(),
+            },
+            Actor::console(),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("add zone");
+    // The old entry keeps its number, the new kind follows it.
+    let feed = repo
+        .changes(station, Audience::Device(uuid::Uuid::now_v7()), 0, 10)
+        .await
+        .expect("feed");
+    assert_eq!(feed.len(), 2, "{feed:?}");
+    assert_eq!(feed[0].seq, 1);
+    assert!(matches!(feed[0].body, ChangeBody::Categories(_)));
+    assert_eq!(feed[1].seq, 2);
+    match &feed[1].body {
+        ChangeBody::Zones(list) => {
+            assert_eq!(list[0]["code"], zone.code.as_str());
+        }
+        other => panic!("expected a zone list, got {other:?}"),
+    }
+    let audit = repo.audit_entries(station, 0, 10).await.expect("audit");
+    assert_eq!(
+        audit
+            .iter()
+            .map(|e| (e.seq, e.action.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "user.add"), (2, "zone.add")]
+    );
+    // The new CHECK still refuses kinds and events it does not know.
+    assert!(
+        postgres_sql(
+            &url,
+            &format!(
+                "INSERT INTO changes (station_id, kind, data_json, at)
+                 VALUES ('{}', 'bogus', '[]', now())",
+                station.0
+            ),
+        )
+        .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let (_, _, url) = fresh_database().await;
+    let repo = Arc::new(PgRepository::connect(&url).await.expect("connect"));
+    let station = repo.create_station("mapo", "Mapo").await.expect("station");
+    // Eight different zones and four attempts at one more code, all at once.
+    let codes: Vec<String> = (0..8)
+        .map(|i| format!("route-{i}"))
+        .chain((0..4).map(|_| "shared".to_owned()))
+        .collect();
+    let tasks: Vec<_> = codes
+        .into_iter()
+        .map(|code| {
+            let repo = Arc::clone(&repo);
+            tokio::spawn(async move {
+                repo.add_zone(
+                    station.id,
+                    NewZone {
+                        name: code.clone(),
+                        code,
+                        area: None,
+                        devices: Vec::new(),
+                    },
+                    Actor::console(),
+                    chrono::Utc::now(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut added = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => added += 1,
+            Err(RepoError::Conflict(_)) => conflicts += 1,
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!((added, conflicts), (9, 3));
+    let zones = repo.zones(station.id).await.expect("zones");
+    assert_eq!(zones.len(), 9);
+    assert_eq!(
+        count(&url, "SELECT count(DISTINCT position) FROM zones"),
+        9,
+        "each zone has its own position"
+    );
+    // Each feed entry's list is the previous one plus the next zone: the
+    // changes ran one after another and are numbered in commit order.
+    let feed = repo
+        .changes(station.id, Audience::Device(uuid::Uuid::now_v7()), 0, 100)
+        .await
+        .expect("feed");
+    let sizes: Vec<usize> = feed
+        .iter()
+        .filter_map(|c| match &c.body {
+            ChangeBody::Zones(list) => Some(list.as_array().expect("list").len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes, (1..=9).collect::<Vec<_>>());
+    let audit = repo.audit_entries(station.id, 0, 100).await.expect("audit");
+    assert_eq!(audit.iter().filter(|e| e.action == "zone.add").count(), 9);
 }

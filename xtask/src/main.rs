@@ -141,6 +141,8 @@ fn postgres_tests(no_install: bool) -> Result<run::Counts, String> {
             "sync_delivery",
             "--test",
             "sync_photos",
+            "--test",
+            "sync_zones",
         ],
         &env,
     )?;

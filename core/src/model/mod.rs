@@ -8,9 +8,11 @@ mod geo;
 mod lifecycle;
 mod note;
 mod report;
+mod zone;
 
 pub use category::{BUILTIN_CATEGORIES, CategoryCode, CategoryError, CategoryInfo, CategoryList};
 pub use geo::{GeoError, GeoFlags, GeoPoint, GeoPolicy, LocationSource};
 pub use lifecycle::{IllegalTransition, ReportEvent, ReportState, ReviewStatus};
 pub use note::{MAX_NOTE_CHARS, Note, NoteError};
 pub use report::{MAX_PHOTOS_DEFAULT, PhotoManifestEntry, ReportContent, ReportId, content_hash};
+pub use zone::{MAX_AREA_POSITIONS, ZoneArea, ZoneAreaError, ZoneInfo};

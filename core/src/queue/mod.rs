@@ -10,6 +10,7 @@ mod error;
 mod observe;
 mod rows;
 mod view;
+mod zones;
 
 #[cfg(test)]
 mod tests;

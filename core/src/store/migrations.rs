@@ -14,6 +14,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_flags_and_categories.sql"),
     include_str!("migrations/0003_delivery.sql"),
+    include_str!("migrations/0004_zones.sql"),
 ];
 
 /// The schema version this build of the app writes.

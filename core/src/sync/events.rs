@@ -94,6 +94,8 @@ pub enum SyncEvent {
     },
     /// The station's category list was updated on the phone.
     CategoriesUpdated,
+    /// The station's zone list was updated on the phone (`ReportQueue::zones`).
+    ZonesUpdated,
     /// Something failed; see `kind`.
     Error {
         /// What kind of failure.

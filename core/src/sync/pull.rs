@@ -1,12 +1,12 @@
 //! Reading the station's changes feed after a push: the review status of the
-//! carrier's own reports, the category list, and later zone updates.
+//! carrier's own reports, the category list, and the zone list.
 
 use serde::Deserialize;
 
 use super::events::SyncEvent;
 use super::failure::Failure;
 use super::pass::{DeliverError, Run};
-use crate::model::{CategoryInfo, CategoryList, ReportId, ReviewStatus};
+use crate::model::{CategoryInfo, CategoryList, ReportId, ReviewStatus, ZoneInfo};
 use crate::queue::QueueError;
 
 /// Where the feed cursor is kept in the sync state.
@@ -36,6 +36,9 @@ enum Change {
     },
     Categories {
         categories: Vec<CategoryInfo>,
+    },
+    Zones {
+        zones: Vec<ZoneInfo>,
     },
     #[serde(other)]
     Unknown,
@@ -104,6 +107,12 @@ impl Run {
                     .await?;
                 self.emit(SyncEvent::CategoriesUpdated);
             }
+            Change::Zones { zones } => {
+                // The station sends zone lists only after a zone change, and
+                // never deletes a zone, so a list is never emptied by mistake.
+                self.db(move |q| q.replace_zones(&zones)).await?;
+                self.emit(SyncEvent::ZonesUpdated);
+            }
             Change::Unknown => {}
         }
         Ok(())
@@ -118,7 +127,7 @@ mod tests {
     fn unknown_change_kinds_are_skipped() {
         let page: ChangesPage = serde_json::from_str(
             r#"{"changes":[
-                {"kind":"zone_update","zone":{"id":1}},
+                {"kind":"beat_update","beat":{"id":1}},
                 {"kind":"report_status","report_id":"019ad0a0-0000-7000-8000-000000000001","status":"fixed","complete":true}
             ],"cursor":"Mg","has_more":false}"#,
         )
@@ -131,5 +140,25 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn zone_lists_parse_with_their_outline() {
+        let page: ChangesPage = serde_json::from_str(
+            r#"{"changes":[
+                {"kind":"zones","zones":[
+                    {"code":"route-12","name":"Route 12","assigned":true,"retired":false,
+                     "area":{"type":"Polygon","coordinates":[[[126.93,37.56],[126.94,37.56],[126.94,37.57],[126.93,37.56]]]}},
+                    {"code":"route-13","name":"Route 13","area":null,"assigned":false,"retired":true}
+                ]}
+            ],"cursor":"Mg","has_more":false}"#,
+        )
+        .unwrap();
+        let Change::Zones { zones } = &page.changes[0] else {
+            panic!("not a zone list: {:?}", page.changes[0]);
+        };
+        assert_eq!(zones.len(), 2);
+        assert!(zones[0].assigned && zones[0].area.is_some());
+        assert!(zones[1].retired && zones[1].area.is_none());
     }
 }

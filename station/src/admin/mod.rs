@@ -4,6 +4,9 @@
 //! tells scripts what went wrong.
 
 mod sheet;
+mod zones;
+
+pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -14,13 +17,16 @@ use tokio::net::TcpListener;
 use crate::auth::{
     Role, hash_password, hash_secret, new_enrolment_code, new_token, normalise_enrolment_code,
 };
+use crate::blob::{BlobLocation, S3Options};
 use crate::cli::{DataDir, EnrolArgs, ServeArgs};
 use crate::config::{RateLimit, ServerConfig};
 use crate::exit::{CliError, Exit};
 use crate::repo::postgres::PgRepository;
 use crate::repo::sqlite::SqliteRepository;
 use crate::repo::{NewEnrolmentCode, NewUser, Repository, Station};
-use crate::server::{DB_FILE, open_backend, open_state_with, serve as serve_http, shutdown_signal};
+use crate::server::{
+    DB_FILE, open_backend, open_state_with_blobs, serve as serve_http, shutdown_signal,
+};
 
 /// The database of an existing station setup: on PostgreSQL the one at the
 /// URL, else the data dir's SQLite file, which must exist.
@@ -71,10 +77,32 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
         ..ServerConfig::default()
     };
-    let state = open_state_with(
+    let location = args
+        .blob_store
+        .clone()
+        .unwrap_or_else(|| BlobLocation::in_data_dir(&args.data.data_dir));
+    let s3 = S3Options {
+        endpoint: args.s3_endpoint.clone(),
+        region: args.s3_region.clone(),
+        allow_http: args.s3_allow_http,
+        ..S3Options::default()
+    };
+    let blobs = location.open(&s3).map_err(|e| {
+        let code = match e {
+            crate::blob::BlobError::Config(_) => Exit::Usage,
+            _ => Exit::Io,
+        };
+        CliError::new(
+            code,
+            format!("cannot use blob store {}: {e}", location.describe()),
+        )
+    })?;
+    tracing::info!(blob_store = %location.describe(), "photo blobs");
+    let state = open_state_with_blobs(
         &args.data.data_dir,
         args.data.database_url.as_deref(),
         config,
+        blobs,
     )
     .await?;
     let listener = TcpListener::bind(args.listen)

@@ -1,6 +1,8 @@
 //! Who may see what: the access rules in one place, as plain functions, so the
 //! access-matrix test has one thing to check and handlers cannot drift apart.
 
+use uuid::Uuid;
+
 use super::{Caller, Role};
 use crate::repo::{Audience, StoredReport};
 
@@ -16,15 +18,19 @@ pub enum ReportAccess {
 }
 
 /// Whether a role may read reports by id at all. Roles that never may get 403
-/// before any lookup. Inspectors will read reports through their assigned
-/// inspections once those exist.
+/// before any lookup. Inspectors read only the reports assigned to them.
 pub fn may_read_reports(role: Role) -> bool {
-    matches!(role, Role::Carrier | Role::Supervisor)
+    matches!(role, Role::Carrier | Role::Supervisor | Role::Inspector)
 }
 
-/// What `caller` may read of `report`. Never anything across stations; a carrier
-/// only its own device's reports.
-pub fn report_access(caller: &Caller, report: &StoredReport) -> ReportAccess {
+/// What `caller` may read of `report`, given the inspector its inspection is
+/// assigned to (if any). Never anything across stations; a carrier only its
+/// own device's reports; an inspector only the reports assigned to it.
+pub fn report_access(
+    caller: &Caller,
+    report: &StoredReport,
+    assigned_inspector: Option<Uuid>,
+) -> ReportAccess {
     if caller.station_id() != report.station_id {
         return ReportAccess::Hidden;
     }
@@ -33,15 +39,53 @@ pub fn report_access(caller: &Caller, report: &StoredReport) -> ReportAccess {
         Caller::Device(_) => ReportAccess::Hidden,
         Caller::Staff(session) => match session.user.role {
             Role::Supervisor => ReportAccess::Full,
+            Role::Inspector if assigned_inspector == Some(session.user.id) => ReportAccess::Full,
             Role::Carrier | Role::Inspector | Role::Admin => ReportAccess::Hidden,
         },
     }
 }
 
 /// Whether `caller` may see the photos of `report`: whoever may read it at all
-/// (the station's supervisors, and the filing device, which took them).
-pub fn may_see_photos(caller: &Caller, report: &StoredReport) -> bool {
-    report_access(caller, report) != ReportAccess::Hidden
+/// (the station's supervisors, the filing device, which took them, and the
+/// inspector it is assigned to).
+pub fn may_see_photos(
+    caller: &Caller,
+    report: &StoredReport,
+    assigned_inspector: Option<Uuid>,
+) -> bool {
+    report_access(caller, report, assigned_inspector) != ReportAccess::Hidden
+}
+
+/// Whether a role may add and retire categories.
+pub fn may_manage_categories(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// Whether a role may add, change and retire zones.
+pub fn may_manage_zones(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// Whether a role may list the station's zones with their device assignments
+/// (carriers get their own view through the changes feed).
+pub fn may_read_zones(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Supervisor)
+}
+
+/// Whether a role may send a report to an inspector.
+pub fn may_assign_inspections(role: Role) -> bool {
+    role == Role::Supervisor
+}
+
+/// Whether a role may list and read inspections: supervisors all of the
+/// station's, inspectors their own.
+pub fn may_read_inspections(role: Role) -> bool {
+    matches!(role, Role::Supervisor | Role::Inspector)
+}
+
+/// Whether a role may record findings (of the inspections assigned to it).
+pub fn may_record_inspections(role: Role) -> bool {
+    role == Role::Inspector
 }
 
 /// Whether a role may change a report's review status.

@@ -1,7 +1,9 @@
-//! Photo blobs, content-addressed by SHA-256, behind one trait so an object
-//! store backend (S3, a later slice) slots in beside the data-dir one.
+//! Photo blobs, content-addressed by SHA-256, behind one trait: a directory
+//! (the data dir's by default) or S3-compatible object storage.
 
 mod fs;
+mod location;
+mod s3;
 
 use std::path::Path;
 use std::pin::Pin;
@@ -10,6 +12,8 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 pub use fs::FsBlobStore;
+pub use location::{BlobLocation, LocationError};
+pub use s3::{S3BlobStore, S3Options};
 
 /// Whether a put stored new bytes or found them already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +41,12 @@ pub enum BlobError {
     /// No space left: the client should retry later (HTTP 507).
     #[error("blob store is full: {0}")]
     Full(std::io::Error),
+    /// Object storage is unreachable or refused for now: retry later (HTTP 503).
+    #[error("object storage unavailable: {0}")]
+    Unavailable(String),
+    /// The store cannot be set up as configured.
+    #[error("blob store configuration: {0}")]
+    Config(String),
     /// Any other storage failure.
     #[error("blob store I/O error: {0}")]
     Io(std::io::Error),

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use postcso_core::model::ZoneInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use super::AppState;
 use super::problem::Problem;
 use crate::auth::Caller;
 use crate::auth::policy::feed_audience;
-use crate::repo::{Audience, Change, ChangeBody};
+use crate::repo::{Audience, Change, ChangeBody, Zone};
 
 /// Default and largest page.
 const DEFAULT_LIMIT: u32 = 100;
@@ -73,6 +74,13 @@ pub enum ChangeView {
         #[schema(value_type = Vec<super::openapi::CategoryDoc>)]
         categories: serde_json::Value,
     },
+    /// For carrier phones: the station's full zone list (replace the local
+    /// copy), with `assigned` set on the phone's own zones.
+    Zones {
+        /// Zones, retired ones included.
+        #[schema(value_type = Vec<super::zones::ZoneInfoDoc>)]
+        zones: Vec<ZoneInfo>,
+    },
 }
 
 /// A page of the feed.
@@ -98,9 +106,23 @@ pub fn decode_cursor(cursor: &str) -> Option<u64> {
     text.strip_prefix("v1:")?.parse().ok()
 }
 
-fn view(change: Change, audience: Audience) -> ChangeView {
-    match change.body {
+fn view(change: Change, audience: Audience) -> Result<ChangeView, Problem> {
+    Ok(match change.body {
         ChangeBody::Categories(categories) => ChangeView::Categories { categories },
+        ChangeBody::Zones(zones) => {
+            let zones: Vec<Zone> = serde_json::from_value(zones).map_err(|e| {
+                tracing::error!(error = %e, seq = change.seq, "stored zone list does not parse");
+                Problem::internal()
+            })?;
+            let device = match audience {
+                Audience::Device(device) => device,
+                // Staff read zones at /v1/zones; their feed never selects these.
+                Audience::Station | Audience::CategoriesOnly => Uuid::nil(),
+            };
+            ChangeView::Zones {
+                zones: zones.iter().map(|z| z.for_device(device)).collect(),
+            }
+        }
         ChangeBody::Report {
             event,
             report_id,
@@ -126,7 +148,7 @@ fn view(change: Change, audience: Audience) -> ChangeView {
                 at: change.at,
             },
         },
-    }
+    })
 }
 
 /// `GET /v1/changes`
@@ -135,7 +157,7 @@ fn view(change: Change, audience: Audience) -> ChangeView {
     security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "Changes after the cursor that the caller may see. Carrier phones: \
-            `categories` and `report_status` of their own reports (on triage and when the last photo \
+            `categories`, `zones` and `report_status` of their own reports (on triage and when the last photo \
             arrives). Supervisors: `categories` and `report` for every report event of the station. \
             Other staff: `categories`.", body = ChangesPage),
         (status = 400, description = "A cursor this station did not make", body = Problem, content_type = "application/problem+json"),
@@ -167,7 +189,10 @@ pub async fn list(
     changes.truncate(limit as usize);
     let last = changes.last().map_or(after, |c| c.seq);
     Ok(axum::Json(ChangesPage {
-        changes: changes.into_iter().map(|c| view(c, audience)).collect(),
+        changes: changes
+            .into_iter()
+            .map(|c| view(c, audience))
+            .collect::<Result<_, _>>()?,
         cursor: encode_cursor(last),
         has_more,
     }))

@@ -3,9 +3,11 @@
 mod audit;
 pub mod body;
 mod categories;
+mod category_admin;
 mod changes;
 mod devices;
 mod health;
+mod inspections;
 pub mod metrics;
 pub mod openapi;
 mod photos;
@@ -16,6 +18,7 @@ mod sessions;
 mod triage;
 pub mod tus;
 mod uploads;
+mod zones;
 
 use std::sync::Arc;
 
@@ -69,7 +72,7 @@ impl AppState {
         Self::with_blob_store(repo, config, data_dir, blobs)
     }
 
-    /// Like [`AppState::new`] with another blob store (object storage, later).
+    /// Like [`AppState::new`] with another blob store (a directory elsewhere, or object storage).
     pub fn with_blob_store(
         repo: Arc<dyn Repository>,
         config: ServerConfig,
@@ -113,7 +116,15 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::enrol))
         .routes(routes!(sessions::sign_in))
         .routes(routes!(sessions::current))
-        .routes(routes!(categories::list))
+        .routes(routes!(categories::list, category_admin::add))
+        .routes(routes!(category_admin::retire))
+        .routes(routes!(zones::list, zones::add))
+        .routes(routes!(zones::update))
+        .routes(routes!(zones::retire))
+        .routes(routes!(inspections::assign))
+        .routes(routes!(inspections::list))
+        .routes(routes!(inspections::get))
+        .routes(routes!(inspections::record))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(

@@ -29,7 +29,10 @@ impl From<BlobError> for Problem {
     fn from(e: BlobError) -> Self {
         match e {
             BlobError::InvalidKey => Problem::not_found("no such photo"),
-            BlobError::Full(_) | BlobError::Io(_) => {
+            BlobError::Full(_)
+            | BlobError::Io(_)
+            | BlobError::Unavailable(_)
+            | BlobError::Config(_) => {
                 tracing::error!(error = %e, "blob store error");
                 Problem::unavailable()
             }
@@ -84,8 +87,11 @@ pub async fn get_photo(
         .repo
         .report(caller.station_id(), id)
         .await?
-        .filter(|r| may_see_photos(&caller, r))
         .ok_or_else(not_found)?;
+    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    if !may_see_photos(&caller, &report, assigned) {
+        return Err(not_found());
+    }
     let photo = report
         .photos
         .get(n)

@@ -330,7 +330,7 @@ pub async fn put_report(
     params(("id" = String, Path, description = "The report's UUID")),
     security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The full report (supervisors) or its status (the filing carrier)", body = ReportRead),
+        (status = 200, description = "The full report (supervisors, the assigned inspector) or its status (the filing carrier)", body = ReportRead),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not read reports", body = Problem, content_type = "application/problem+json"),
@@ -354,7 +354,8 @@ pub async fn get_report(
         .report(caller.station_id(), id)
         .await?
         .ok_or_else(not_found)?;
-    match report_access(&caller, &report) {
+    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    match report_access(&caller, &report, assigned) {
         ReportAccess::Full => Ok(axum::Json(ReportRead::Full(Box::new(report.into())))),
         ReportAccess::StatusOnly => Ok(axum::Json(ReportRead::Status(report.into()))),
         ReportAccess::Hidden => Err(not_found()),

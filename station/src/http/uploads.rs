@@ -70,6 +70,10 @@ impl From<UploadError> for Problem {
                 "the station has no space left for photos; try again later",
             )
             .with_retry_after(60),
+            UploadError::Unavailable(why) => {
+                tracing::warn!(error = %why, "photo storage unavailable; the upload is kept");
+                Problem::unavailable()
+            }
             UploadError::Repo(e) => e.into(),
             UploadError::Io(e) => {
                 tracing::error!(error = %e, "upload I/O error");
@@ -244,6 +248,8 @@ pub async fn create(
         (status = 404, description = "Unknown, another device's, or already cleaned up"),
         (status = 410, description = "Expired"),
         (status = 412, description = "Tus-Resumable missing or unsupported"),
+        (status = 503, description = "Every byte is stored but the photo store (object storage) is unreachable; retry after `Retry-After`"),
+        (status = 507, description = "Every byte is stored but the blob store is full; retry after `Retry-After`"),
     ))]
 pub async fn head(
     State(state): State<AppState>,
@@ -289,7 +295,8 @@ pub async fn head(
         (status = 422, description = "The whole upload's SHA-256 is not the manifest's: the upload is discarded; create a new one", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "Another request on this upload is still running; retry", body = Problem, content_type = "application/problem+json"),
         (status = 460, description = "The body does not match Upload-Checksum; nothing was appended", body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "Storage full; retry later", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Photo storage (object store) unreachable; the bytes are kept; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "Storage full; nothing past the last durable offset is kept; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn patch(
     State(state): State<AppState>,

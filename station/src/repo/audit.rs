@@ -29,6 +29,28 @@ impl Actor {
             device_id: Some(device_id),
         }
     }
+
+    /// Someone at the station machine's console, using the admin CLI. The CLI
+    /// works on the database directly and has no signed-in user, so it is
+    /// recorded as the admin role under the name `console`.
+    pub fn console() -> Self {
+        Self {
+            role: Role::Admin,
+            user_id: None,
+            username: Some("console".to_owned()),
+            device_id: None,
+        }
+    }
+
+    /// A signed-in staff user acting for themself (e.g. signing in).
+    pub fn user(user: &super::User) -> Self {
+        Self {
+            role: user.role,
+            user_id: Some(user.id),
+            username: Some(user.username.clone()),
+            device_id: None,
+        }
+    }
 }
 
 /// One audit row as read back.

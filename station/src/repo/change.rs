@@ -19,6 +19,8 @@ pub enum ReportEventKind {
     Photo,
     /// The last missing photo arrived.
     Complete,
+    /// The assigned inspector recorded findings (supervisors only).
+    Inspected,
 }
 
 impl ReportEventKind {
@@ -29,6 +31,7 @@ impl ReportEventKind {
             Self::Status => "status",
             Self::Photo => "photo",
             Self::Complete => "complete",
+            Self::Inspected => "inspected",
         }
     }
 
@@ -39,6 +42,7 @@ impl ReportEventKind {
             "status" => Self::Status,
             "photo" => Self::Photo,
             "complete" => Self::Complete,
+            "inspected" => Self::Inspected,
             _ => return None,
         })
     }
@@ -47,8 +51,8 @@ impl ReportEventKind {
 /// Who reads the feed, which decides what it contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
-    /// A carrier's phone: the category list, and status or completeness
-    /// changes of its own reports.
+    /// A carrier's phone: the category list, the zone list, and status or
+    /// completeness changes of its own reports.
     Device(Uuid),
     /// Supervisors: every report event of the station, and the category list.
     Station,
@@ -90,4 +94,8 @@ pub enum ChangeBody {
     /// The station's full category list after the change, as JSON
     /// (`postcso_core::model::CategoryInfo` entries).
     Categories(serde_json::Value),
+    /// The station's full zone list after the change, as JSON
+    /// ([`super::Zone`] entries, device assignments included: cut per device
+    /// before it is shown).
+    Zones(serde_json::Value),
 }

@@ -8,17 +8,21 @@
 
 mod audit;
 mod change;
+mod inspection;
 pub mod postgres;
 pub mod sqlite;
 mod upload;
+mod zone;
 
 pub use audit::{Actor, AuditEntry};
 pub use change::{Audience, Change, ChangeBody, ReportEventKind};
+pub use inspection::{AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings};
 pub use upload::{NewUpload, Upload, UploadCompletion};
+pub use zone::{NewZone, Zone, ZoneUpdate};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryList, ReportContent, ReportId, ReviewStatus};
+use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -229,6 +233,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError>;
 
     /// Adds a user; `Conflict` when the username is taken in that station.
+    /// Writes a `user.add` audit row (actor: the station console, the only
+    /// caller) in the same transaction.
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError>;
     /// A user with the password hash, for sign-in.
     async fn user_credentials(
@@ -236,7 +242,8 @@ pub trait Repository: Send + Sync + 'static {
         station: StationId,
         username: &str,
     ) -> Result<Option<UserCredentials>, RepoError>;
-    /// Stores a session by token hash.
+    /// Stores a session by token hash, with a `session.create` audit row
+    /// (actor: the user) in the same transaction.
     async fn create_session(
         &self,
         token_hash: &str,
@@ -253,12 +260,15 @@ pub trait Repository: Send + Sync + 'static {
     /// How many enrolment codes the station ever made; numbers new labels.
     async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError>;
     /// Stores a batch of codes atomically; `Conflict` on a duplicate label.
+    /// Writes one `enrolment_code.create` audit row per code (actor: the
+    /// station console, the only caller), never the code or its hash.
     async fn add_enrolment_codes(
         &self,
         station: StationId,
         codes: Vec<NewEnrolmentCode>,
     ) -> Result<(), RepoError>;
-    /// Redeems a code once and enrols a device with the given token hash.
+    /// Redeems a code once and enrols a device with the given token hash,
+    /// with an `enrolment_code.redeem` audit row (actor: the new device).
     async fn redeem_enrolment_code(
         &self,
         code_hash: &str,
@@ -270,7 +280,8 @@ pub trait Repository: Send + Sync + 'static {
     /// The station's devices, for the admin CLI.
     async fn list_devices(&self, station: StationId) -> Result<Vec<Device>, RepoError>;
     /// Revokes a device found by id or label. Returns the device and whether
-    /// this call revoked it (false when it already was).
+    /// this call revoked it (false when it already was). A revocation writes a
+    /// `device.revoke` audit row (actor: the station console, the only caller).
     async fn revoke_device(
         &self,
         station: StationId,
@@ -356,4 +367,108 @@ pub trait Repository: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, RepoError>;
+
+    // ---- Zones, inspections, admin-managed categories (migration 0003) ----
+    //
+    // Every write below runs in one transaction with its audit row and, where
+    // carriers or supervisors must hear of it, its feed entry.
+
+    /// Adds a category (not retired) at the end of the station's list, appends
+    /// a `categories` feed entry with the whole list and a `category.add`
+    /// audit row. `Conflict` when the code exists (retired or not). Returns the
+    /// list after the change.
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError>;
+    /// Retires a category (never deletes it): feed entry and `category.retire`
+    /// audit row. Returns the list and whether this call retired it (false,
+    /// with nothing written, when it already was). `NotFound("category")`.
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError>;
+
+    /// The station's zones, retired ones included, in the order they were added.
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError>;
+    /// Adds a zone: `Conflict` when the code exists, `NotFound("device")` when
+    /// a listed device is not one of the station's. Appends a `zones` feed entry
+    /// (the whole list) and a `zone.add` audit row.
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError>;
+    /// Changes a zone's name, area or devices: `NotFound("zone")`,
+    /// `NotFound("device")`, `Conflict` when retired. Returns the zone and
+    /// whether anything changed; only a change writes the feed entry and the
+    /// `zone.update` audit row (before and after).
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
+    /// Retires a zone (never deletes it): feed entry and `zone.retire` audit
+    /// row. Returns the zone and whether this call retired it.
+    /// `NotFound("zone")`.
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
+
+    /// Assigns a report to an inspector (an enabled user with the inspector
+    /// role, found by username in the station) and sets the report's status to
+    /// `inspecting`. Re-assigning replaces the inspector and clears findings.
+    /// Writes an `inspection.assign` audit row, and when the status changes a
+    /// `report.status` audit row and a `status` feed entry (which the filing
+    /// carrier sees). Assigning the same inspector again writes nothing.
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError>;
+    /// The inspection of a report, if one was assigned.
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError>;
+    /// The station's inspections, newest assignment first; only those assigned
+    /// to `inspector` when given.
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError>;
+    /// Records (or replaces) the findings of the report's inspection, only if
+    /// it is assigned to `inspector`; `None` otherwise. Writes an
+    /// `inspection.record` audit row (outcome and times, never the text) and an
+    /// `inspected` feed entry for supervisors.
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError>;
+    // ---- end of zones, inspections, categories ----
 }

@@ -100,6 +100,9 @@ pub enum UploadError {
     /// No space left for part files or blobs (507).
     #[error("storage is full")]
     Full,
+    /// Object storage is unreachable for now; the bytes are kept (503).
+    #[error("photo storage is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error(transparent)]
     Repo(#[from] RepoError),
@@ -123,6 +126,8 @@ impl From<BlobError> for UploadError {
         match e {
             BlobError::Full(_) => Self::Full,
             BlobError::InvalidKey => Self::NotInManifest,
+            BlobError::Unavailable(why) => Self::Unavailable(why),
+            BlobError::Config(why) => Self::Io(std::io::Error::other(why)),
             BlobError::Io(e) => Self::Io(e),
         }
     }
@@ -399,8 +404,14 @@ impl Uploads {
             }
             return Err(error);
         }
-        if at > durable {
-            self.persist(&upload, &mut file, at, &hasher).await?;
+        if at > durable
+            && let Err(e) = self.persist(&upload, &mut file, at, &hasher).await
+        {
+            // The offset stays where it was; so do the bytes.
+            if let Err(cut) = file.set_len(durable).await {
+                tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
+            }
+            return Err(e);
         }
         drop(file);
         metrics::counter!("photo_upload_bytes_total").increment(at - upload.offset);

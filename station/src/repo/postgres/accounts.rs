@@ -4,15 +4,16 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList};
+use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::feed;
+use super::feed::{self, AuditRecord};
 use super::{execute, get, map_err, micros, query, query_one, query_opt, to_u64};
 use crate::auth::Role;
 use crate::repo::{
-    Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, Station, StationId, User,
-    UserCredentials,
+    Actor, Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, Station,
+    StationId, User, UserCredentials,
 };
 
 fn station_from_row(r: &Row) -> Result<Station, RepoError> {
@@ -163,8 +164,8 @@ pub(super) async fn categories<C: GenericClient>(
     Ok(CategoryList::new(entries))
 }
 
-pub(super) async fn add_user<C: GenericClient>(
-    c: &C,
+pub(super) async fn add_user(
+    client: &mut Object,
     station: StationId,
     user: NewUser,
 ) -> Result<User, RepoError> {
@@ -175,8 +176,9 @@ pub(super) async fn add_user<C: GenericClient>(
         role: user.role,
         created_at: micros(Utc::now()),
     };
+    let tx = client.transaction().await.map_err(map_err)?;
     let inserted = execute(
-        c,
+        &tx,
         "INSERT INTO users (id, station_id, username, role, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (station_id, username) DO NOTHING",
@@ -196,6 +198,23 @@ pub(super) async fn add_user<C: GenericClient>(
             stored.username
         )));
     }
+    feed::append_audit(
+        &tx,
+        station,
+        &Actor::console(),
+        AuditRecord {
+            action: "user.add",
+            target_kind: "user",
+            target_id: stored.id.to_string(),
+            before: None,
+            after: Some(json!({
+                "username": stored.username, "role": stored.role.as_str()
+            })),
+        },
+        stored.created_at,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
     Ok(stored)
 }
 
@@ -220,26 +239,36 @@ pub(super) async fn user_credentials<C: GenericClient>(
     .transpose()
 }
 
-pub(super) async fn create_session<C: GenericClient>(
-    c: &C,
+pub(super) async fn create_session(
+    client: &mut Object,
     token_hash: &str,
     user: &User,
     expires_at: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let now = micros(Utc::now());
+    let tx = client.transaction().await.map_err(map_err)?;
     execute(
-        c,
+        &tx,
         "INSERT INTO sessions (token_hash, station_id, user_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
-        &[
-            &token_hash,
-            &user.station_id.0,
-            &user.id,
-            &Utc::now(),
-            &expires_at,
-        ],
+        &[&token_hash, &user.station_id.0, &user.id, &now, &expires_at],
     )
     .await?;
-    Ok(())
+    feed::append_audit(
+        &tx,
+        user.station_id,
+        &Actor::user(user),
+        AuditRecord {
+            action: "session.create",
+            target_kind: "user",
+            target_id: user.id.to_string(),
+            before: None,
+            after: Some(json!({ "expires_at": expires_at })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)
 }
 
 pub(super) async fn session_by_token_hash<C: GenericClient>(
@@ -284,7 +313,7 @@ pub(super) async fn add_enrolment_codes(
     codes: Vec<NewEnrolmentCode>,
 ) -> Result<(), RepoError> {
     let tx = client.transaction().await.map_err(map_err)?;
-    let now = Utc::now();
+    let now = micros(Utc::now());
     for code in &codes {
         execute(
             &tx,
@@ -306,6 +335,20 @@ pub(super) async fn add_enrolment_codes(
             )),
             other => other,
         })?;
+        feed::append_audit(
+            &tx,
+            station,
+            &Actor::console(),
+            AuditRecord {
+                action: "enrolment_code.create",
+                target_kind: "enrolment_code",
+                target_id: code.label.clone(),
+                before: None,
+                after: Some(json!({ "label": code.label, "expires_at": code.expires_at })),
+            },
+            now,
+        )
+        .await?;
     }
     tx.commit().await.map_err(map_err)
 }
@@ -368,6 +411,20 @@ pub(super) async fn redeem_enrolment_code(
         )
         .await?,
     )?;
+    feed::append_audit(
+        &tx,
+        station.id,
+        &Actor::device(device.id),
+        AuditRecord {
+            action: "enrolment_code.redeem",
+            target_kind: "device",
+            target_id: device.id.to_string(),
+            before: None,
+            after: Some(json!({ "label": device.label })),
+        },
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(map_err)?;
     Ok(RedeemOutcome::Enrolled(device, station))
 }
@@ -440,6 +497,20 @@ pub(super) async fn revoke_device(
         &tx,
         "UPDATE devices SET revoked_at = $1 WHERE station_id = $2 AND id = $3",
         &[&now, &station.0, &device.id],
+    )
+    .await?;
+    feed::append_audit(
+        &tx,
+        station,
+        &Actor::console(),
+        AuditRecord {
+            action: "device.revoke",
+            target_kind: "device",
+            target_id: device.id.to_string(),
+            before: Some(json!({ "label": device.label, "revoked_at": null })),
+            after: Some(json!({ "label": device.label, "revoked_at": now })),
+        },
+        now,
     )
     .await?;
     tx.commit().await.map_err(map_err)?;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{execute, get, map_err, query, query_one, to_i64, to_u64};
 use crate::repo::{
-    Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId,
+    Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone,
 };
 
 /// What an audit row records besides its actor and time.
@@ -138,6 +138,24 @@ pub(super) async fn append_categories<C: GenericClient>(
     Ok(())
 }
 
+/// Appends an (unnumbered) feed entry carrying the station's full zone list.
+pub(super) async fn append_zones<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    zones: &[Zone],
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let json = serde_json::to_string(zones)
+        .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
+    execute(
+        c,
+        "INSERT INTO changes (station_id, kind, data_json, at) VALUES ($1, 'zones', $2, $3)",
+        &[&station.0, &json, &now],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Appends one (unnumbered) audit row.
 pub(super) async fn append_audit<C: GenericClient>(
     c: &C,
@@ -181,6 +199,12 @@ fn change_from_row(r: &Row) -> Result<Change, RepoError> {
             serde_json::from_str(&text)
                 .map_err(|e| RepoError::Storage(format!("bad category JSON in feed: {e}")))?,
         )
+    } else if kind == "zones" {
+        let text: String = get(r, 10)?;
+        ChangeBody::Zones(
+            serde_json::from_str(&text)
+                .map_err(|e| RepoError::Storage(format!("bad zone JSON in feed: {e}")))?,
+        )
     } else {
         let event: String = get(r, 2)?;
         let report: Uuid = get(r, 3)?;
@@ -223,7 +247,7 @@ pub(super) async fn read_changes(
                 &format!(
                     "SELECT {CHANGE_COLUMNS} FROM changes
                      WHERE station_id = $1 AND seq > $2
-                       AND (kind = 'categories'
+                       AND (kind IN ('categories', 'zones')
                             OR (kind = 'report' AND device_id = $4
                                 AND event IN ('status', 'complete')))
                      ORDER BY seq LIMIT $3"
@@ -237,7 +261,8 @@ pub(super) async fn read_changes(
                 c,
                 &format!(
                     "SELECT {CHANGE_COLUMNS} FROM changes
-                     WHERE station_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                     WHERE station_id = $1 AND seq > $2 AND kind IN ('categories', 'report')
+                     ORDER BY seq LIMIT $3"
                 ),
                 &[&station.0, &after, &limit],
             )

@@ -12,7 +12,10 @@ use super::map_err;
 use crate::repo::RepoError;
 
 /// The migrations in order; the version after applying entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_zones_inspections.sql"),
+];
 
 /// The schema version this binary writes.
 pub const LATEST_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -17,10 +17,13 @@
 //! the same host or a trusted network (`sslmode=disable`).
 
 mod accounts;
+mod categories;
 mod feed;
+mod inspections;
 mod migrate;
 mod reports;
 mod uploads;
+mod zones;
 
 use std::time::Duration;
 
@@ -29,7 +32,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
 };
-use postcso_core::model::{CategoryList, ReportContent, ReportId, ReviewStatus};
+use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
@@ -37,9 +40,10 @@ use uuid::Uuid;
 pub use migrate::LATEST_VERSION;
 
 use super::{
-    Actor, Audience, AuditEntry, Change, Device, NewEnrolmentCode, NewUpload, NewUser, PutOutcome,
-    RedeemOutcome, RepoError, Repository, Session, Station, StationId, StatusChange, StoredReport,
-    Upload, UploadCompletion, User, UserCredentials,
+    Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
+    NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError, Repository,
+    Session, Station, StationId, StatusChange, StoredReport, Upload, UploadCompletion, User,
+    UserCredentials, Zone, ZoneUpdate,
 };
 
 /// Connections at most, by default. Commits of concurrent deliveries share
@@ -141,6 +145,26 @@ pub(crate) fn to_u64(n: i64) -> u64 {
 /// Converts a size or offset for a `bigint` column.
 pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Locks the station's row for the rest of the transaction, so one station's
+/// category and zone changes queue (each reads the list the previous one left).
+/// `FOR NO KEY UPDATE` does not conflict with the key-share locks that
+/// foreign-key checks take, so deliveries and other writes are not held up.
+pub(crate) async fn lock_station<C: GenericClient>(
+    c: &C,
+    station: StationId,
+) -> Result<(), RepoError> {
+    match query_opt(
+        c,
+        "SELECT 1 FROM stations WHERE id = $1 FOR NO KEY UPDATE",
+        &[&station.0],
+    )
+    .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(RepoError::NotFound("station")),
+    }
 }
 
 fn pool_err(e: PoolError) -> RepoError {
@@ -253,7 +277,8 @@ impl Repository for PgRepository {
     }
 
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
-        accounts::add_user(&self.client().await?, station, user).await
+        let mut client = self.client().await?;
+        accounts::add_user(&mut client, station, user).await
     }
 
     async fn user_credentials(
@@ -270,7 +295,8 @@ impl Repository for PgRepository {
         user: &User,
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepoError> {
-        accounts::create_session(&self.client().await?, token_hash, user, expires_at).await
+        let mut client = self.client().await?;
+        accounts::create_session(&mut client, token_hash, user, expires_at).await
     }
 
     async fn session_by_token_hash(
@@ -415,6 +441,124 @@ impl Repository for PgRepository {
     ) -> Result<Vec<AuditEntry>, RepoError> {
         let mut client = self.client().await?;
         feed::read_audit(&mut client, station, after, limit).await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        let mut client = self.client().await?;
+        categories::add(&mut client, station, &info, &actor, now).await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let mut client = self.client().await?;
+        categories::retire(&mut client, station, code, &actor, now).await
+    }
+
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        zones::load_all(&self.client().await?, station).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        let mut client = self.client().await?;
+        zones::add(&mut client, station, &zone, &actor, now).await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        zones::update(&mut client, station, code, &update, &actor, now).await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        zones::retire(&mut client, station, code, &actor, now).await
+    }
+
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError> {
+        let mut client = self.client().await?;
+        inspections::assign(
+            &mut client,
+            station,
+            report,
+            inspector_username,
+            &actor,
+            now,
+        )
+        .await
+    }
+
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError> {
+        inspections::get_one(&self.client().await?, station, report).await
+    }
+
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError> {
+        inspections::list(&self.client().await?, station, inspector).await
+    }
+
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError> {
+        let mut client = self.client().await?;
+        inspections::record(
+            &mut client,
+            station,
+            report,
+            inspector,
+            &findings,
+            &actor,
+            now,
+        )
+        .await
     }
 }
 

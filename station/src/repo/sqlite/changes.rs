@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::map_err;
 use super::rows::{get_ts, invalid_text, ts};
-use crate::repo::{Audience, Change, ChangeBody, RepoError, ReportEventKind, StationId};
+use crate::repo::{Audience, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone};
 
 /// The next per-station sequence number. Only called inside a write
 /// transaction, where the single writer makes `max + 1` race-free.
@@ -97,6 +97,25 @@ pub(super) fn append_categories(
     Ok(())
 }
 
+/// Appends a feed entry carrying the station's full zone list.
+pub(super) fn append_zones(
+    conn: &Connection,
+    station: StationId,
+    zones: &[Zone],
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let json = serde_json::to_string(zones)
+        .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
+    let seq = next_seq(conn, station)?;
+    conn.execute(
+        "INSERT INTO changes (station_id, seq, kind, data_json, at)
+         VALUES (?1, ?2, 'zones', ?3, ?4)",
+        params![station.to_string(), seq, json, ts(now)],
+    )
+    .map_err(map_err)?;
+    Ok(())
+}
+
 fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
     let seq: i64 = r.get(0)?;
     let kind: String = r.get(1)?;
@@ -104,6 +123,11 @@ fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
         let text: String = r.get(10)?;
         ChangeBody::Categories(
             serde_json::from_str(&text).map_err(|_| invalid_text(10, "bad category JSON"))?,
+        )
+    } else if kind == "zones" {
+        let text: String = r.get(10)?;
+        ChangeBody::Zones(
+            serde_json::from_str(&text).map_err(|_| invalid_text(10, "bad zone JSON"))?,
         )
     } else {
         let event: String = r.get(2)?;
@@ -137,7 +161,7 @@ pub(super) fn read(
 ) -> Result<Vec<Change>, RepoError> {
     let (filter, device) = match audience {
         Audience::Device(device) => (
-            "(kind = 'categories' OR (kind = 'report' AND device_id = ?4
+            "(kind IN ('categories', 'zones') OR (kind = 'report' AND device_id = ?4
                                       AND event IN ('status', 'complete')))",
             device.to_string(),
         ),

@@ -13,6 +13,7 @@ use crate::repo::RepoError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_uploads_changes_audit.sql"),
+    include_str!("migrations/0003_zones_inspections.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -57,6 +58,47 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, LATEST_VERSION);
+    }
+
+    #[test]
+    fn version_3_keeps_the_feed_of_a_version_2_database() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 2)
+            .expect("set version");
+        conn.execute_batch(
+            "INSERT INTO stations (id, slug, name, created_at)
+                 VALUES ('s1', 'seodaemun', 'S', '2026-11-01T00:00:00.000000Z');
+             INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES ('s1', 1, 'categories', '[]', '2026-11-01T00:00:00.000000Z');",
+        )
+        .expect("v2 rows");
+        assert_eq!(migrate(&mut conn).expect("upgrade"), LATEST_VERSION);
+        let kept: (i64, String) = conn
+            .query_row(
+                "SELECT seq, kind FROM changes WHERE station_id = 's1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row kept");
+        assert_eq!(kept, (1, "categories".to_owned()));
+        conn.execute(
+            "INSERT INTO changes (station_id, seq, kind, data_json, at)
+             VALUES ('s1', 2, 'zones', '[]', '2026-11-02T00:00:00.000000Z')",
+            [],
+        )
+        .expect("the new kind is accepted");
+        assert!(
+            conn.execute(
+                "INSERT INTO changes (station_id, seq, kind, at)
+                 VALUES ('s1', 3, 'bogus', '2026-11-02T00:00:00.000000Z')",
+                [],
+            )
+            .is_err(),
+            "the CHECK constraint survived the rebuild"
+        );
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //! small pool of extra connections, which WAL lets run beside the writer.
 
 mod audit;
+mod categories;
 mod changes;
+mod inspections;
 mod migrate;
 mod rows;
 mod uploads;
+mod zones;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,9 +29,10 @@ use uuid::Uuid;
 pub use migrate::LATEST_VERSION;
 
 use super::{
-    Actor, Audience, AuditEntry, Change, Device, NewEnrolmentCode, NewUpload, NewUser, PutOutcome,
-    RedeemOutcome, RepoError, ReportEventKind, Repository, Session, Station, StationId,
-    StatusChange, StoredReport, Upload, UploadCompletion, User, UserCredentials,
+    Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
+    NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError,
+    ReportEventKind, Repository, Session, Station, StationId, StatusChange, StoredReport, Upload,
+    UploadCompletion, User, UserCredentials, Zone, ZoneUpdate,
 };
 use audit::AuditRecord;
 use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
@@ -268,36 +272,7 @@ impl Repository for SqliteRepository {
     }
 
     async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT code, name_ko, name_en, guidance, retired FROM categories
-                     WHERE station_id = ?1 ORDER BY position",
-                )
-                .map_err(map_err)?;
-            let rows = stmt
-                .query_map([station.to_string()], |r| {
-                    let code: String = r.get(0)?;
-                    let code = postcso_core::model::CategoryCode::parse(&code).map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            Box::new(e),
-                        )
-                    })?;
-                    Ok(CategoryInfo {
-                        code,
-                        name_ko: r.get(1)?,
-                        name_en: r.get(2)?,
-                        guidance: r.get(3)?,
-                        retired: r.get(4)?,
-                    })
-                })
-                .map_err(map_err)?;
-            let entries = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
-            Ok(CategoryList::new(entries))
-        })
-        .await
+        self.read(move |conn| categories::load(conn, station)).await
     }
 
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
@@ -310,7 +285,10 @@ impl Repository for SqliteRepository {
         };
         let result = stored.clone();
         self.write(move |conn| {
-            let inserted = conn
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let inserted = tx
                 .execute(
                     "INSERT INTO users (id, station_id, username, role, password_hash, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -331,7 +309,22 @@ impl Repository for SqliteRepository {
                     stored.username
                 )));
             }
-            Ok(())
+            audit::append(
+                &tx,
+                station,
+                &Actor::console(),
+                AuditRecord {
+                    action: "user.add",
+                    target_kind: "user",
+                    target_id: stored.id.to_string(),
+                    before: None,
+                    after: Some(json!({
+                        "username": stored.username, "role": stored.role.as_str()
+                    })),
+                },
+                stored.created_at,
+            )?;
+            tx.commit().map_err(map_err)
         })
         .await?;
         Ok(result)
@@ -370,19 +363,36 @@ impl Repository for SqliteRepository {
         let token_hash = token_hash.to_owned();
         let user = user.clone();
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let now = Utc::now();
+            tx.execute(
                 "INSERT INTO sessions (token_hash, station_id, user_id, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     token_hash,
                     user.station_id.to_string(),
                     user.id.to_string(),
-                    ts(Utc::now()),
+                    ts(now),
                     ts(expires_at)
                 ],
             )
             .map_err(map_err)?;
-            Ok(())
+            audit::append(
+                &tx,
+                user.station_id,
+                &Actor::user(&user),
+                AuditRecord {
+                    action: "session.create",
+                    target_kind: "user",
+                    target_id: user.id.to_string(),
+                    before: None,
+                    after: Some(json!({ "expires_at": expires_at })),
+                },
+                now,
+            )?;
+            tx.commit().map_err(map_err)
         })
         .await
     }
@@ -435,7 +445,8 @@ impl Repository for SqliteRepository {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err)?;
-            let now = ts(Utc::now());
+            let at = Utc::now();
+            let now = ts(at);
             for code in &codes {
                 tx.execute(
                     "INSERT INTO enrolment_codes (code_hash, station_id, label, created_at, expires_at)
@@ -455,6 +466,19 @@ impl Repository for SqliteRepository {
                     )),
                     other => other,
                 })?;
+                audit::append(
+                    &tx,
+                    station,
+                    &Actor::console(),
+                    AuditRecord {
+                        action: "enrolment_code.create",
+                        target_kind: "enrolment_code",
+                        target_id: code.label.clone(),
+                        before: None,
+                        after: Some(json!({ "label": code.label, "expires_at": code.expires_at })),
+                    },
+                    at,
+                )?;
             }
             tx.commit().map_err(map_err)
         })
@@ -522,6 +546,19 @@ impl Repository for SqliteRepository {
                     station_from_row,
                 )
                 .map_err(map_err)?;
+            audit::append(
+                &tx,
+                station.id,
+                &Actor::device(device.id),
+                AuditRecord {
+                    action: "enrolment_code.redeem",
+                    target_kind: "device",
+                    target_id: device.id.to_string(),
+                    before: None,
+                    after: Some(json!({ "label": device.label })),
+                },
+                now,
+            )?;
             tx.commit().map_err(map_err)?;
             Ok(RedeemOutcome::Enrolled(device, station))
         })
@@ -600,6 +637,19 @@ impl Repository for SqliteRepository {
                 params![ts(now), station.to_string(), device.id.to_string()],
             )
             .map_err(map_err)?;
+            audit::append(
+                &tx,
+                station,
+                &Actor::console(),
+                AuditRecord {
+                    action: "device.revoke",
+                    target_kind: "device",
+                    target_id: device.id.to_string(),
+                    before: Some(json!({ "label": device.label, "revoked_at": null })),
+                    after: Some(json!({ "label": device.label, "revoked_at": now })),
+                },
+                now,
+            )?;
             tx.commit().map_err(map_err)?;
             device.revoked_at = Some(now);
             Ok((device, true))
@@ -836,5 +886,162 @@ impl Repository for SqliteRepository {
     ) -> Result<Vec<AuditEntry>, RepoError> {
         self.read(move |conn| audit::read(conn, station, after, limit))
             .await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let list = categories::add(&tx, station, &info, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(list)
+        })
+        .await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let code = code.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let result = categories::retire(&tx, station, &code, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        self.read(move |conn| zones::load_all(conn, station)).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let zone = zones::add(&tx, station, &zone, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(zone)
+        })
+        .await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let result = zones::update(&tx, station, &code, &update, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let result = zones::retire(&tx, station, &code, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError> {
+        let username = inspector_username.to_owned();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let outcome = inspections::assign(&tx, station, report, &username, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError> {
+        self.read(move |conn| inspections::get(conn, station, report))
+            .await
+    }
+
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError> {
+        self.read(move |conn| inspections::list(conn, station, inspector))
+            .await
+    }
+
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let result =
+                inspections::record(&tx, station, report, inspector, &findings, &actor, now)?;
+            tx.commit().map_err(map_err)?;
+            Ok(result)
+        })
+        .await
     }
 }

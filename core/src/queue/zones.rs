@@ -1,0 +1,129 @@
+//! The station's zones as the phone keeps them: replaced whole by each `zones`
+//! entry of the changes feed, read by the app to show the carrier's beat.
+
+use rusqlite::params;
+
+use super::{QueueError, ReportQueue};
+use crate::model::{ZoneArea, ZoneInfo};
+
+impl ReportQueue {
+    /// The zones the station last sent, retired ones included, in its order.
+    /// Empty until the first sync that brought any.
+    pub fn zones(&self) -> Result<Vec<ZoneInfo>, QueueError> {
+        self.store.read(|tx| -> Result<Vec<ZoneInfo>, QueueError> {
+            let mut stmt = tx.prepare(
+                "SELECT code, name, area_json, assigned, retired FROM zones ORDER BY position",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows
+                .into_iter()
+                .map(|(code, name, area, assigned, retired)| ZoneInfo {
+                    code,
+                    name,
+                    area: area.and_then(|text| serde_json::from_str(&text).ok()),
+                    assigned,
+                    retired,
+                })
+                .collect())
+        })
+    }
+
+    /// Replaces the zones with the station's list, durably and atomically.
+    /// An outline that fails validation is dropped (the zone is kept without
+    /// it), so a bad outline can never break the app's map.
+    pub fn replace_zones(&self, zones: &[ZoneInfo]) -> Result<(), QueueError> {
+        self.store.write(|tx| -> Result<(), QueueError> {
+            tx.execute("DELETE FROM zones", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO zones (position, code, name, area_json, assigned, retired) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, zone) in zones.iter().enumerate() {
+                let area = zone
+                    .area
+                    .as_ref()
+                    .filter(|a| a.validate().is_ok())
+                    .and_then(|a: &ZoneArea| serde_json::to_string(a).ok());
+                insert.execute(params![
+                    i as i64,
+                    zone.code,
+                    zone.name,
+                    area,
+                    zone.assigned,
+                    zone.retired
+                ])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::QueueConfig;
+
+    fn zone(code: &str, area: Option<ZoneArea>) -> ZoneInfo {
+        ZoneInfo {
+            code: code.to_owned(),
+            name: format!("Zone {code}"),
+            area,
+            assigned: code == "route-1",
+            retired: false,
+        }
+    }
+
+    fn square() -> ZoneArea {
+        ZoneArea::Polygon {
+            coordinates: vec![vec![
+                [126.93, 37.56],
+                [126.94, 37.56],
+                [126.94, 37.57],
+                [126.93, 37.56],
+            ]],
+        }
+    }
+
+    #[test]
+    fn zones_are_replaced_whole_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        assert!(queue.zones().unwrap().is_empty());
+        queue
+            .replace_zones(&[zone("route-1", Some(square())), zone("route-2", None)])
+            .unwrap();
+        let mut second = zone("route-2", None);
+        second.retired = true;
+        let latest = vec![zone("route-1", Some(square())), second];
+        queue.replace_zones(&latest).unwrap();
+        drop(queue);
+        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        assert_eq!(queue.zones().unwrap(), latest);
+    }
+
+    #[test]
+    fn an_invalid_outline_is_dropped_but_the_zone_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        let open_ring = ZoneArea::Polygon {
+            coordinates: vec![vec![[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]]],
+        };
+        queue
+            .replace_zones(&[zone("route-9", Some(open_ring))])
+            .unwrap();
+        let zones = queue.zones().unwrap();
+        assert_eq!(zones.len(), 1);
+        assert_eq!(zones[0].code, "route-9");
+        assert_eq!(zones[0].area, None);
+    }
+}

@@ -1,0 +1,102 @@
+//! Inspections: a supervisor sends an inspector to look at a reported place;
+//! the inspector records what was found.
+
+use chrono::{DateTime, Utc};
+use postcso_core::model::ReportId;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::StoredReport;
+
+/// What the inspector concluded on site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionOutcome {
+    /// The problem is there: refer it to the owning agency.
+    Confirmed,
+    /// Nothing found at the place.
+    NotConfirmed,
+    /// It was there but is already fixed.
+    Resolved,
+}
+
+impl InspectionOutcome {
+    /// The database and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::NotConfirmed => "not_confirmed",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "confirmed" => Self::Confirmed,
+            "not_confirmed" => Self::NotConfirmed,
+            "resolved" => Self::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+/// Findings to record; validated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFindings {
+    /// What the inspector saw.
+    pub text: String,
+    /// The conclusion.
+    pub outcome: InspectionOutcome,
+    /// When the inspector was on site.
+    pub observed_at: DateTime<Utc>,
+}
+
+/// Recorded findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Findings {
+    /// What the inspector saw.
+    pub text: String,
+    /// The conclusion.
+    pub outcome: InspectionOutcome,
+    /// When the inspector was on site.
+    pub observed_at: DateTime<Utc>,
+    /// When the findings were recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// An inspection of one report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inspection {
+    /// The report inspected.
+    pub report_id: ReportId,
+    /// The assigned inspector's user id.
+    pub inspector_id: Uuid,
+    /// The assigned inspector's username.
+    pub inspector: String,
+    /// The supervisor who assigned it.
+    pub assigned_by: Uuid,
+    /// When it was assigned.
+    pub assigned_at: DateTime<Utc>,
+    /// The findings, once recorded.
+    pub findings: Option<Findings>,
+}
+
+/// What assigning an inspection came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssignOutcome {
+    /// Assigned (or already assigned to that inspector: `changed` false).
+    Assigned {
+        /// The inspection now.
+        inspection: Inspection,
+        /// The report now (status `inspecting`); boxed, being much larger
+        /// than the other variants.
+        report: Box<StoredReport>,
+        /// False when nothing was written.
+        changed: bool,
+    },
+    /// No such report in the station.
+    NoReport,
+    /// No enabled user of that name with the inspector role in the station.
+    NotAnInspector,
+}

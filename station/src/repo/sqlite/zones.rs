@@ -1,0 +1,288 @@
+//! Zones in SQLite: reading, adding, updating and retiring, each write with
+//! its feed entry (the whole list) and audit row inside the caller's
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use postcso_core::model::ZoneArea;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditRecord};
+use super::rows::{get_ts, invalid_text, parse_ts, ts};
+use super::{changes, map_err};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneUpdate};
+
+fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
+    area.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
+}
+
+/// Every zone of the station, with its devices, in the order added.
+pub(super) fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
+             WHERE station_id = ?1 ORDER BY position",
+        )
+        .map_err(map_err)?;
+    let heads = stmt
+        .query_map([station.to_string()], |r| {
+            let area: Option<String> = r.get(2)?;
+            let area = area
+                .map(|text| serde_json::from_str::<ZoneArea>(&text))
+                .transpose()
+                .map_err(|_| invalid_text(2, "bad zone area JSON"))?;
+            let retired_at: Option<String> = r.get(5)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                area,
+                get_ts(r, 3)?,
+                get_ts(r, 4)?,
+                retired_at,
+            ))
+        })
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    let mut devices = conn
+        .prepare(
+            "SELECT device_id FROM zone_devices WHERE station_id = ?1 AND zone_code = ?2
+             ORDER BY device_id",
+        )
+        .map_err(map_err)?;
+    let mut zones = Vec::with_capacity(heads.len());
+    for (code, name, area, created_at, updated_at, retired_at) in heads {
+        let ids = devices
+            .query_map(params![station.to_string(), code], |r| {
+                let text: String = r.get(0)?;
+                Uuid::parse_str(&text).map_err(|_| invalid_text(0, "bad device id"))
+            })
+            .map_err(map_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(map_err)?;
+        zones.push(Zone {
+            code,
+            name,
+            area,
+            devices: ids,
+            created_at,
+            updated_at,
+            retired_at: retired_at.as_deref().map(parse_ts).transpose()?,
+        });
+    }
+    Ok(zones)
+}
+
+fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
+    zones
+        .iter()
+        .find(|z| z.code == code)
+        .cloned()
+        .ok_or(RepoError::NotFound("zone"))
+}
+
+/// Checks every device is the station's, and stores them as the zone's set.
+fn set_devices(
+    conn: &Connection,
+    station: StationId,
+    code: &str,
+    devices: &[Uuid],
+) -> Result<(), RepoError> {
+    for device in devices {
+        let known: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM devices WHERE station_id = ?1 AND id = ?2",
+                params![station.to_string(), device.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(map_err)?;
+        if known.is_none() {
+            return Err(RepoError::NotFound("device"));
+        }
+    }
+    conn.execute(
+        "DELETE FROM zone_devices WHERE station_id = ?1 AND zone_code = ?2",
+        params![station.to_string(), code],
+    )
+    .map_err(map_err)?;
+    for device in devices {
+        conn.execute(
+            "INSERT OR IGNORE INTO zone_devices (station_id, zone_code, device_id)
+             VALUES (?1, ?2, ?3)",
+            params![station.to_string(), code, device.to_string()],
+        )
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// What the audit log keeps of a zone: everything but the outline's points
+/// (positions stay out of the log), of which it keeps only the count.
+fn audit_view(zone: &Zone) -> serde_json::Value {
+    let points = zone
+        .area
+        .as_ref()
+        .map(|ZoneArea::Polygon { coordinates }| coordinates.iter().map(Vec::len).sum::<usize>());
+    json!({
+        "code": zone.code,
+        "name": zone.name,
+        "area_points": points,
+        "devices": zone.devices,
+        "retired": zone.retired_at.is_some(),
+    })
+}
+
+/// Writes the feed entry and audit row after a change, returns the zone.
+fn publish(
+    conn: &Connection,
+    station: StationId,
+    code: &str,
+    actor: &Actor,
+    action: &str,
+    before: Option<&Zone>,
+    now: DateTime<Utc>,
+) -> Result<Zone, RepoError> {
+    let zones = load_all(conn, station)?;
+    let after = find(&zones, code)?;
+    changes::append_zones(conn, station, &zones, now)?;
+    audit::append(
+        conn,
+        station,
+        actor,
+        AuditRecord {
+            action,
+            target_kind: "zone",
+            target_id: code.to_owned(),
+            before: before.map(audit_view),
+            after: Some(audit_view(&after)),
+        },
+        now,
+    )?;
+    Ok(after)
+}
+
+/// Adds a zone; see `Repository::add_zone`.
+pub(super) fn add(
+    conn: &Connection,
+    station: StationId,
+    zone: &NewZone,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Zone, RepoError> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM zones WHERE station_id = ?1 AND code = ?2",
+            params![station.to_string(), zone.code],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
+    if exists.is_some() {
+        return Err(RepoError::Conflict(format!(
+            "zone `{}` already exists in this station (retired zones keep their code)",
+            zone.code
+        )));
+    }
+    conn.execute(
+        "INSERT INTO zones (station_id, code, position, name, area_json, created_at, updated_at)
+         VALUES (?1, ?2, (SELECT coalesce(max(position), -1) + 1 FROM zones WHERE station_id = ?1),
+                 ?3, ?4, ?5, ?5)",
+        params![
+            station.to_string(),
+            zone.code,
+            zone.name,
+            area_json(zone.area.as_ref())?,
+            ts(now)
+        ],
+    )
+    .map_err(map_err)?;
+    set_devices(conn, station, &zone.code, &zone.devices)?;
+    publish(conn, station, &zone.code, actor, "zone.add", None, now)
+}
+
+/// Updates a zone; see `Repository::update_zone`.
+pub(super) fn update(
+    conn: &Connection,
+    station: StationId,
+    code: &str,
+    update: &ZoneUpdate,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Zone, bool), RepoError> {
+    let before = find(&load_all(conn, station)?, code)?;
+    if before.retired_at.is_some() {
+        return Err(RepoError::Conflict(format!(
+            "zone `{code}` is retired and cannot be changed"
+        )));
+    }
+    let name = update.name.clone().unwrap_or_else(|| before.name.clone());
+    let area = match &update.area {
+        Some(area) => area.clone(),
+        None => before.area.clone(),
+    };
+    let mut devices = update
+        .devices
+        .clone()
+        .unwrap_or_else(|| before.devices.clone());
+    devices.sort();
+    devices.dedup();
+    if name == before.name && area == before.area && devices == before.devices {
+        return Ok((before, false));
+    }
+    conn.execute(
+        "UPDATE zones SET name = ?3, area_json = ?4, updated_at = ?5
+         WHERE station_id = ?1 AND code = ?2",
+        params![
+            station.to_string(),
+            code,
+            name,
+            area_json(area.as_ref())?,
+            ts(now)
+        ],
+    )
+    .map_err(map_err)?;
+    set_devices(conn, station, code, &devices)?;
+    let after = publish(
+        conn,
+        station,
+        code,
+        actor,
+        "zone.update",
+        Some(&before),
+        now,
+    )?;
+    Ok((after, true))
+}
+
+/// Retires a zone; see `Repository::retire_zone`.
+pub(super) fn retire(
+    conn: &Connection,
+    station: StationId,
+    code: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Zone, bool), RepoError> {
+    let before = find(&load_all(conn, station)?, code)?;
+    if before.retired_at.is_some() {
+        return Ok((before, false));
+    }
+    conn.execute(
+        "UPDATE zones SET retired_at = ?3, updated_at = ?3 WHERE station_id = ?1 AND code = ?2",
+        params![station.to_string(), code, ts(now)],
+    )
+    .map_err(map_err)?;
+    let after = publish(
+        conn,
+        station,
+        code,
+        actor,
+        "zone.retire",
+        Some(&before),
+        now,
+    )?;
+    Ok((after, true))
+}

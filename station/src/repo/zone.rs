@@ -1,0 +1,65 @@
+//! Zones of a station's district as the station stores them.
+
+use chrono::{DateTime, Utc};
+use postcso_core::model::{ZoneArea, ZoneInfo};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A zone: a delivery route or beat of the station's district, managed by its
+/// admins. Serialised as is into the feed's `zones` entries, from which each
+/// carrier's view is cut ([`Zone::for_device`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zone {
+    /// Stable code, unique in the station, e.g. `route-12`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Outline, if drawn (validated GeoJSON polygon).
+    pub area: Option<ZoneArea>,
+    /// Carrier devices assigned to it, in id order.
+    pub devices: Vec<Uuid>,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Set once retired; retired zones are kept, never deleted.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl Zone {
+    /// What a carrier's phone gets: no other devices' ids, only whether this
+    /// one is assigned.
+    pub fn for_device(&self, device: Uuid) -> ZoneInfo {
+        ZoneInfo {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            area: self.area.clone(),
+            assigned: self.devices.contains(&device),
+            retired: self.retired_at.is_some(),
+        }
+    }
+}
+
+/// A zone to add; already validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewZone {
+    /// Code, unique in the station.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Outline, if any.
+    pub area: Option<ZoneArea>,
+    /// Devices of the station to assign.
+    pub devices: Vec<Uuid>,
+}
+
+/// Changes to a zone; `None` fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZoneUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New outline; `Some(None)` removes it.
+    pub area: Option<Option<ZoneArea>>,
+    /// The complete new set of assigned devices.
+    pub devices: Option<Vec<Uuid>>,
+}
