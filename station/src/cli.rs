@@ -28,12 +28,19 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The data directory every command works on.
+/// The data directory every command works on, and the database if it is not
+/// the data dir's embedded SQLite file.
 #[derive(Debug, Clone, Args)]
 pub struct DataDir {
-    /// Directory holding station.db (and, later, photo blobs).
+    /// Directory holding station.db (unless --database-url is given), photo
+    /// blobs and unfinished uploads.
     #[arg(long, env = "POSTCSO_DATA_DIR", value_name = "DIR")]
     pub data_dir: PathBuf,
+    /// Use this PostgreSQL database instead of the embedded SQLite file, e.g.
+    /// `postgres://postcso@127.0.0.1:5432/postcso`. The schema is created or
+    /// migrated on start. `pool_max_size=N` in the query sets the pool size.
+    #[arg(long, env = "POSTCSO_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// Top-level commands.
@@ -301,29 +308,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => crate::admin::serve(args).await,
         Command::Station(StationCommand::Create { data, slug, name }) => {
-            crate::admin::station_create(&data.data_dir, &slug, &name).await
+            crate::admin::station_create(&data, &slug, &name).await
         }
-        Command::Station(StationCommand::List { data }) => {
-            crate::admin::station_list(&data.data_dir).await
-        }
+        Command::Station(StationCommand::List { data }) => crate::admin::station_list(&data).await,
         Command::User(UserCommand::Add {
             data,
             station,
             username,
             role,
             password_stdin,
-        }) => {
-            crate::admin::user_add(&data.data_dir, &station, &username, role, password_stdin).await
-        }
+        }) => crate::admin::user_add(&data, &station, &username, role, password_stdin).await,
         Command::Enrol(args) => crate::admin::enrol(args).await,
         Command::Device(DeviceCommand::List { data, station }) => {
-            crate::admin::device_list(&data.data_dir, &station).await
+            crate::admin::device_list(&data, &station).await
         }
         Command::Device(DeviceCommand::Revoke {
             data,
             station,
             device,
-        }) => crate::admin::device_revoke(&data.data_dir, &station, &device).await,
+        }) => crate::admin::device_revoke(&data, &station, &device).await,
         Command::Zone(ZoneCommand::Add {
             data,
             station,
@@ -333,7 +336,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             devices,
         }) => {
             crate::admin::zone_add(
-                &data.data_dir,
+                &data,
                 crate::admin::ZoneAddArgs {
                     station: &station,
                     code: &code,
@@ -345,13 +348,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Zone(ZoneCommand::List { data, station }) => {
-            crate::admin::zone_list(&data.data_dir, &station).await
+            crate::admin::zone_list(&data, &station).await
         }
         Command::Zone(ZoneCommand::Retire {
             data,
             station,
             code,
-        }) => crate::admin::zone_retire(&data.data_dir, &station, &code).await,
+        }) => crate::admin::zone_retire(&data, &station, &code).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

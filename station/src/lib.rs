@@ -7,7 +7,7 @@
 //! - [`server`]: binding, serving, graceful shutdown;
 //! - [`http`]: routes by resource, problem+json errors, OpenAPI, metrics;
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
-//! - [`repo`]: the storage trait and its backends (SQLite now).
+//! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL).
 
 #![warn(missing_docs)]
 

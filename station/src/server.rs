@@ -13,6 +13,8 @@ use crate::blob::BlobStore;
 use crate::config::ServerConfig;
 use crate::exit::{CliError, Exit};
 use crate::http::{AppState, router};
+use crate::repo::Repository;
+use crate::repo::postgres::PgRepository;
 use crate::repo::sqlite::SqliteRepository;
 
 /// The database file inside a data dir.
@@ -30,11 +32,39 @@ pub async fn open_repo(data_dir: &Path) -> Result<SqliteRepository, CliError> {
     Ok(SqliteRepository::open(&data_dir.join(DB_FILE)).await?)
 }
 
+/// Opens the station's database: PostgreSQL when `database_url` is given,
+/// else the data dir's SQLite file (created if needed). Either is migrated.
+pub async fn open_backend(
+    data_dir: &Path,
+    database_url: Option<&str>,
+) -> Result<Arc<dyn Repository>, CliError> {
+    match database_url {
+        Some(url) => Ok(Arc::new(PgRepository::connect(url).await?)),
+        None => Ok(Arc::new(open_repo(data_dir).await?)),
+    }
+}
+
 /// Opens (creating and migrating) the data dir's SQLite database and builds
 /// the application state around it.
 pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppState, CliError> {
-    let repo = open_repo(data_dir).await?;
-    AppState::new(Arc::new(repo), config, data_dir).map_err(|e| {
+    open_state_with(data_dir, None, config).await
+}
+
+/// Like [`open_state`], on PostgreSQL when `database_url` is given; photo
+/// blobs and upload parts stay in the data dir either way.
+pub async fn open_state_with(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    config: ServerConfig,
+) -> Result<AppState, CliError> {
+    let repo = open_backend(data_dir, database_url).await?;
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!("cannot create data dir {}: {e}", data_dir.display()),
+        )
+    })?;
+    AppState::new(repo, config, data_dir).map_err(|e| {
         CliError::new(
             Exit::Io,
             format!(
@@ -45,15 +75,22 @@ pub async fn open_state(data_dir: &Path, config: ServerConfig) -> Result<AppStat
     })
 }
 
-/// Like [`open_state`], with photo blobs kept in `blobs` instead of the
+/// Like [`open_state_with`], with photo blobs kept in `blobs` instead of the
 /// data dir (part files and thumbnails stay in the data dir).
 pub async fn open_state_with_blobs(
     data_dir: &Path,
+    database_url: Option<&str>,
     config: ServerConfig,
     blobs: Arc<dyn BlobStore>,
 ) -> Result<AppState, CliError> {
-    let repo = open_repo(data_dir).await?;
-    AppState::with_blob_store(Arc::new(repo), config, data_dir, blobs).map_err(|e| {
+    let repo = open_backend(data_dir, database_url).await?;
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            format!("cannot create data dir {}: {e}", data_dir.display()),
+        )
+    })?;
+    AppState::with_blob_store(repo, config, data_dir, blobs).map_err(|e| {
         CliError::new(
             Exit::Io,
             format!(

@@ -6,7 +6,6 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{TestServer, count, id_of, parallel_statuses, problem, sample_report, test_config};
 use postcso_station::config::{RateLimit, ServerConfig};
-use postcso_station::repo::Repository;
 use serde_json::Value;
 
 #[tokio::test]
@@ -36,10 +35,7 @@ async fn a_code_enrols_once_and_returns_a_256_bit_token_with_categories() {
     assert_eq!(body["categories"][0]["code"], "crime_risk");
 
     // The token is stored only as its hash.
-    let conn = rusqlite::Connection::open(server.dir.path().join("station.db")).expect("db");
-    let stored: String = conn
-        .query_row("SELECT token_hash FROM devices", [], |r| r.get(0))
-        .expect("row");
+    let stored = common::first_row(server.dir.path(), "SELECT token_hash FROM devices").remove(0);
     assert_ne!(stored, token);
     assert_eq!(stored, postcso_station::auth::hash_secret(token));
 

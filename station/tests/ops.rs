@@ -57,6 +57,9 @@ async fn health_readiness_and_metrics_answer() {
 
 #[tokio::test]
 async fn readiness_fails_with_503_when_the_database_is_gone() {
+    if common::skip_on_postgres("removes the SQLite file; see postgres.rs for PostgreSQL") {
+        return;
+    }
     let server = TestServer::start().await;
     // Make the database unreadable for new connections: replace the file by a directory.
     let db = server.dir.path().join("station.db");
@@ -186,13 +189,8 @@ async fn graceful_shutdown_lets_requests_in_flight_finish() {
             Err(_) => {}
         }
     }
-    let conn = rusqlite::Connection::open(dir.path().join("station.db")).expect("db");
-    let reports: i64 = conn
-        .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
-        .expect("count");
-    let photos: i64 = conn
-        .query_row("SELECT count(*) FROM report_photos", [], |r| r.get(0))
-        .expect("count");
+    let reports = common::count_rows_in(dir.path(), "reports");
+    let photos = common::count_rows_in(dir.path(), "report_photos");
     assert_eq!(reports, accepted, "every 201 is stored, nothing else");
     assert_eq!(photos, reports, "no report without its manifest");
 }

@@ -14,14 +14,11 @@ async fn sign_in_returns_a_bearer_token_and_a_strict_http_only_cookie() {
     assert!(token.starts_with("pcs_"));
 
     // Stored hashed only.
-    let conn = rusqlite::Connection::open(server.dir.path().join("station.db")).expect("db");
-    let (stored, password_hash): (String, String) = conn
-        .query_row(
-            "SELECT s.token_hash, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("row");
+    let row = common::first_row(
+        server.dir.path(),
+        "SELECT s.token_hash, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id",
+    );
+    let (stored, password_hash) = (row[0].clone(), row[1].clone());
     assert_eq!(stored, postcso_station::auth::hash_secret(&token));
     assert!(password_hash.starts_with("$argon2id$"));
 

@@ -1,5 +1,7 @@
 //! Offsets survive a crash: the real binary takes half a photo, is killed with
-//! SIGKILL, restarts, and the upload resumes at the durable offset.
+//! SIGKILL, restarts, and the upload resumes at the durable offset. On the
+//! PostgreSQL run the processes get the test database via
+//! `POSTCSO_DATABASE_URL`.
 
 mod common;
 
@@ -22,12 +24,12 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut cmd = command(data);
+        let mut child = cmd
             .args(["serve", "--data-dir"])
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env_remove("POSTCSO_DATA_DIR")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -52,12 +54,20 @@ impl Drop for Server {
     }
 }
 
-fn cli(args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("POSTCSO_DATA_DIR")
-        .output()
-        .expect("run");
+/// The binary, with the data dir's test database (if on PostgreSQL) in its
+/// environment.
+fn command(data: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("POSTCSO_DATA_DIR")
+        .env_remove("POSTCSO_DATABASE_URL");
+    if let Ok(url) = std::fs::read_to_string(data.join(common::DATABASE_URL_FILE)) {
+        cmd.env("POSTCSO_DATABASE_URL", url.trim());
+    }
+    cmd
+}
+
+fn cli(data: &Path, args: &[&str]) {
+    let out = command(data).args(args).output().expect("run");
     assert!(out.status.success(), "{args:?}: {out:?}");
 }
 
@@ -66,28 +76,36 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     let d = data.to_str().expect("path");
-    cli(&[
-        "station",
-        "create",
-        "--data-dir",
-        d,
-        "--slug",
-        "seodaemun",
-        "--name",
-        "S",
-    ]);
+    std::fs::create_dir_all(&data).expect("data dir");
+    common::test_database_url(&data).await;
+    cli(
+        &data,
+        &[
+            "station",
+            "create",
+            "--data-dir",
+            d,
+            "--slug",
+            "seodaemun",
+            "--name",
+            "S",
+        ],
+    );
     let csv = dir.path().join("codes.csv");
-    cli(&[
-        "enrol",
-        "--data-dir",
-        d,
-        "--station",
-        "seodaemun",
-        "--count",
-        "1",
-        "--out",
-        csv.to_str().expect("path"),
-    ]);
+    cli(
+        &data,
+        &[
+            "enrol",
+            "--data-dir",
+            d,
+            "--station",
+            "seodaemun",
+            "--count",
+            "1",
+            "--out",
+            csv.to_str().expect("path"),
+        ],
+    );
     let code = std::fs::read_to_string(&csv)
         .expect("csv")
         .lines()

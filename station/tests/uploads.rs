@@ -13,7 +13,7 @@ use common::{
     report_with_photos, sha256_hex, test_config, upload_metadata,
 };
 use postcso_station::auth::Role;
-use postcso_station::repo::{Repository, Station};
+use postcso_station::repo::Station;
 use sha2::Digest;
 
 /// A server, a station, a device, and a stored report listing `photos`.

@@ -7,7 +7,6 @@ mod common;
 use chrono::Utc;
 use common::{TestServer, id_of, problem, sample_report};
 use postcso_station::auth::Role;
-use postcso_station::repo::Repository;
 use serde_json::{Value, json};
 
 fn square() -> Value {

@@ -238,15 +238,11 @@ pub fn file_sha256(path: &std::path::Path) -> String {
 /// the changes feed announced each report once, and each photo is at the station
 /// byte for byte (SHA-256 of the stored blob equals the phone's processed file).
 pub fn assert_exactly_once(station: &Station, filed: &[(&Phone, &[ReportId])]) {
-    let db = station.db();
-    let has_changes = db
-        .query_row(
+    let has_changes = station.is_postgres()
+        || station.query_i64(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'changes'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .expect("schema")
-        == 1;
+            &[],
+        ) == 1;
     let mut total = 0;
     let mut lost = Vec::new();
     let mut duplicated = Vec::new();
@@ -260,13 +256,11 @@ pub fn assert_exactly_once(station: &Station, filed: &[(&Phone, &[ReportId])]) {
                 n => duplicated.push(format!("{key} ×{n}")),
             }
             if has_changes {
-                let created: i64 = db
-                    .query_row(
-                        "SELECT count(*) FROM changes WHERE report_id = ?1 AND event = 'created'",
-                        [&key],
-                        |r| r.get(0),
-                    )
-                    .expect("count changes");
+                let created = station.query_i64(
+                    "SELECT count(*) FROM changes
+                     WHERE CAST(report_id AS TEXT) = $1 AND event = 'created'",
+                    &[&key],
+                );
                 if created > 1 {
                     duplicated.push(format!("{key}: {created} 'created' changes"));
                 }
@@ -292,15 +286,14 @@ pub fn assert_exactly_once(station: &Station, filed: &[(&Phone, &[ReportId])]) {
                     photo.position
                 );
                 assert_eq!(file_sha256(&at_station), photo.sha256);
-                let received: Option<String> = db
-                    .query_row(
-                        "SELECT received_at FROM report_photos WHERE report_id = ?1 AND position = ?2",
-                        rusqlite::params![key, photo.position],
-                        |r| r.get(0),
-                    )
-                    .expect("photo row at the station");
+                let received = station.query_i64(
+                    "SELECT count(*) FROM report_photos
+                     WHERE CAST(report_id AS TEXT) = $1 AND CAST(position AS TEXT) = $2
+                       AND received_at IS NOT NULL",
+                    &[&key, &photo.position.to_string()],
+                );
                 assert!(
-                    received.is_some(),
+                    received == 1,
                     "{id}: the station does not count photo {} as received",
                     photo.position
                 );

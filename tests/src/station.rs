@@ -1,5 +1,10 @@
 //! A real `postcso-station` process for tests: created, served on a loopback
 //! port it keeps across restarts, killed with SIGKILL when a test wants it dead.
+//!
+//! With `POSTCSO_TEST_DATABASE_URL` set to a PostgreSQL server URL (as the
+//! second run of `cargo xtask test` does), each station gets a fresh database
+//! `t_<uuid>` there and runs with `--database-url`; otherwise it uses its data
+//! dir's SQLite file. The query helpers work on either.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -41,8 +46,56 @@ pub struct Station {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// The station's PostgreSQL database, when testing that backend.
+    database_url: Option<String>,
     /// The station's slug.
     pub slug: String,
+}
+
+/// Creates a fresh database on the PostgreSQL test server named by
+/// `POSTCSO_TEST_DATABASE_URL`, if set, and returns its URL.
+fn fresh_test_database() -> Option<String> {
+    let server = std::env::var("POSTCSO_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let create = format!("CREATE DATABASE {name}");
+    on_postgres(&server, move |client| client.batch_execute(&create))
+        .unwrap_or_else(|e| panic!("cannot create a test database on {server}: {e}"));
+    let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
+    let authority_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|i| start + i))
+        .unwrap_or(base.len());
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    Some(format!("{}/{name}{query}", &base[..authority_end]))
+}
+
+/// Runs `f` with a synchronous PostgreSQL client on a thread of its own (the
+/// client runs its own small runtime, which must not nest in a caller's).
+fn on_postgres<T: Send + 'static>(
+    url: &str,
+    f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+) -> Result<T, postgres::Error> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+        f(&mut client)
+    })
+    .join()
+    .expect("database thread")
 }
 
 impl Station {
@@ -54,6 +107,7 @@ impl Station {
             dir,
             port,
             child: None,
+            database_url: fresh_test_database(),
             slug: "seodaemun".to_owned(),
         };
         station.admin(&[
@@ -87,6 +141,9 @@ impl Station {
     pub fn admin(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(station_binary());
         cmd.args(args).arg("--data-dir").arg(self.dir.path());
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
         let out = cmd.output().expect("run postcso-station");
         assert!(
             out.status.success(),
@@ -193,6 +250,11 @@ impl Station {
                 "--data-dir",
             ])
             .arg(self.dir.path())
+            .args(
+                self.database_url
+                    .iter()
+                    .flat_map(|u| ["--database-url", u.as_str()]),
+            )
             .args(["--enrol-rate-per-minute", "100000"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -231,7 +293,74 @@ impl Station {
         self.serve();
     }
 
-    /// A read-only connection to the station's database, to check what arrived.
+    /// Whether this station runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.is_some()
+    }
+
+    /// The first column of every row of `sql`, as text, on either backend.
+    /// Write SQL both understand: `$1`-style parameters (text), and
+    /// `CAST(x AS TEXT)` / `CAST(x AS INTEGER)` for ids and flags.
+    pub fn query_strings(&self, sql: &str, params: &[&str]) -> Vec<String> {
+        let params: Vec<String> = params.iter().map(|p| (*p).to_owned()).collect();
+        if let Some(url) = &self.database_url {
+            let owned = sql.to_owned();
+            return on_postgres(url, move |client| {
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = client.query(&owned, &refs)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        r.try_get::<_, String>(0)
+                            .or_else(|_| r.try_get::<_, i64>(0).map(|n| n.to_string()))
+                            .or_else(|_| r.try_get::<_, i32>(0).map(|n| n.to_string()))
+                            .unwrap_or_default()
+                    })
+                    .collect())
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let db = self.db();
+        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                _ => String::new(),
+            })
+        })
+        .and_then(Iterator::collect)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// A single number `sql` returns, on either backend (see [`Self::query_strings`]).
+    pub fn query_i64(&self, sql: &str, params: &[&str]) -> i64 {
+        self.query_strings(sql, params)
+            .first()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{sql}: no number"))
+    }
+
+    /// Report ids in the order the station stored them (the order of their
+    /// `created` feed entries; for one phone delivering in turn, commit order).
+    pub fn arrival_order(&self) -> Vec<String> {
+        // PostgreSQL numbers feed entries lazily (at the next feed read), so
+        // order by its insertion id there; SQLite numbers them on insert.
+        let order = if self.is_postgres() { "id" } else { "seq" };
+        self.query_strings(
+            &format!(
+                "SELECT CAST(report_id AS TEXT) FROM changes
+                 WHERE kind = 'report' AND event = 'created' ORDER BY {order}"
+            ),
+            &[],
+        )
+    }
+
+    /// A read-only connection to the station's SQLite database (SQLite
+    /// stations only; prefer [`Self::query_i64`], which works on both).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
             self.dir.path().join("station.db"),
@@ -242,11 +371,10 @@ impl Station {
 
     /// How many reports the station stored under `id` (must be 0 or 1).
     pub fn copies_of(&self, id: &str) -> i64 {
-        self.db()
-            .query_row("SELECT count(*) FROM reports WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .expect("count reports")
+        self.query_i64(
+            "SELECT count(*) FROM reports WHERE CAST(id AS TEXT) = $1",
+            &[id],
+        )
     }
 
     /// The bytes of a photo the station stored, by its SHA-256, if it has it.
@@ -257,19 +385,18 @@ impl Station {
 
     /// Whether the station marked the report complete (every photo arrived).
     pub fn is_complete(&self, id: &str) -> bool {
-        self.db()
-            .query_row("SELECT complete FROM reports WHERE id = ?1", [id], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|c| c == 1)
-            .unwrap_or(false)
+        self.query_strings(
+            "SELECT CAST(CAST(complete AS INTEGER) AS TEXT) FROM reports
+             WHERE CAST(id AS TEXT) = $1",
+            &[id],
+        )
+        .first()
+        .is_some_and(|c| c == "1")
     }
 
     /// How many reports the station stored in all.
     pub fn report_count(&self) -> i64 {
-        self.db()
-            .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
-            .expect("count reports")
+        self.query_i64("SELECT count(*) FROM reports", &[])
     }
 }
 

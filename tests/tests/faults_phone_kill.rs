@@ -57,12 +57,10 @@ fn timeouts(photos: bool) -> postcso_core::sync::Timeouts {
 
 /// Reports the station holds complete (metadata and every photo).
 fn complete_at_station(rig: &Rig) -> i64 {
-    rig.station
-        .db()
-        .query_row("SELECT count(*) FROM reports WHERE complete = 1", [], |r| {
-            r.get(0)
-        })
-        .unwrap()
+    rig.station.query_i64(
+        "SELECT count(*) FROM reports WHERE CAST(complete AS INTEGER) = 1",
+        &[],
+    )
 }
 
 /// Files `count` reports (with `photos` each, through a capped link when there
@@ -110,15 +108,10 @@ fn killed_mid_sync(count: u64, photos: &[&Path], kill_after_ms: (u64, u64), seed
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         let after = complete_at_station(&rig);
-        let received: i64 = rig
-            .station
-            .db()
-            .query_row(
-                "SELECT coalesce(sum(upload_offset), 0) FROM uploads",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap_or(0);
+        let received = rig.station.query_i64(
+            "SELECT CAST(coalesce(sum(upload_offset), 0) AS BIGINT) FROM uploads",
+            &[],
+        );
         eprintln!(
             "kill {round}: {before} reports complete at the station before, {after} at the kill; \
              {received} photo bytes received"

@@ -34,14 +34,7 @@ fn the_queue_arrives_exactly_once_in_creation_order() {
         assert_eq!(phone.queue.get(*id).unwrap().state, ReportState::Sent);
     }
     // Arrival order at the station is the phone's creation order.
-    let arrived: Vec<String> = {
-        let db = station.db();
-        let mut stmt = db.prepare("SELECT id FROM reports ORDER BY rowid").unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let arrived = station.arrival_order();
     assert_eq!(
         arrived,
         ids.iter().map(ToString::to_string).collect::<Vec<_>>()

@@ -104,6 +104,15 @@ pub fn ensure(deps: &[Dep]) -> Result<(), String> {
     }
 }
 
+/// Installs Debian packages with apt-get (through sudo unless root).
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let sudo = if is_root() { None } else { Some("sudo") };
+    apt(sudo, &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    apt(sudo, &args)
+}
+
 fn apt(sudo: Option<&str>, args: &[&str]) -> Result<(), String> {
     let mut cmd = match sudo {
         Some(s) => {

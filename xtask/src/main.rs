@@ -5,6 +5,7 @@
 //! skips what is present, so both commands work on a fresh machine.
 
 mod deps;
+mod postgres;
 mod run;
 
 use std::process::ExitCode;
@@ -32,6 +33,13 @@ enum Task {
         #[arg(long)]
         no_install: bool,
     },
+    /// Run only the PostgreSQL runs of `test`: the station's suite and the
+    /// sync tests against a private PostgreSQL cluster on 127.0.0.1:55432.
+    TestPostgres {
+        /// Do not install PostgreSQL when it is missing.
+        #[arg(long)]
+        no_install: bool,
+    },
     /// Run the main job: an embedded station and 88 simulated carriers syncing
     /// through a link with random outages (`postcso-station demo`).
     Demo {
@@ -49,6 +57,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Test { no_install } => test(no_install),
+        Task::TestPostgres { no_install } => postgres_tests(no_install).map(|counts| {
+            println!("total: {} passed, {} failed", counts.passed, counts.failed);
+        }),
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
     };
@@ -71,6 +82,7 @@ fn workspace_root() -> std::path::PathBuf {
 /// pinned Go tools of the fault tests (Toxiproxy).
 fn install_all() -> Result<(), String> {
     deps::ensure(deps::ALL)?;
+    postgres::ensure_installed()?;
     deps::ensure_npm(&workspace_root(), deps::NPM)?;
     deps::ensure_go_tools(deps::GO_TOOLS)
 }
@@ -93,10 +105,52 @@ fn test(no_install: bool) -> Result<(), String> {
         ],
     )?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
+    let pg = postgres_tests(no_install)?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
-    println!("total: {} passed, {} failed", rust.passed, rust.failed);
+    println!(
+        "total: {} passed, {} failed",
+        rust.passed + pg.passed,
+        rust.failed + pg.failed
+    );
     Ok(())
+}
+
+/// The variable the station's test harnesses read the PostgreSQL server from.
+const PG_ENV: &str = "POSTCSO_TEST_DATABASE_URL";
+
+/// The station's suite again on PostgreSQL, and the process-level sync
+/// tests, against a private cluster started for the run.
+fn postgres_tests(no_install: bool) -> Result<run::Counts, String> {
+    let cluster = postgres::Cluster::start(no_install)?;
+    let url = cluster.url();
+    let env = [(PG_ENV, Some(url.as_str()))];
+    let station = run::cargo_tests_env(
+        "station tests on PostgreSQL",
+        &["test", "-p", "postcso-station", "--no-fail-fast"],
+        &env,
+    )?;
+    let sync = run::cargo_tests_env(
+        "sync tests on PostgreSQL",
+        &[
+            "test",
+            "-p",
+            "postcso-tests",
+            "--no-fail-fast",
+            "--test",
+            "sync_delivery",
+            "--test",
+            "sync_photos",
+            "--test",
+            "sync_zones",
+        ],
+        &env,
+    )?;
+    drop(cluster);
+    Ok(run::Counts {
+        passed: station.passed + sync.passed,
+        failed: station.failed + sync.failed,
+    })
 }
 
 fn demo(args: &[String]) -> Result<(), String> {

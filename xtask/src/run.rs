@@ -26,9 +26,26 @@ pub struct Counts {
 
 /// Runs a `cargo test` step, echoing its output, and sums its `test result:` lines.
 pub fn cargo_tests(name: &str, args: &[&str]) -> Result<Counts, String> {
+    cargo_tests_env(name, args, &[])
+}
+
+/// Like [`cargo_tests`] with environment changes: `Some` sets a variable,
+/// `None` removes it.
+pub fn cargo_tests_env(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> Result<Counts, String> {
     announce(name, "cargo", args);
     let started = Instant::now();
-    let mut child = Command::new("cargo")
+    let mut command = Command::new("cargo");
+    for (key, value) in env {
+        match value {
+            Some(v) => command.env(key, v),
+            None => command.env_remove(key),
+        };
+    }
+    let mut child = command
         .args(args)
         .stdout(Stdio::piped())
         .spawn()

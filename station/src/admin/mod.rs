@@ -9,7 +9,7 @@ mod zones;
 pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use tokio::net::TcpListener;
@@ -18,18 +18,26 @@ use crate::auth::{
     Role, hash_password, hash_secret, new_enrolment_code, new_token, normalise_enrolment_code,
 };
 use crate::blob::{BlobLocation, S3Options};
-use crate::cli::{EnrolArgs, ServeArgs};
+use crate::cli::{DataDir, EnrolArgs, ServeArgs};
 use crate::config::{RateLimit, ServerConfig};
 use crate::exit::{CliError, Exit};
+use crate::repo::postgres::PgRepository;
 use crate::repo::sqlite::SqliteRepository;
 use crate::repo::{NewEnrolmentCode, NewUser, Repository, Station};
 use crate::server::{
-    DB_FILE, open_repo, open_state_with_blobs, serve as serve_http, shutdown_signal,
+    DB_FILE, open_backend, open_state_with_blobs, serve as serve_http, shutdown_signal,
 };
 
-async fn open_existing(data_dir: &Path) -> Result<SqliteRepository, CliError> {
+/// The database of an existing station setup: on PostgreSQL the one at the
+/// URL, else the data dir's SQLite file, which must exist.
+async fn open_existing(data: &DataDir) -> Result<Arc<dyn Repository>, CliError> {
+    if let Some(url) = &data.database_url {
+        return Ok(Arc::new(PgRepository::connect(url).await?));
+    }
+    let data_dir = &data.data_dir;
     SqliteRepository::open_existing(&data_dir.join(DB_FILE))
         .await
+        .map(|repo| Arc::new(repo) as Arc<dyn Repository>)
         .map_err(|e| match e {
             crate::repo::RepoError::NotFound(_) => CliError::new(
                 Exit::NotFound,
@@ -42,7 +50,7 @@ async fn open_existing(data_dir: &Path) -> Result<SqliteRepository, CliError> {
         })
 }
 
-async fn find_station(repo: &SqliteRepository, slug: &str) -> Result<Station, CliError> {
+async fn find_station(repo: &Arc<dyn Repository>, slug: &str) -> Result<Station, CliError> {
     repo.station_by_slug(slug)
         .await?
         .ok_or_else(|| CliError::new(Exit::NotFound, format!("no station `{slug}`")))
@@ -90,7 +98,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         )
     })?;
     tracing::info!(blob_store = %location.describe(), "photo blobs");
-    let state = open_state_with_blobs(&args.data.data_dir, config, blobs).await?;
+    let state = open_state_with_blobs(
+        &args.data.data_dir,
+        args.data.database_url.as_deref(),
+        config,
+        blobs,
+    )
+    .await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::new(Exit::Io, format!("cannot listen on {}: {e}", args.listen)))?;
@@ -107,8 +121,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
 }
 
 /// `station create`
-pub async fn station_create(data_dir: &Path, slug: &str, name: &str) -> Result<(), CliError> {
-    let repo = open_repo(data_dir).await?;
+pub async fn station_create(data: &DataDir, slug: &str, name: &str) -> Result<(), CliError> {
+    let repo = open_backend(&data.data_dir, data.database_url.as_deref()).await?;
     let station = repo.create_station(slug, name).await?;
     print(format_args!(
         "created station {} ({}) with {} report categories",
@@ -119,8 +133,8 @@ pub async fn station_create(data_dir: &Path, slug: &str, name: &str) -> Result<(
 }
 
 /// `station list`
-pub async fn station_list(data_dir: &Path) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn station_list(data: &DataDir) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     for station in repo.list_stations().await? {
         print(format_args!(
             "{}\t{}\t{}",
@@ -132,13 +146,13 @@ pub async fn station_list(data_dir: &Path) -> Result<(), CliError> {
 
 /// `user add`
 pub async fn user_add(
-    data_dir: &Path,
+    data: &DataDir,
     station: &str,
     username: &str,
     role: Role,
     password_stdin: bool,
 ) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
     let (password, generated) = if password_stdin {
         let mut line = String::new();
@@ -182,7 +196,7 @@ pub async fn user_add(
 /// code hashes, then move the files into place. A failure before the commit
 /// leaves no codes in the database; after it, the staging files are kept.
 pub async fn enrol(args: EnrolArgs) -> Result<(), CliError> {
-    let repo = open_existing(&args.data.data_dir).await?;
+    let repo = open_existing(&args.data).await?;
     let station = find_station(&repo, &args.station).await?;
     let plan = sheet::SheetPaths::for_csv(&args.out)?;
     plan.ensure_free()?;
@@ -221,8 +235,8 @@ pub async fn enrol(args: EnrolArgs) -> Result<(), CliError> {
 }
 
 /// `device list`
-pub async fn device_list(data_dir: &Path, station: &str) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn device_list(data: &DataDir, station: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
     for device in repo.list_devices(station.id).await? {
         let state = match device.revoked_at {
@@ -241,8 +255,8 @@ pub async fn device_list(data_dir: &Path, station: &str) -> Result<(), CliError>
 }
 
 /// `device revoke`
-pub async fn device_revoke(data_dir: &Path, station: &str, device: &str) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn device_revoke(data: &DataDir, station: &str, device: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
     let (device, newly) = repo
         .revoke_device(station.id, device, Utc::now())

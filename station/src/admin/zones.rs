@@ -8,6 +8,7 @@ use postcso_core::model::ZoneArea;
 use uuid::Uuid;
 
 use super::{find_station, open_existing, print};
+use crate::cli::DataDir;
 use crate::exit::{CliError, Exit};
 use crate::repo::{Actor, NewZone, RepoError, Repository};
 
@@ -74,11 +75,11 @@ pub struct ZoneAddArgs<'a> {
 }
 
 /// `zone add`
-pub async fn zone_add(data_dir: &Path, args: ZoneAddArgs<'_>) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn zone_add(data: &DataDir, args: ZoneAddArgs<'_>) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, args.station).await?;
     let area = args.area_file.map(read_area).transpose()?;
-    let devices = resolve_devices(&repo, station.id, args.devices).await?;
+    let devices = resolve_devices(&*repo, station.id, args.devices).await?;
     let zone = repo
         .add_zone(
             station.id,
@@ -102,8 +103,8 @@ pub async fn zone_add(data_dir: &Path, args: ZoneAddArgs<'_>) -> Result<(), CliE
 }
 
 /// `zone list`
-pub async fn zone_list(data_dir: &Path, station: &str) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn zone_list(data: &DataDir, station: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
     for zone in repo.zones(station.id).await? {
         let state = match zone.retired_at {
@@ -127,8 +128,8 @@ pub async fn zone_list(data_dir: &Path, station: &str) -> Result<(), CliError> {
 }
 
 /// `zone retire`
-pub async fn zone_retire(data_dir: &Path, station: &str, code: &str) -> Result<(), CliError> {
-    let repo = open_existing(data_dir).await?;
+pub async fn zone_retire(data: &DataDir, station: &str, code: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
     let (zone, newly) = repo
         .retire_zone(station.id, code, Actor::console(), Utc::now())

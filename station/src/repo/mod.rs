@@ -1,7 +1,7 @@
 //! The storage layer: one [`Repository`] trait, one module per backend.
 //!
-//! Handlers and the admin CLI only talk to the trait, so the PostgreSQL backend
-//! (a later slice) slots in without touching them. Every method that reads or
+//! Handlers and the admin CLI only talk to the trait; the embedded SQLite
+//! backend serves one station machine, the PostgreSQL one a shared deployment. Every method that reads or
 //! writes tenant data takes the [`StationId`] it acts for and filters on it; the
 //! only lookups without a station are those keyed by a secret's hash (device
 //! token, session token, enrolment code), which is how the station is found.
@@ -9,6 +9,7 @@
 mod audit;
 mod change;
 mod inspection;
+pub mod postgres;
 pub mod sqlite;
 mod upload;
 mod zone;

@@ -1,6 +1,13 @@
 //! Shared test harness: a real server on a real loopback socket, over a fresh
 //! data dir, plus helpers that set up stations, users and devices through the
 //! same repository the server uses (nothing is mocked).
+//!
+//! The backend comes from the environment: with `POSTCSO_TEST_DATABASE_URL`
+//! set to a PostgreSQL server URL (`postgres://postgres@127.0.0.1:55432/postgres`,
+//! as `cargo xtask test` starts it), every server gets a fresh database
+//! `t_<uuid>` on that server, so tests run in parallel in isolation; without it,
+//! the data dir's embedded SQLite file. The data dir remembers its database in
+//! [`DATABASE_URL_FILE`], so a restart over the same dir finds it again.
 
 #![allow(dead_code)]
 
@@ -16,6 +23,7 @@ use postcso_station::auth::{
 };
 use postcso_station::config::{RateLimit, ServerConfig};
 use postcso_station::http::AppState;
+use postcso_station::repo::postgres::PgRepository;
 use postcso_station::repo::sqlite::SqliteRepository;
 use postcso_station::repo::{NewEnrolmentCode, NewUser, Repository, Station};
 use postcso_station::server::{DB_FILE, serve};
@@ -29,7 +37,7 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// The repository the server uses, for setup and for checking what is stored.
-    pub repo: SqliteRepository,
+    pub repo: Arc<dyn Repository>,
     /// HTTP client.
     pub http: reqwest::Client,
     /// The data dir (kept alive for the test).
@@ -60,12 +68,11 @@ impl TestServer {
         Self::start_in(tempfile::tempdir().expect("temp dir"), config).await
     }
 
-    /// Starts a server over an existing data dir (a restart).
+    /// Starts a server over an existing data dir (a restart); a fresh dir
+    /// gets a fresh database of the backend under test.
     pub async fn start_in(dir: TempDir, config: ServerConfig) -> Self {
-        let repo = SqliteRepository::open(&dir.path().join(DB_FILE))
-            .await
-            .expect("open database");
-        let state = AppState::new(Arc::new(repo.clone()), config, dir.path()).expect("state");
+        let repo = open_test_repo(dir.path()).await;
+        let state = AppState::new(Arc::clone(&repo), config, dir.path()).expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -192,11 +199,9 @@ impl TestServer {
         self.get_report(token, id).await.json().await.expect("json")
     }
 
-    /// Rows in a table, counted straight from the database file.
+    /// Rows in a table, counted straight from the database.
     pub fn count_rows(&self, table: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.dir.path().join(DB_FILE)).expect("open db");
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .expect("count")
+        count_rows_in(self.dir.path(), table)
     }
 
     /// Stops the server gracefully and waits for it.
@@ -502,4 +507,194 @@ pub async fn parallel_statuses(
 /// How many of `statuses` are `code`.
 pub fn count(statuses: &[u16], code: u16) -> usize {
     statuses.iter().filter(|s| **s == code).count()
+}
+
+/// What a raw SQL statement returned: the rows with every value as text, and
+/// the affected row count.
+pub type SqlOutput = (Vec<Vec<Option<String>>>, u64);
+
+/// The file in a test data dir naming its PostgreSQL database, if it has one.
+pub const DATABASE_URL_FILE: &str = "test-database-url";
+
+/// The PostgreSQL server the tests run against, if any.
+pub fn postgres_server_url() -> Option<String> {
+    std::env::var("POSTCSO_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// Whether this run tests the PostgreSQL backend.
+pub fn is_postgres() -> bool {
+    postgres_server_url().is_some()
+}
+
+/// For tests of PostgreSQL behaviour: true, after saying so, when this run
+/// is on SQLite and the test should return. `cargo xtask test` runs the
+/// suite a second time on PostgreSQL, where they run for real.
+pub fn skip_unless_postgres() -> bool {
+    if !is_postgres() {
+        eprintln!("PostgreSQL-only test, skipped: POSTCSO_TEST_DATABASE_URL is not set");
+        return true;
+    }
+    false
+}
+
+/// For tests of SQLite behaviour that has no PostgreSQL counterpart (the
+/// database file itself): true, after saying so, when this run is on
+/// PostgreSQL and the test should return. PostgreSQL's counterparts live in
+/// `tests/postgres.rs`.
+pub fn skip_on_postgres(why: &str) -> bool {
+    if is_postgres() {
+        eprintln!("SQLite-only test, skipped on PostgreSQL: {why}");
+        return true;
+    }
+    false
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{db}{query}", &base[..authority_end])
+}
+
+/// Creates a fresh database on the test server and returns its URL.
+pub async fn fresh_postgres_database(server_url: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {server_url}: {e}"));
+    let driver = tokio::spawn(connection);
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    drop(client);
+    let _ = driver.await;
+    with_database(server_url, &name)
+}
+
+/// The database URL a data dir belongs to; a fresh PostgreSQL database is
+/// made (and remembered in the dir) when testing PostgreSQL.
+pub async fn test_database_url(dir: &std::path::Path) -> Option<String> {
+    if let Ok(url) = std::fs::read_to_string(dir.join(DATABASE_URL_FILE)) {
+        return Some(url.trim().to_owned());
+    }
+    let server = postgres_server_url()?;
+    let url = fresh_postgres_database(&server).await;
+    std::fs::write(dir.join(DATABASE_URL_FILE), &url).expect("remember database url");
+    Some(url)
+}
+
+/// Opens the repository of a data dir on the backend under test.
+pub async fn open_test_repo(dir: &std::path::Path) -> Arc<dyn Repository> {
+    match test_database_url(dir).await {
+        Some(url) => Arc::new(PgRepository::connect(&url).await.expect("open PostgreSQL")),
+        None => Arc::new(
+            SqliteRepository::open(&dir.join(DB_FILE))
+                .await
+                .expect("open database"),
+        ),
+    }
+}
+
+/// Runs one SQL statement on PostgreSQL from synchronous code (also inside
+/// an async test): on its own thread with its own small runtime. Returns the
+/// rows as text, and the affected row count.
+pub fn postgres_sql(url: &str, sql: &str) -> Result<SqlOutput, String> {
+    let url = url.to_owned();
+    let sql = sql.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            let driver = tokio::spawn(connection);
+            let messages = client.simple_query(&sql).await.map_err(|e| e.to_string());
+            drop(client);
+            let _ = driver.await;
+            let mut rows = Vec::new();
+            let mut affected = 0;
+            for message in messages? {
+                match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => rows.push(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    ),
+                    tokio_postgres::SimpleQueryMessage::CommandComplete(n) => affected = n,
+                    _ => {}
+                }
+            }
+            Ok((rows, affected))
+        })
+    })
+    .join()
+    .map_err(|_| "database thread panicked".to_owned())?
+}
+
+/// Runs one SQL statement straight on a data dir's database (bypassing the
+/// station), whichever backend it is on. Returns the rows with every value as
+/// text, and the affected row count; `Err` carries the database's refusal.
+pub fn db_sql(dir: &std::path::Path, sql: &str) -> Result<SqlOutput, String> {
+    if let Ok(url) = std::fs::read_to_string(dir.join(DATABASE_URL_FILE)) {
+        return postgres_sql(url.trim(), sql);
+    }
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).map_err(|e| e.to_string())?;
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let columns = stmt.column_count();
+    if columns == 0 {
+        let n = stmt.execute([]).map_err(|e| e.to_string())?;
+        return Ok((Vec::new(), n as u64));
+    }
+    let rows = stmt
+        .query_map([], |r| {
+            (0..columns)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => None,
+                        rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                        rusqlite::types::ValueRef::Real(x) => Some(x.to_string()),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            Some(String::from_utf8_lossy(t).into_owned())
+                        }
+                        rusqlite::types::ValueRef::Blob(b) => Some(hex::encode(b)),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(|e| e.to_string())?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    Ok((rows, 0))
+}
+
+/// Rows in a table of a data dir's database, whichever backend.
+pub fn count_rows_in(dir: &std::path::Path, table: &str) -> i64 {
+    let (rows, _) = db_sql(dir, &format!("SELECT count(*) FROM {table}")).expect("count");
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+/// The text values of the first row a query returns, whichever backend.
+pub fn first_row(dir: &std::path::Path, sql: &str) -> Vec<String> {
+    let (rows, _) = db_sql(dir, sql).expect("query");
+    rows.into_iter()
+        .next()
+        .expect("a row")
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect()
 }

@@ -1,0 +1,123 @@
+//! Admin-managed categories in PostgreSQL: add and retire, each with its feed
+//! entry (the whole list) and audit row, in one transaction.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Object;
+use postcso_core::model::{CategoryInfo, CategoryList};
+use serde_json::json;
+
+use super::feed::{self, AuditRecord};
+use super::{accounts, execute, lock_station, map_err, micros, query_opt};
+use crate::repo::{Actor, RepoError, StationId};
+
+/// Adds a category at the end of the list; see `Repository::add_category`.
+pub(super) async fn add(
+    client: &mut Object,
+    station: StationId,
+    info: &CategoryInfo,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<CategoryList, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    lock_station(&tx, station).await?;
+    let exists = query_opt(
+        &tx,
+        "SELECT 1 FROM categories WHERE station_id = $1 AND code = $2",
+        &[&station.0, &info.code.as_str()],
+    )
+    .await?;
+    if exists.is_some() {
+        return Err(RepoError::Conflict(format!(
+            "category `{}` already exists in this station (retired categories keep their code)",
+            info.code
+        )));
+    }
+    execute(
+        &tx,
+        "INSERT INTO categories (station_id, code, position, name_ko, name_en, guidance, retired)
+         VALUES ($1, $2,
+                 (SELECT coalesce(max(position), -1) + 1 FROM categories WHERE station_id = $1),
+                 $3, $4, $5, false)",
+        &[
+            &station.0,
+            &info.code.as_str(),
+            &info.name_ko,
+            &info.name_en,
+            &info.guidance,
+        ],
+    )
+    .await?;
+    let list = accounts::categories(&tx, station).await?;
+    feed::append_categories(&tx, station, &list, now).await?;
+    feed::append_audit(
+        &tx,
+        station,
+        actor,
+        AuditRecord {
+            action: "category.add",
+            target_kind: "category",
+            target_id: info.code.to_string(),
+            before: None,
+            after: Some(json!({
+                "code": info.code.as_str(),
+                "name_ko": info.name_ko,
+                "name_en": info.name_en,
+                "guidance": info.guidance,
+                "retired": false,
+            })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(list)
+}
+
+/// Retires a category; see `Repository::retire_category`.
+pub(super) async fn retire(
+    client: &mut Object,
+    station: StationId,
+    code: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(CategoryList, bool), RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    lock_station(&tx, station).await?;
+    let retired = query_opt(
+        &tx,
+        "SELECT retired FROM categories WHERE station_id = $1 AND code = $2",
+        &[&station.0, &code],
+    )
+    .await?;
+    match retired.map(|r| super::get::<bool>(&r, 0)).transpose()? {
+        None => return Err(RepoError::NotFound("category")),
+        Some(true) => return Ok((accounts::categories(&tx, station).await?, false)),
+        Some(false) => {}
+    }
+    execute(
+        &tx,
+        "UPDATE categories SET retired = true WHERE station_id = $1 AND code = $2",
+        &[&station.0, &code],
+    )
+    .await?;
+    let list = accounts::categories(&tx, station).await?;
+    feed::append_categories(&tx, station, &list, now).await?;
+    feed::append_audit(
+        &tx,
+        station,
+        actor,
+        AuditRecord {
+            action: "category.retire",
+            target_kind: "category",
+            target_id: code.to_owned(),
+            before: Some(json!({ "retired": false })),
+            after: Some(json!({ "retired": true })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok((list, true))
+}

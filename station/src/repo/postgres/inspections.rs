@@ -1,0 +1,293 @@
+//! Inspections in PostgreSQL: assignment (which also moves the report to
+//! `inspecting`) and findings, each with audit rows and feed entries in one
+//! transaction.
+//!
+//! Both writes lock the report row first, the same order as triage and photo
+//! completion, so decisions on one report queue and each sees the previous
+//! one's result.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Object, Transaction};
+use postcso_core::model::{ReportId, ReviewStatus};
+use serde_json::json;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::feed::{self, AuditRecord};
+use super::{execute, get, map_err, micros, query, query_opt, reports};
+use crate::repo::{
+    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings, RepoError,
+    ReportEventKind, StationId,
+};
+
+const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
+                             i.findings, i.outcome, i.observed_at, i.recorded_at
+                      FROM inspections AS i
+                      JOIN users AS u ON u.station_id = i.station_id AND u.id = i.inspector_id";
+
+fn from_row(r: &Row) -> Result<Inspection, RepoError> {
+    let report: Uuid = get(r, 0)?;
+    let text: Option<String> = get(r, 5)?;
+    let outcome: Option<String> = get(r, 6)?;
+    let findings = match (text, outcome) {
+        (Some(text), Some(outcome)) => Some(Findings {
+            text,
+            outcome: InspectionOutcome::parse(&outcome)
+                .ok_or_else(|| RepoError::Storage(format!("bad inspection outcome `{outcome}`")))?,
+            observed_at: get(r, 7)?,
+            recorded_at: get(r, 8)?,
+        }),
+        _ => None,
+    };
+    Ok(Inspection {
+        report_id: ReportId::parse(&report.to_string())
+            .map_err(|e| RepoError::Storage(format!("bad report id: {e}")))?,
+        inspector_id: get(r, 1)?,
+        inspector: get(r, 2)?,
+        assigned_by: get(r, 3)?,
+        assigned_at: get(r, 4)?,
+        findings,
+    })
+}
+
+/// The inspection of one report.
+pub(super) async fn get_one<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    report: ReportId,
+) -> Result<Option<Inspection>, RepoError> {
+    query_opt(
+        c,
+        &format!("{SELECT} WHERE i.station_id = $1 AND i.report_id = $2"),
+        &[&station.0, &report.as_uuid()],
+    )
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// The station's inspections, newest assignment first, optionally only one
+/// inspector's.
+pub(super) async fn list<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    inspector: Option<Uuid>,
+) -> Result<Vec<Inspection>, RepoError> {
+    query(
+        c,
+        &format!(
+            "{SELECT} WHERE i.station_id = $1 AND ($2::uuid IS NULL OR i.inspector_id = $2)
+             ORDER BY i.assigned_at DESC, i.report_id"
+        ),
+        &[&station.0, &inspector],
+    )
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Locks the report row; false when the station has no such report.
+async fn lock_report(
+    tx: &Transaction<'_>,
+    station: StationId,
+    report: ReportId,
+) -> Result<bool, RepoError> {
+    Ok(query_opt(
+        tx,
+        "SELECT 1 FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
+        &[&station.0, &report.as_uuid()],
+    )
+    .await?
+    .is_some())
+}
+
+/// Assigns an inspector; see `Repository::assign_inspection`.
+pub(super) async fn assign(
+    client: &mut Object,
+    station: StationId,
+    report: ReportId,
+    inspector_username: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<AssignOutcome, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    if !lock_report(&tx, station, report).await? {
+        return Ok(AssignOutcome::NoReport);
+    }
+    let Some(before_report) = reports::load(&tx, station, report).await? else {
+        return Ok(AssignOutcome::NoReport);
+    };
+    let inspector = query_opt(
+        &tx,
+        "SELECT id FROM users WHERE station_id = $1 AND username = $2
+         AND role = 'inspector' AND disabled_at IS NULL",
+        &[&station.0, &inspector_username],
+    )
+    .await?;
+    let Some(inspector) = inspector else {
+        return Ok(AssignOutcome::NotAnInspector);
+    };
+    let inspector_id: Uuid = get(&inspector, 0)?;
+    let assigned_by = actor.user_id.ok_or_else(|| {
+        RepoError::Storage("an inspection is assigned by a signed-in user".into())
+    })?;
+    let before = get_one(&tx, station, report).await?;
+    let same_inspector = before
+        .as_ref()
+        .is_some_and(|i| i.inspector_id == inspector_id);
+    let status_changes = before_report.status != ReviewStatus::Inspecting;
+    if same_inspector && !status_changes {
+        let inspection = before.ok_or(RepoError::NotFound("inspection"))?;
+        return Ok(AssignOutcome::Assigned {
+            inspection,
+            report: Box::new(before_report),
+            changed: false,
+        });
+    }
+    if !same_inspector {
+        execute(
+            &tx,
+            "INSERT INTO inspections (report_id, station_id, inspector_id, assigned_by, assigned_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (report_id) DO UPDATE SET
+                 inspector_id = excluded.inspector_id, assigned_by = excluded.assigned_by,
+                 assigned_at = excluded.assigned_at, findings = NULL, outcome = NULL,
+                 observed_at = NULL, recorded_at = NULL",
+            &[
+                &report.as_uuid(),
+                &station.0,
+                &inspector_id,
+                &assigned_by,
+                &now,
+            ],
+        )
+        .await?;
+        feed::append_audit(
+            &tx,
+            station,
+            actor,
+            AuditRecord {
+                action: "inspection.assign",
+                target_kind: "report",
+                target_id: report.to_string(),
+                before: before.as_ref().map(|i| {
+                    json!({
+                        "inspector": i.inspector,
+                        "outcome": i.findings.as_ref().map(|f| f.outcome.as_str()),
+                    })
+                }),
+                after: Some(json!({ "inspector": inspector_username })),
+            },
+            now,
+        )
+        .await?;
+    }
+    if status_changes {
+        execute(
+            &tx,
+            "UPDATE reports SET status = 'inspecting', status_reason = NULL
+             WHERE station_id = $1 AND id = $2",
+            &[&station.0, &report.as_uuid()],
+        )
+        .await?;
+        feed::append_report(&tx, station, report, ReportEventKind::Status, now).await?;
+        feed::append_audit(
+            &tx,
+            station,
+            actor,
+            AuditRecord {
+                action: "report.status",
+                target_kind: "report",
+                target_id: report.to_string(),
+                before: Some(json!({
+                    "status": before_report.status.as_str(),
+                    "reason": before_report.status_reason,
+                })),
+                after: Some(json!({ "status": "inspecting", "reason": null })),
+            },
+            now,
+        )
+        .await?;
+    }
+    let inspection = get_one(&tx, station, report)
+        .await?
+        .ok_or(RepoError::NotFound("inspection"))?;
+    let stored = reports::load(&tx, station, report)
+        .await?
+        .ok_or(RepoError::NotFound("report"))?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(AssignOutcome::Assigned {
+        inspection,
+        report: Box::new(stored),
+        changed: true,
+    })
+}
+
+/// Records findings; see `Repository::record_inspection`.
+pub(super) async fn record(
+    client: &mut Object,
+    station: StationId,
+    report: ReportId,
+    inspector: Uuid,
+    findings: &NewFindings,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<Inspection>, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    if !lock_report(&tx, station, report).await? {
+        return Ok(None);
+    }
+    let Some(before) = get_one(&tx, station, report).await? else {
+        return Ok(None);
+    };
+    if before.inspector_id != inspector {
+        return Ok(None);
+    }
+    execute(
+        &tx,
+        "UPDATE inspections SET findings = $3, outcome = $4, observed_at = $5, recorded_at = $6
+         WHERE station_id = $1 AND report_id = $2",
+        &[
+            &station.0,
+            &report.as_uuid(),
+            &findings.text,
+            &findings.outcome.as_str(),
+            &findings.observed_at,
+            &now,
+        ],
+    )
+    .await?;
+    feed::append_report(&tx, station, report, ReportEventKind::Inspected, now).await?;
+    let summary = |f: &Findings| {
+        json!({
+            "outcome": f.outcome.as_str(),
+            "observed_at": f.observed_at,
+            "findings_chars": f.text.chars().count(),
+        })
+    };
+    feed::append_audit(
+        &tx,
+        station,
+        actor,
+        AuditRecord {
+            action: "inspection.record",
+            target_kind: "report",
+            target_id: report.to_string(),
+            before: before.findings.as_ref().map(summary),
+            after: Some(json!({
+                "outcome": findings.outcome.as_str(),
+                "observed_at": findings.observed_at,
+                "findings_chars": findings.text.chars().count(),
+            })),
+        },
+        now,
+    )
+    .await?;
+    let after = get_one(&tx, station, report).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(after)
+}

@@ -1,0 +1,251 @@
+//! Upload rows in PostgreSQL, and the completion transaction that turns a
+//! finished upload into a received photo.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Object};
+use postcso_core::model::ReportId;
+use serde_json::json;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::feed::{self, AuditRecord};
+use super::{execute, get, map_err, micros, query, query_one, query_opt, to_i64, to_u64};
+use crate::repo::{
+    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
+};
+
+const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
+                       hash_state, created_at, expires_at, completed_at";
+
+fn upload_from_row(r: &Row) -> Result<Upload, RepoError> {
+    let report: Uuid = get(r, 3)?;
+    Ok(Upload {
+        id: get(r, 0)?,
+        station_id: StationId(get(r, 1)?),
+        device_id: get(r, 2)?,
+        report_id: ReportId::parse(&report.to_string())
+            .map_err(|e| RepoError::Storage(format!("bad report id: {e}")))?,
+        sha256: get(r, 4)?,
+        length: to_u64(get(r, 5)?),
+        offset: to_u64(get(r, 6)?),
+        hash_state: get(r, 7)?,
+        created_at: get(r, 8)?,
+        expires_at: get(r, 9)?,
+        completed_at: get(r, 10)?,
+    })
+}
+
+/// Inserts a new upload row and returns it as stored.
+pub(super) async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Upload, RepoError> {
+    let row = query_one(
+        c,
+        &format!(
+            "INSERT INTO uploads (id, station_id, device_id, report_id, sha256, length,
+                                  created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        ),
+        &[
+            &u.id,
+            &u.station_id.0,
+            &u.device_id,
+            &u.report_id.as_uuid(),
+            &u.sha256,
+            &to_i64(u.length),
+            &micros(u.created_at),
+            &micros(u.expires_at),
+        ],
+    )
+    .await?;
+    upload_from_row(&row)
+}
+
+/// One upload of the station.
+pub(super) async fn get_upload<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    id: &str,
+    lock: bool,
+) -> Result<Option<Upload>, RepoError> {
+    let sql = if lock {
+        format!("SELECT {COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2 FOR UPDATE")
+    } else {
+        format!("SELECT {COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2")
+    };
+    query_opt(c, &sql, &[&station.0, &id])
+        .await?
+        .as_ref()
+        .map(upload_from_row)
+        .transpose()
+}
+
+/// One upload of the station, without locking it.
+pub(super) async fn find<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    id: &str,
+) -> Result<Option<Upload>, RepoError> {
+    get_upload(c, station, id, false).await
+}
+
+/// Moves the durable offset of an unfinished upload.
+pub(super) async fn progress<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    id: &str,
+    offset: u64,
+    hash_state: Option<Vec<u8>>,
+) -> Result<(), RepoError> {
+    let n = execute(
+        c,
+        "UPDATE uploads SET upload_offset = $3, hash_state = $4
+         WHERE station_id = $1 AND id = $2 AND completed_at IS NULL",
+        &[&station.0, &id, &to_i64(offset), &hash_state],
+    )
+    .await?;
+    if n == 0 {
+        return Err(RepoError::NotFound("upload"));
+    }
+    Ok(())
+}
+
+/// The completion transaction; see `Repository::complete_upload`.
+pub(super) async fn complete(
+    client: &mut Object,
+    station: StationId,
+    id: &str,
+    now: DateTime<Utc>,
+    keep_until: DateTime<Utc>,
+) -> Result<UploadCompletion, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    let upload = get_upload(&tx, station, id, true)
+        .await?
+        .ok_or(RepoError::NotFound("upload"))?;
+    let report = upload.report_id.as_uuid();
+    // The report row is locked before the manifest is counted, so two uploads
+    // of one report finishing together queue, and the second one sees the
+    // first one's photo: exactly one of them marks the report complete.
+    let was_complete: bool = get(
+        &query_one(
+            &tx,
+            "SELECT complete FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
+            &[&station.0, &report],
+        )
+        .await?,
+        0,
+    )?;
+    if upload.completed_at.is_some() {
+        return Ok(UploadCompletion {
+            newly_received: false,
+            report_complete: was_complete,
+        });
+    }
+    let keep = micros(keep_until.max(upload.expires_at));
+    execute(
+        &tx,
+        "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = $3,
+                            expires_at = $4
+         WHERE station_id = $1 AND id = $2",
+        &[&station.0, &id, &now, &keep],
+    )
+    .await?;
+    let received = execute(
+        &tx,
+        "UPDATE report_photos SET received_at = $4
+         WHERE station_id = $1 AND report_id = $2 AND sha256 = $3 AND received_at IS NULL",
+        &[&station.0, &report, &upload.sha256, &now],
+    )
+    .await?;
+    let missing: i64 = get(
+        &query_one(
+            &tx,
+            "SELECT count(*) FROM report_photos
+             WHERE station_id = $1 AND report_id = $2 AND received_at IS NULL",
+            &[&station.0, &report],
+        )
+        .await?,
+        0,
+    )?;
+    let now_complete = missing == 0;
+    if now_complete && !was_complete {
+        execute(
+            &tx,
+            "UPDATE reports SET complete = true WHERE station_id = $1 AND id = $2",
+            &[&station.0, &report],
+        )
+        .await?;
+    }
+    if received > 0 {
+        let event = if now_complete && !was_complete {
+            ReportEventKind::Complete
+        } else {
+            ReportEventKind::Photo
+        };
+        feed::append_report(&tx, station, upload.report_id, event, now).await?;
+        feed::append_audit(
+            &tx,
+            station,
+            &Actor::device(upload.device_id),
+            AuditRecord {
+                action: "report.photo_received",
+                target_kind: "report",
+                target_id: upload.report_id.to_string(),
+                before: Some(json!({ "sha256": upload.sha256, "received": false,
+                                     "complete": was_complete })),
+                after: Some(json!({ "sha256": upload.sha256, "received": true,
+                                    "complete": now_complete, "upload_id": id })),
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(UploadCompletion {
+        newly_received: received > 0,
+        report_complete: now_complete,
+    })
+}
+
+/// Deletes one upload row.
+pub(super) async fn delete<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    id: &str,
+) -> Result<bool, RepoError> {
+    let n = execute(
+        c,
+        "DELETE FROM uploads WHERE station_id = $1 AND id = $2",
+        &[&station.0, &id],
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// Deletes every expired upload and returns their ids, in one statement.
+pub(super) async fn remove_expired<C: GenericClient>(
+    c: &C,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, RepoError> {
+    query(
+        c,
+        "DELETE FROM uploads WHERE expires_at <= $1 RETURNING id",
+        &[&now],
+    )
+    .await?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect()
+}
+
+/// Every upload of every station.
+pub(super) async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoError> {
+    query(
+        c,
+        &format!("SELECT {COLUMNS} FROM uploads ORDER BY created_at"),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(upload_from_row)
+    .collect()
+}

@@ -1,0 +1,260 @@
+//! Zones in PostgreSQL: reading, adding, updating and retiring, each write
+//! with its feed entry (the whole list) and audit row in one transaction.
+//!
+//! Writes take the station row's lock first, so one station's zone changes
+//! queue: the existence check, the position and the list in the feed entry
+//! are each computed from the previous change's result.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Object, Transaction};
+use postcso_core::model::ZoneArea;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::feed::{self, AuditRecord};
+use super::{execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneUpdate};
+
+fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
+    area.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
+}
+
+/// Every zone of the station, with its devices (in id order), in the order added.
+pub(super) async fn load_all<C: GenericClient>(
+    c: &C,
+    station: StationId,
+) -> Result<Vec<Zone>, RepoError> {
+    let rows = query(
+        c,
+        "SELECT z.code, z.name, z.area_json, z.created_at, z.updated_at, z.retired_at,
+                coalesce(array_agg(d.device_id ORDER BY d.device_id)
+                         FILTER (WHERE d.device_id IS NOT NULL), '{}')
+         FROM zones z
+         LEFT JOIN zone_devices d ON d.station_id = z.station_id AND d.zone_code = z.code
+         WHERE z.station_id = $1
+         GROUP BY z.station_id, z.code
+         ORDER BY z.position",
+        &[&station.0],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let area: Option<String> = get(r, 2)?;
+            let area = area
+                .map(|text| serde_json::from_str::<ZoneArea>(&text))
+                .transpose()
+                .map_err(|e| RepoError::Storage(format!("bad zone area JSON: {e}")))?;
+            Ok(Zone {
+                code: get(r, 0)?,
+                name: get(r, 1)?,
+                area,
+                devices: get(r, 6)?,
+                created_at: get(r, 3)?,
+                updated_at: get(r, 4)?,
+                retired_at: get(r, 5)?,
+            })
+        })
+        .collect()
+}
+
+fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
+    zones
+        .iter()
+        .find(|z| z.code == code)
+        .cloned()
+        .ok_or(RepoError::NotFound("zone"))
+}
+
+/// Checks every device is the station's, and stores them as the zone's set.
+async fn set_devices(
+    tx: &Transaction<'_>,
+    station: StationId,
+    code: &str,
+    devices: &[Uuid],
+) -> Result<(), RepoError> {
+    let mut unique = devices.to_vec();
+    unique.sort();
+    unique.dedup();
+    let known = query_one(
+        tx,
+        "SELECT count(*) FROM devices WHERE station_id = $1 AND id = ANY($2)",
+        &[&station.0, &unique],
+    )
+    .await?;
+    if get::<i64>(&known, 0)? != to_i64(unique.len() as u64) {
+        return Err(RepoError::NotFound("device"));
+    }
+    execute(
+        tx,
+        "DELETE FROM zone_devices WHERE station_id = $1 AND zone_code = $2",
+        &[&station.0, &code],
+    )
+    .await?;
+    execute(
+        tx,
+        "INSERT INTO zone_devices (station_id, zone_code, device_id)
+         SELECT $1, $2, d FROM unnest($3::uuid[]) AS d",
+        &[&station.0, &code, &unique],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the audit log keeps of a zone: everything but the outline's points
+/// (positions stay out of the log), of which it keeps only the count.
+fn audit_view(zone: &Zone) -> serde_json::Value {
+    let points = zone
+        .area
+        .as_ref()
+        .map(|ZoneArea::Polygon { coordinates }| coordinates.iter().map(Vec::len).sum::<usize>());
+    json!({
+        "code": zone.code,
+        "name": zone.name,
+        "area_points": points,
+        "devices": zone.devices,
+        "retired": zone.retired_at.is_some(),
+    })
+}
+
+/// Writes the feed entry and audit row after a change, commits, returns the zone.
+async fn publish(
+    tx: Transaction<'_>,
+    station: StationId,
+    code: &str,
+    actor: &Actor,
+    action: &str,
+    before: Option<&Zone>,
+    now: DateTime<Utc>,
+) -> Result<Zone, RepoError> {
+    let zones = load_all(&tx, station).await?;
+    let after = find(&zones, code)?;
+    feed::append_zones(&tx, station, &zones, now).await?;
+    feed::append_audit(
+        &tx,
+        station,
+        actor,
+        AuditRecord {
+            action,
+            target_kind: "zone",
+            target_id: code.to_owned(),
+            before: before.map(audit_view),
+            after: Some(audit_view(&after)),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(after)
+}
+
+/// Adds a zone; see `Repository::add_zone`.
+pub(super) async fn add(
+    client: &mut Object,
+    station: StationId,
+    zone: &NewZone,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Zone, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    lock_station(&tx, station).await?;
+    let exists = query_opt(
+        &tx,
+        "SELECT 1 FROM zones WHERE station_id = $1 AND code = $2",
+        &[&station.0, &zone.code],
+    )
+    .await?;
+    if exists.is_some() {
+        return Err(RepoError::Conflict(format!(
+            "zone `{}` already exists in this station (retired zones keep their code)",
+            zone.code
+        )));
+    }
+    execute(
+        &tx,
+        "INSERT INTO zones (station_id, code, position, name, area_json, created_at, updated_at)
+         VALUES ($1, $2, (SELECT coalesce(max(position), -1) + 1 FROM zones WHERE station_id = $1),
+                 $3, $4, $5, $5)",
+        &[
+            &station.0,
+            &zone.code,
+            &zone.name,
+            &area_json(zone.area.as_ref())?,
+            &now,
+        ],
+    )
+    .await?;
+    set_devices(&tx, station, &zone.code, &zone.devices).await?;
+    publish(tx, station, &zone.code, actor, "zone.add", None, now).await
+}
+
+/// Updates a zone; see `Repository::update_zone`.
+pub(super) async fn update(
+    client: &mut Object,
+    station: StationId,
+    code: &str,
+    update: &ZoneUpdate,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Zone, bool), RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    lock_station(&tx, station).await?;
+    let before = find(&load_all(&tx, station).await?, code)?;
+    if before.retired_at.is_some() {
+        return Err(RepoError::Conflict(format!(
+            "zone `{code}` is retired and cannot be changed"
+        )));
+    }
+    let name = update.name.clone().unwrap_or_else(|| before.name.clone());
+    let area = match &update.area {
+        Some(area) => area.clone(),
+        None => before.area.clone(),
+    };
+    let mut devices = update
+        .devices
+        .clone()
+        .unwrap_or_else(|| before.devices.clone());
+    devices.sort();
+    devices.dedup();
+    if name == before.name && area == before.area && devices == before.devices {
+        return Ok((before, false));
+    }
+    execute(
+        &tx,
+        "UPDATE zones SET name = $3, area_json = $4, updated_at = $5
+         WHERE station_id = $1 AND code = $2",
+        &[&station.0, &code, &name, &area_json(area.as_ref())?, &now],
+    )
+    .await?;
+    set_devices(&tx, station, code, &devices).await?;
+    let after = publish(tx, station, code, actor, "zone.update", Some(&before), now).await?;
+    Ok((after, true))
+}
+
+/// Retires a zone; see `Repository::retire_zone`.
+pub(super) async fn retire(
+    client: &mut Object,
+    station: StationId,
+    code: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Zone, bool), RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    lock_station(&tx, station).await?;
+    let before = find(&load_all(&tx, station).await?, code)?;
+    if before.retired_at.is_some() {
+        return Ok((before, false));
+    }
+    execute(
+        &tx,
+        "UPDATE zones SET retired_at = $3, updated_at = $3 WHERE station_id = $1 AND code = $2",
+        &[&station.0, &code, &now],
+    )
+    .await?;
+    let after = publish(tx, station, code, actor, "zone.retire", Some(&before), now).await?;
+    Ok((after, true))
+}
