@@ -4,6 +4,7 @@
 //! Each task installs the system packages it needs when they are missing and
 //! skips what is present, so both commands work on a fresh machine.
 
+mod bindings;
 mod deps;
 mod run;
 
@@ -43,6 +44,13 @@ enum Task {
     /// packages of the interop tests and the pinned Go tools of the fault tests;
     /// nothing else.
     Deps,
+    /// Generate the Kotlin, Swift and Python sources of the UniFFI bindings
+    /// (`bindings/`) into `android/`, `ios/` and `python/`.
+    Bindings {
+        /// Only check that the checked-in sources match what would be generated.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +59,7 @@ fn main() -> ExitCode {
         Task::Test { no_install } => test(no_install),
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
+        Task::Bindings { check } => bindings::bindings(&workspace_root(), check),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,10 +101,17 @@ fn test(no_install: bool) -> Result<(), String> {
             "warnings",
         ],
     )?;
+    // Stale generated bindings fail CI: they are checked in, never regenerated here.
+    bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
+    let python = bindings::python_tests(&workspace_root())?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
-    println!("total: {} passed, {} failed", rust.passed, rust.failed);
+    println!(
+        "total: {} passed, {} failed",
+        rust.passed + python.passed,
+        rust.failed + python.failed
+    );
     Ok(())
 }
 
