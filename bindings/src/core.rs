@@ -94,7 +94,10 @@ impl PostCore {
 
     /// Sets a draft's category, checked against the station's list.
     pub fn set_category(&self, id: String, code: String) -> Result<(), PostError> {
-        Ok(self.get_open()?.queue.set_category(report_id(&id)?, &code)?)
+        Ok(self
+            .get_open()?
+            .queue
+            .set_category(report_id(&id)?, &code)?)
     }
 
     /// Sets a draft's note; blank text clears it.
@@ -129,7 +132,10 @@ impl PostCore {
     ) -> Result<AttachedPhoto, PostError> {
         let open = self.get_open()?;
         let id = report_id(&id)?;
-        Ok(open.queue.attach_photo(id, PhotoInput::Bytes(&bytes))?.into())
+        Ok(open
+            .queue
+            .attach_photo(id, PhotoInput::Bytes(&bytes))?
+            .into())
     }
 
     /// Removes the photo at `position` from a draft; later photos move up.
@@ -254,9 +260,8 @@ impl PostCore {
     /// Registers the listener for sync and status events, replacing any
     /// earlier one; `None` removes it.
     pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) -> Result<(), PostError> {
-        let bridge = listener.map(|l| {
-            Arc::new(ListenerBridge(l)) as Arc<dyn postcso_core::sync::SyncListener>
-        });
+        let bridge = listener
+            .map(|l| Arc::new(ListenerBridge(l)) as Arc<dyn postcso_core::sync::SyncListener>);
         self.get_open()?.engine.set_listener(bridge);
         Ok(())
     }

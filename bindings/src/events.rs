@@ -136,9 +136,8 @@ impl postcso_core::sync::SyncListener for ListenerBridge {
         // The core also contains panics around this call; we catch here as well so
         // a failure is logged with the FFI's context and never unwinds further.
         let event = SyncEvent::from(event);
-        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.0.on_event(event)
-        }));
+        let delivered =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.on_event(event)));
         match delivered {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "sync listener failed; event dropped"),

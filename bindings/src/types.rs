@@ -25,7 +25,10 @@ impl fmt::Debug for CoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CoreConfig")
             .field("station_url", &self.station_url)
-            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }

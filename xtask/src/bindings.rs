@@ -86,14 +86,23 @@ fn generate_into(root: &Path, dest_root: &Path) -> Result<(), String> {
         let status = Command::new(&bindgen)
             .current_dir(root)
             .arg("generate")
-            .args(["--language", t.language, "--no-format", "--crate", "postcso_ffi"])
+            .args([
+                "--language",
+                t.language,
+                "--no-format",
+                "--crate",
+                "postcso_ffi",
+            ])
             .arg("--out-dir")
             .arg(&out)
             .arg(&lib)
             .status()
             .map_err(|e| format!("could not run {}: {e}", bindgen.display()))?;
         if !status.success() {
-            return Err(format!("generating {} bindings failed ({status})", t.language));
+            return Err(format!(
+                "generating {} bindings failed ({status})",
+                t.language
+            ));
         }
         for f in t.files {
             if !out.join(f).exists() {
@@ -146,7 +155,7 @@ fn venv_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     cache.join("postcso/venv")
 }
 
@@ -204,7 +213,14 @@ pub fn python_tests(root: &Path) -> Result<run::Counts, String> {
     run::step(
         "build station",
         "cargo",
-        &["build", "--quiet", "-p", "postcso-station", "--bin", "postcso-station"],
+        &[
+            "build",
+            "--quiet",
+            "-p",
+            "postcso-station",
+            "--bin",
+            "postcso-station",
+        ],
     )?;
     let lib = cdylib(root, "debug");
     let station = root.join("target/debug/postcso-station");

@@ -1620,7 +1620,7 @@ public interface PostCoreInterface {
      * Stops the engine (a sync in flight ends as `Cancelled`) and releases the
      * listener. Idempotent; afterwards every call raises `Closed`.
      */
-    fun `close`()
+    fun `shutdown`()
     
     /**
      * Starts a new draft, saved at once, and returns its id.
@@ -1925,7 +1925,7 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
     /**
      * Stops the engine (a sync in flight ends as `Cancelled`) and releases the
      * listener. Idempotent; afterwards every call raises `Closed`.
-     */override fun `close`()
+     */override fun `shutdown`()
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
