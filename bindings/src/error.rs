@@ -148,3 +148,44 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
         Self::Unexpected { reason: e.reason }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use postcso_core::model::{GeoError, ReportId};
+    use postcso_core::photo::PhotoError;
+
+    use super::*;
+
+    #[test]
+    fn each_queue_error_maps_to_the_variant_the_app_acts_on() {
+        let id = ReportId::new();
+        assert!(matches!(
+            PostError::from(QueueError::NotFound(id)),
+            PostError::NotFound(m) if m.contains(&id.to_string())
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Location(GeoError::OutOfRange { field: "lat" })),
+            PostError::InvalidLocation(m) if m.contains("lat")
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Photo(PhotoError::NotAnImage)),
+            PostError::BadPhoto(_)
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::StorageFull),
+            PostError::StorageFull(_)
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Missing("location")),
+            PostError::MissingField(_)
+        ));
+        assert!(matches!(
+            PostError::from(EnrolError::Refused("used".into())),
+            PostError::EnrolmentRefused(_)
+        ));
+        assert!(matches!(
+            PostError::from(EnrolError::Unreachable("timeout".into())),
+            PostError::Network(_)
+        ));
+    }
+}

@@ -145,3 +145,44 @@ impl postcso_core::sync::SyncListener for ListenerBridge {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use postcso_core::sync::SyncListener as CoreListener;
+
+    use super::*;
+
+    /// Fails in the three ways a foreign listener can: a declared error, an
+    /// undeclared one (as UniFFI hands it over) and a panic.
+    struct Failing(AtomicUsize);
+
+    impl SyncListener for Failing {
+        fn on_event(&self, _event: SyncEvent) -> Result<(), ListenerError> {
+            match self.0.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(ListenerError::Failed {
+                    reason: "ui gone".into(),
+                }),
+                1 => Err(uniffi::UnexpectedUniFFICallbackError::new("NullPointerException").into()),
+                _ => panic!("listener bug"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_listener_is_contained() {
+        let failing = Arc::new(Failing(AtomicUsize::new(0)));
+        let bridge = ListenerBridge(failing.clone());
+        for _ in 0..3 {
+            bridge.on_event(postcso_core::sync::SyncEvent::Started);
+        }
+        assert_eq!(failing.0.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn unexpected_callback_errors_keep_their_reason() {
+        let e: ListenerError = uniffi::UnexpectedUniFFICallbackError::new("boom").into();
+        assert!(matches!(e, ListenerError::Unexpected { ref reason } if reason == "boom"));
+    }
+}

@@ -308,3 +308,57 @@ pub struct TransferStats {
     /// HTTP requests made.
     pub requests: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location() -> Location {
+        Location {
+            lat: 37.565_812,
+            lon: 126.938_61,
+            accuracy_m: Some(7.0),
+            altitude_m: None,
+            fix_time: SystemTime::now(),
+            source: LocationSource::Gps,
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_notes_positions_or_credentials() {
+        let report = Report {
+            id: "0190f5c2-7b1e-7cc4-9a4e-1f2d3c4b5a69".into(),
+            state: ReportState::Draft,
+            category: Some("crime_risk".into()),
+            note: Some("the door of no. 12 is broken".into()),
+            location: Some(location()),
+            created_at: SystemTime::now(),
+            photos: vec![],
+            content_hash: None,
+            flags: LocationFlags {
+                low_accuracy: false,
+                stale: false,
+            },
+            review_status: None,
+            server_message: None,
+        };
+        let shown = format!(
+            "{report:?} {:?} {:?} {:?}",
+            location(),
+            CoreConfig {
+                data_dir: "/data/user/0/org.postcso".into(),
+                station_url: "https://station.example/".into(),
+                credential: Some("secret-token-value".into()),
+            },
+            Enrolment {
+                device_id: "d".into(),
+                label: "carrier-017".into(),
+                token: "secret-token-value".into(),
+            }
+        );
+        for leak in ["no. 12", "37.56", "126.93", "secret-token", "/data/user"] {
+            assert!(!shown.contains(leak), "{leak} leaked into {shown}");
+        }
+        assert!(shown.contains("0190f5c2") && shown.contains("carrier-017"));
+    }
+}
