@@ -6,6 +6,7 @@
 
 mod bindings;
 mod deps;
+mod maven;
 mod run;
 
 use std::process::ExitCode;
@@ -80,6 +81,7 @@ fn workspace_root() -> std::path::PathBuf {
 /// pinned Go tools of the fault tests (Toxiproxy).
 fn install_all() -> Result<(), String> {
     deps::ensure(deps::ALL)?;
+    deps::ensure(maven::DEPS)?;
     deps::ensure_npm(&workspace_root(), deps::NPM)?;
     deps::ensure_go_tools(deps::GO_TOOLS)
 }
@@ -105,12 +107,13 @@ fn test(no_install: bool) -> Result<(), String> {
     bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
     let python = bindings::python_tests(&workspace_root())?;
+    let kotlin = maven::kotlin_tests(&workspace_root())?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
     println!(
         "total: {} passed, {} failed",
-        rust.passed + python.passed,
-        rust.failed + python.failed
+        rust.passed + python.passed + kotlin.passed,
+        rust.failed + python.failed + kotlin.failed
     );
     Ok(())
 }
