@@ -1,8 +1,11 @@
 //! The Rust side of the FFI overhead figures: `noop()` and `submit()` called on
 //! the FFI object from Rust (no foreign boundary), next to the core's own
 //! `ReportQueue::submit()`, so the cost of the FFI layer's own work (id parsing,
-//! the closed check, record conversion) is visible. The Kotlin side of the same
-//! calls (through JNA) is measured in `android/` and compared in BENCHMARKS.md.
+//! the closed check, record conversion) is visible. `noop` is also called
+//! through its C-ABI scaffolding exactly as a foreign binding does it (clone the
+//! object handle, call with a `RustCallStatus`): the Rust half of every foreign
+//! call. The Kotlin side of the same calls (through JNA) is measured in
+//! `android/`, the Python side in `python/bench/`; BENCHMARKS.md sets them side by side.
 //!
 //! `cargo bench -p postcso-ffi --bench ffi_overhead`
 
@@ -17,6 +20,15 @@ use postcso_ffi::{CoreConfig, Location, LocationSource, PostCore};
 /// A loopback port nothing listens on; the network is also set offline, so no
 /// sync runs during the measurement.
 const NOWHERE: &str = "http://127.0.0.1:9/";
+
+// The scaffolding UniFFI generates for `PostCore` (see ios/Sources/PostcsoFFI/postcsoFFI.h).
+unsafe extern "C" {
+    fn uniffi_postcso_ffi_fn_clone_postcore(
+        handle: u64,
+        status: &mut uniffi::RustCallStatus,
+    ) -> u64;
+    fn uniffi_postcso_ffi_fn_method_postcore_noop(handle: u64, status: &mut uniffi::RustCallStatus);
+}
 
 fn ready_ffi_draft(core: &PostCore) -> String {
     let id = core.create_draft().expect("draft");
@@ -70,6 +82,23 @@ fn benches(c: &mut Criterion) {
     let queue = ReportQueue::open(QueueConfig::new(dir.path().join("core"))).expect("queue");
 
     c.bench_function("ffi_object_noop_from_rust", |b| b.iter(|| core.noop()));
+    // The handle stays owned by this Arc for the whole bench; each call clones it
+    // and the method consumes the clone, as the foreign side does.
+    let handle = uniffi::Handle::from_arc(std::sync::Arc::clone(&core)).as_raw();
+    c.bench_function("ffi_noop_through_c_abi", |b| {
+        b.iter(|| {
+            let mut status = uniffi::RustCallStatus::default();
+            // SAFETY: `handle` is a live `Arc<PostCore>` handle made above; the
+            // clone is consumed by the method call, as in the generated bindings.
+            unsafe {
+                let clone = uniffi_postcso_ffi_fn_clone_postcore(black_box(handle), &mut status);
+                uniffi_postcso_ffi_fn_method_postcore_noop(clone, &mut status);
+            }
+            assert!(matches!(status.code, uniffi::RustCallStatusCode::Success));
+        })
+    });
+    // SAFETY: releases the reference taken by `from_arc` above.
+    drop(unsafe { uniffi::Handle::from_raw_unchecked(handle).into_arc::<PostCore>() });
     c.bench_function("ffi_object_stats_from_rust", |b| {
         b.iter(|| black_box(core.stats().expect("stats")))
     });

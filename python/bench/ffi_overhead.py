@@ -19,7 +19,7 @@ PACKAGE = ROOT / "python" / "src" / "postcso_ffi"
 lib = pathlib.Path(os.environ.get("POSTCSO_FFI_LIB", ROOT / "target" / "release" / "libpostcso_ffi.so"))
 if not lib.is_file():
     sys.exit(f"no native library at {lib}")
-link = PACKAGE / lib.name
+link = PACKAGE / ("libpostcso_ffi.dylib" if sys.platform == "darwin" else "libpostcso_ffi.so")
 if link.is_symlink() or link.exists():
     link.unlink()
 link.symlink_to(lib.resolve())
