@@ -7,7 +7,9 @@
 // build, into build/rustJniLibs/<abi>/libpostcso_ffi.so, packaged as jniLibs.
 // Needs: rustup targets aarch64-linux-android, armv7-linux-androideabi, x86_64-linux-android;
 // `cargo install cargo-ndk`; ANDROID_NDK_HOME (or the SDK's ndk/<version>).
-// Release builds of the .so: `./gradlew :postcso:assembleRelease -PrustProfile=release`.
+// Shipped builds of the .so use the workspace's size-tuned `mobile` profile (LTO, stripped,
+// panic = unwind so a Rust panic surfaces as a Kotlin exception):
+// `gradle :postcso:assembleRelease -PrustProfile=mobile`. The default is `dev` (fast builds).
 
 plugins {
     id("com.android.library")
@@ -47,7 +49,7 @@ dependencies {
     implementation("androidx.work:work-runtime-ktx:2.10.0")
 }
 
-val rustProfile = (findProperty("rustProfile") as String?) ?: "debug"
+val rustProfile = (findProperty("rustProfile") as String?) ?: "dev"
 val workspaceRoot = rootDir.parentFile
 
 // Cross-compiles postcso-ffi for the Android ABIs with cargo-ndk.
@@ -64,7 +66,7 @@ val cargoNdk by tasks.registering(Exec::class) {
         "-o", out.absolutePath,
         "build", "-p", "postcso-ffi", "--lib",
     )
-    if (rustProfile == "release") args += "--release"
+    args += listOf("--profile", rustProfile)
     commandLine(args)
     inputs.dir(File(workspaceRoot, "bindings/src"))
     inputs.dir(File(workspaceRoot, "core/src"))

@@ -64,9 +64,10 @@ class LifecycleLeakTest {
         assertTrue(end.osThreads <= start.osThreads + 6, "OS threads grew: $start -> $end")
         assertTrue(end.jvmThreads <= start.jvmThreads + 6, "JVM threads grew: $start -> $end")
         assertTrue(peakThreads <= start.osThreads + 24, "threads piled up during the run: peak $peakThreads, $start")
-        // 900 more cycles leaking even 64 KiB each would add 56 MiB.
+        // RSS wanders by several MiB with the allocator and the JIT (seen: +12..16 MiB,
+        // not growing linearly); 900 more cycles leaking 36 KiB each would add 32 MiB.
         val growthKiB = end.rssKiB - start.rssKiB
-        assertTrue(growthKiB < 48 * 1024, "RSS grew by $growthKiB KiB over ${cycles - warmUp} cycles: $start -> $end")
+        assertTrue(growthKiB < 32 * 1024, "RSS grew by $growthKiB KiB over ${cycles - warmUp} cycles: $start -> $end")
         val heapGrowth = end.heapUsedKiB - start.heapUsedKiB
         assertTrue(heapGrowth < 16 * 1024, "the heap after GC grew by $heapGrowth KiB: $start -> $end")
     }
