@@ -94,7 +94,10 @@ class PostCso private constructor(
         io { core.attachPhotoBytes(id, bytes) }
 
     /** Removes the photo at [position] from a draft; later photos move up. */
-    suspend fun removePhoto(id: String, position: Int) = io { core.removePhoto(id, position.toUInt()) }
+    suspend fun removePhoto(id: String, position: Int) {
+        require(position >= 0) { "a photo position is never negative, was $position" }
+        io { core.removePhoto(id, position.toUInt()) }
+    }
 
     /** Deletes an abandoned draft (sealed reports cannot be deleted). */
     suspend fun deleteDraft(id: String) = io { core.deleteDraft(id) }

@@ -12,6 +12,7 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import org.postcso.PostCso
 import org.postcso.ffi.Location
 import org.postcso.ffi.LocationSource
@@ -53,14 +54,14 @@ class EventRecorder private constructor(private val core: PostCso) {
 
     /** Waits until an event matching [predicate] arrived, and returns it. */
     suspend fun await(timeout: Duration = 30.seconds, predicate: (SyncEvent) -> Boolean): SyncEvent =
-        withTimeout(timeout) {
-            while (true) {
-                events.firstOrNull(predicate)?.let { return@withTimeout it }
+        withTimeoutOrNull(timeout) {
+            var found = events.firstOrNull(predicate)
+            while (found == null) {
                 delay(10)
+                found = events.firstOrNull(predicate)
             }
-            @Suppress("UNREACHABLE_CODE")
-            error("unreachable")
-        }
+            found
+        } ?: throw AssertionError("no matching event within $timeout; received: $events")
 
     /** Stops collecting. */
     fun stop() = job.cancel()
