@@ -33,9 +33,10 @@ android {
 
     sourceSets["main"].jniLibs.srcDir(layout.buildDirectory.dir("rustJniLibs"))
 
-    // The JVM tests need a station binary and the host cdylib; they run with Maven
-    // (postcso/pom.xml, `cargo xtask test`), not as Android unit tests.
-    testOptions.unitTests.all { it.enabled = false }
+    // src/test/kotlin is the JVM suite: it needs a station binary and the host cdylib and
+    // runs with Maven (postcso/pom.xml, `cargo xtask test`), not as Android unit tests.
+    sourceSets["test"].java.setSrcDirs(emptyList<String>())
+    sourceSets["test"].kotlin.setSrcDirs(emptyList<String>())
 }
 
 kotlin {
