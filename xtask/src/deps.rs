@@ -241,3 +241,13 @@ pub fn ensure_go_tools(tools: &[GoTool]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Installs Debian packages that provide no program to look for (e.g.
+/// `python3-venv`); the caller decides they are missing.
+pub fn install_packages(packages: &[&str]) -> Result<(), String> {
+    let sudo = if is_root() { None } else { Some("sudo") };
+    apt(sudo, &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(packages);
+    apt(sudo, &args)
+}

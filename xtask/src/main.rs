@@ -4,7 +4,9 @@
 //! Each task installs the system packages it needs when they are missing and
 //! skips what is present, so both commands work on a fresh machine.
 
+mod bindings;
 mod deps;
+mod maven;
 mod postgres;
 mod run;
 
@@ -51,6 +53,13 @@ enum Task {
     /// packages of the interop tests and the pinned Go tools of the fault tests;
     /// nothing else.
     Deps,
+    /// Generate the Kotlin, Swift and Python sources of the UniFFI bindings
+    /// (`bindings/`) into `android/`, `ios/` and `python/`.
+    Bindings {
+        /// Only check that the checked-in sources match what would be generated.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
         }),
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
+        Task::Bindings { check } => bindings::bindings(&workspace_root(), check),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,6 +93,7 @@ fn workspace_root() -> std::path::PathBuf {
 fn install_all() -> Result<(), String> {
     deps::ensure(deps::ALL)?;
     postgres::ensure_installed()?;
+    deps::ensure(maven::DEPS)?;
     deps::ensure_npm(&workspace_root(), deps::NPM)?;
     deps::ensure_go_tools(deps::GO_TOOLS)
 }
@@ -104,14 +115,18 @@ fn test(no_install: bool) -> Result<(), String> {
             "warnings",
         ],
     )?;
+    // Stale generated bindings fail CI: they are checked in, never regenerated here.
+    bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
     let pg = postgres_tests(no_install)?;
+    let python = bindings::python_tests(&workspace_root())?;
+    let kotlin = maven::kotlin_tests(&workspace_root())?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
     println!(
         "total: {} passed, {} failed",
-        rust.passed + pg.passed,
-        rust.failed + pg.failed
+        rust.passed + pg.passed + python.passed + kotlin.passed,
+        rust.failed + pg.failed + python.failed + kotlin.failed
     );
     Ok(())
 }

@@ -110,10 +110,13 @@ impl ReportQueue {
 
     /// Starts a new draft, saved at once, and returns its id.
     pub fn create_draft(&self) -> Result<ReportId, QueueError> {
-        let id = ReportId::new();
-        let now = Utc::now();
-        let created_at = now.with_timezone(&Local).fixed_offset();
-        self.store.write(|tx| -> Result<(), QueueError> {
+        // The id and the clock are read under the writer's lock, so the
+        // listing order (creation millisecond, then id) is the order in which
+        // drafts were really created, even across threads.
+        let id = self.store.write(|tx| -> Result<ReportId, QueueError> {
+            let id = ReportId::new();
+            let now = Utc::now();
+            let created_at = now.with_timezone(&Local).fixed_offset();
             tx.execute(
                 "INSERT INTO reports (id, state, created_at, created_at_ms, updated_at_ms) \
                  VALUES (?1, 'draft', ?2, ?3, ?3)",
@@ -123,7 +126,7 @@ impl ReportQueue {
                     now.timestamp_millis()
                 ],
             )?;
-            Ok(())
+            Ok(id)
         })?;
         self.observers.notify(QueueChange::DraftCreated(id));
         Ok(id)

@@ -1,0 +1,134 @@
+package org.postcso
+
+import kotlin.test.assertEquals
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.takeWhile
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import org.postcso.ffi.ReportState
+import org.postcso.ffi.ReviewStatus
+import org.postcso.ffi.StopReason
+import org.postcso.ffi.SyncEvent
+import org.postcso.testing.EventRecorder
+import org.postcso.testing.Station
+import org.postcso.testing.fileReport
+import org.postcso.testing.tempDataDir
+
+/**
+ * The carrier's whole path through the real core and the real bindings against a real
+ * station process: enrol, file a report with a real photo, sync with the events as a
+ * Flow, and hear the supervisor's decision come back.
+ */
+class ReportFlowTest {
+    private lateinit var station: Station
+
+    @BeforeEach
+    fun startStation() {
+        station = Station.start()
+    }
+
+    @AfterEach
+    fun stopStation() {
+        station.close()
+    }
+
+    @Test
+    fun `a report filed on the phone reaches the station and the review comes back`(): Unit = runBlocking {
+        val (code, label) = station.enrolmentCodes(1).single()
+        val dataDir = tempDataDir()
+        PostCso.open(dataDir, station.url).use { cso ->
+            val enrolment = cso.enrol(code)
+            assertEquals(label, enrolment.label)
+            assertTrue(enrolment.token.isNotBlank(), "enrolment hands out a credential")
+            assertTrue(cso.categories().any { it.code == "safety_facility" }, "the station's categories are stored")
+
+            val recorder = EventRecorder.start(cso, this)
+            val id = cso.fileReport()
+            val report = cso.report(id)
+            assertEquals(1, report.photos.size)
+            assertEquals(64, report.photos[0].sha256.length)
+
+            // The engine syncs by itself after submit; syncNow drains whatever is left.
+            val outcome = cso.syncNow(60.seconds)
+            assertEquals(StopReason.Drained, outcome.stop)
+            assertEquals(0uL, outcome.remaining)
+            recorder.await { it is SyncEvent.StateChanged && it.id == id && it.state == ReportState.SENT }
+            assertEquals(ReportState.SENT, cso.report(id).state)
+
+            // The events arrived in lifecycle order through the Flow.
+            val states = recorder.events.filterIsInstance<SyncEvent.StateChanged>().filter { it.id == id }.map { it.state }
+            assertEquals(ReportState.QUEUED, states.first())
+            assertTrue(states.indexOf(ReportState.SENDING) < states.indexOf(ReportState.SENT), "states: $states")
+            assertTrue(recorder.events.any { it is SyncEvent.UploadProgress && it.id == id }, "upload progress reported")
+            assertTrue(recorder.events.any { it is SyncEvent.Finished }, "run end reported")
+
+            // The station has it, photo and all.
+            val session = station.supervisorSession("kim")
+            val atStation = assertNotNull(station.report(session, id), "the station stored the report")
+            assertEquals("received", atStation.getString("status"))
+            assertTrue(atStation.getBoolean("complete"), "every photo arrived: $atStation")
+            assertEquals(report.photos[0].sha256, atStation.getJSONArray("photos").getJSONObject(0).getString("sha256"))
+
+            // The supervisor accepts it; the next sync brings the decision back.
+            station.triage(session, id, "accepted")
+            val review = async {
+                withTimeout(60.seconds) {
+                    cso.events.first { it is SyncEvent.ReviewChanged && it.id == id }
+                }
+            }
+            while (cso.eventSubscribers < 2) kotlinx.coroutines.delay(5)
+            cso.syncNow(60.seconds)
+            assertEquals(ReviewStatus.Accepted, (review.await() as SyncEvent.ReviewChanged).status)
+            assertEquals(ReviewStatus.Accepted, cso.report(id).reviewStatus)
+            recorder.stop()
+        }
+        dataDir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun `a queue filed offline is kept across a restart of the app and sent later`(): Unit = runBlocking {
+        val (code, _) = station.enrolmentCodes(1).single()
+        val dataDir = tempDataDir()
+        val token = PostCso.open(dataDir, station.url).use { it.enrol(code).token }
+        station.kill()
+
+        val id = PostCso.open(dataDir, station.url, credential = token).use { cso ->
+            val id = cso.fileReport()
+            val outcome = cso.syncNow(5.seconds)
+            assertTrue(
+                outcome.stop is StopReason.BackingOff || outcome.stop == StopReason.DeadlineReached,
+                "an unreachable station is an ordinary stop, not an exception: ${outcome.stop}",
+            )
+            assertEquals(ReportState.QUEUED, cso.report(id).state)
+            id
+        }
+
+        station.serve()
+        PostCso.open(dataDir, station.url, credential = token).use { cso ->
+            // A new network is a new chance: coming online clears the old backoff and syncs.
+            cso.setNetworkState(Connectivity.OFFLINE)
+            val finished = async {
+                cso.events.takeWhile { !(it is SyncEvent.StateChanged && it.id == id && it.state == ReportState.SENT) }
+                    .toList()
+            }
+            while (cso.eventSubscribers < 1) kotlinx.coroutines.delay(5)
+            cso.setNetworkState(
+                Connectivity.networkState(internet = true, validated = true, suspended = false, unmetered = true, dataSaver = false),
+            )
+            withTimeout(60.seconds) { finished.await() }
+            assertEquals(ReportState.SENT, cso.report(id).state)
+        }
+        val session = station.supervisorSession("lee")
+        val atStation = assertNotNull(station.report(session, id), "the station stored the report")
+        assertEquals("received", atStation.getString("status"))
+        dataDir.toFile().deleteRecursively()
+    }
+}

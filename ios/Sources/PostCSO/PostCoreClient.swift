@@ -1,0 +1,175 @@
+// An idiomatic async/await face over the generated `PostCore`.
+//
+// Queue calls are synchronous in Rust and durable when they return; the client
+// runs them off the caller's actor on a detached task so the main thread never
+// waits on SQLite or photo processing. Sync events arrive as an
+// `AsyncStream<SyncEvent>`.
+//
+// Cancellation: cancelling a Swift `Task` that awaits `syncNow` does NOT stop
+// the Rust future on its own — UniFFI does not propagate cancellation into
+// Rust. `syncNow` therefore wraps the call in `withTaskCancellationHandler` and
+// calls the core's `cancel()`, which stops the run within a second with its
+// progress saved.
+
+import Foundation
+import PostcsoFFI
+
+/// The app's handle on the POST-CSO core: one per data directory.
+public final class PostCoreClient: @unchecked Sendable {
+    private let core: PostCore
+    /// Sync and status events, in order, for as long as the client is open.
+    public let events: AsyncStream<SyncEvent>
+    private let continuation: AsyncStream<SyncEvent>.Continuation
+
+    /// Opens (or creates) the queue under `dataDirectory` and starts the sync
+    /// engine. `credential` comes from the Keychain after the first enrolment.
+    public init(dataDirectory: URL, stationURL: URL, credential: String?) throws {
+        core = try PostCore.open(config: CoreConfig(
+            dataDir: dataDirectory.path,
+            stationUrl: stationURL.absoluteString,
+            credential: credential
+        ))
+        (events, continuation) = AsyncStream.makeStream(of: SyncEvent.self, bufferingPolicy: .bufferingNewest(256))
+        try core.setListener(listener: StreamListener(continuation: continuation))
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Stops the engine and ends `events`. Idempotent.
+    public func close() {
+        core.close()
+        continuation.finish()
+    }
+
+    // MARK: Drafts
+
+    /// Starts a new draft and returns its id.
+    public func createDraft() async throws -> String {
+        try await offMain { try self.core.createDraft() }
+    }
+
+    /// Sets a draft's category code.
+    public func setCategory(_ id: String, code: String) async throws {
+        try await offMain { try self.core.setCategory(id: id, code: code) }
+    }
+
+    /// Sets or clears (blank) a draft's note.
+    public func setNote(_ id: String, text: String) async throws {
+        try await offMain { try self.core.setNote(id: id, text: text) }
+    }
+
+    /// Sets a draft's position; throws `PostError.InvalidLocation` when invalid.
+    public func setLocation(_ id: String, _ location: Location) async throws {
+        try await offMain { try self.core.setLocation(id: id, location: location) }
+    }
+
+    /// Processes a JPEG or PNG file (HEIC: convert with ImageIO first) and attaches it.
+    public func attachPhoto(_ id: String, fileURL: URL) async throws -> AttachedPhoto {
+        try await offMain { try self.core.attachPhoto(id: id, path: fileURL.path) }
+    }
+
+    /// Removes the photo at `position`.
+    public func removePhoto(_ id: String, position: UInt32) async throws {
+        try await offMain { try self.core.removePhoto(id: id, position: position) }
+    }
+
+    /// Deletes an abandoned draft.
+    public func deleteDraft(_ id: String) async throws {
+        try await offMain { try self.core.deleteDraft(id: id) }
+    }
+
+    /// Seals and queues a draft; durable when it returns.
+    public func submit(_ id: String) async throws -> SubmitReceipt {
+        try await offMain { try self.core.submit(id: id) }
+    }
+
+    /// Takes back a queued report that has not started sending.
+    public func withdraw(_ id: String) async throws {
+        try await offMain { try self.core.withdraw(id: id) }
+    }
+
+    /// One report with its photos.
+    public func report(_ id: String) async throws -> Report {
+        try await offMain { try self.core.get(id: id) }
+    }
+
+    /// Every report, oldest first.
+    public func reports() async throws -> [ReportSummary] {
+        try await offMain { try self.core.list() }
+    }
+
+    /// Counts per state, for the queue tab's badge.
+    public func stats() async throws -> QueueStats {
+        try await offMain { try self.core.stats() }
+    }
+
+    /// The station's categories, for the category picker.
+    public func categories() async throws -> [Category] {
+        try await offMain { try self.core.categories() }
+    }
+
+    /// The station's zones as last synced; the device's own are `assigned`.
+    public func zones() async throws -> [Zone] {
+        try await offMain { try self.core.zones() }
+    }
+
+    // MARK: Enrolment and sync
+
+    /// Redeems a one-time code; store `token` in the Keychain.
+    public func enrol(code: String) async throws -> Enrolment {
+        try await core.enrol(code: code)
+    }
+
+    /// Feeds connectivity (see `NetworkStateFeeder`).
+    public func setNetworkState(_ state: NetworkState) throws {
+        try core.setNetworkState(state: state)
+    }
+
+    /// Data and battery policy.
+    public func setPolicy(_ policy: SyncPolicy) throws {
+        try core.setPolicy(policy: policy)
+    }
+
+    /// Low Power Mode or a low battery level.
+    public func setBatteryLow(_ low: Bool) throws {
+        try core.setBatteryLow(low: low)
+    }
+
+    /// Syncs until drained or until `deadline`, whichever comes first, and
+    /// returns with progress saved. Cancelling the calling `Task` calls
+    /// `cancel()` (the Rust future would not stop on its own).
+    public func syncNow(deadline: Date) async throws -> SyncOutcome {
+        let budget = max(0, deadline.timeIntervalSinceNow)
+        let budgetMs = UInt64(budget * 1000)
+        return try await withTaskCancellationHandler {
+            try await core.syncNow(budgetMs: budgetMs)
+        } onCancel: {
+            core.cancel()
+        }
+    }
+
+    /// Stops the sync in progress; progress is kept.
+    public func cancel() {
+        core.cancel()
+    }
+
+    private func offMain<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Task.detached(priority: .userInitiated) { try work() }.value
+    }
+}
+
+/// Forwards the core's events into an `AsyncStream`; never throws, so sync is
+/// never disturbed by the UI.
+private final class StreamListener: SyncListener, @unchecked Sendable {
+    private let continuation: AsyncStream<SyncEvent>.Continuation
+
+    init(continuation: AsyncStream<SyncEvent>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onEvent(event: SyncEvent) throws {
+        continuation.yield(event)
+    }
+}

@@ -1,0 +1,34 @@
+// Runs on a Mac with the XCFramework built (`scripts/build-xcframework.sh`,
+// `swift test` needs a macOS slice or an iOS simulator destination:
+// `xcodebuild test -scheme PostCSO -destination 'platform=iOS Simulator,name=iPhone 15'`).
+// Not run on the Linux CI machines, which have no Swift toolchain.
+
+import XCTest
+@testable import PostCSO
+import PostcsoFFI
+
+final class PostCoreClientTests: XCTestCase {
+    func testDraftLifecycleAndTypedErrors() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let client = try PostCoreClient(
+            dataDirectory: dir,
+            stationURL: URL(string: "http://127.0.0.1:9/")!,
+            credential: nil
+        )
+        defer { client.close() }
+        try client.setNetworkState(NetworkState(online: false, metered: false, constrained: false))
+        let id = try await client.createDraft()
+        try await client.setCategory(id, code: "crime_risk")
+        do {
+            try await client.setLocation(id, Location(
+                lat: 91, lon: 0, accuracyM: 5, altitudeM: nil, fixTime: Date(), source: .gps))
+            XCTFail("an out-of-range latitude was accepted")
+        } catch PostError.InvalidLocation {
+        }
+        try await client.setLocation(id, Location(
+            lat: 37.5658, lon: 126.9386, accuracyM: 7, altitudeM: nil, fixTime: Date(), source: .gps))
+        _ = try await client.submit(id)
+        let stats = try await client.stats()
+        XCTAssertEqual(stats.queued, 1)
+    }
+}
