@@ -25,6 +25,7 @@ import org.postcso.ffi.SyncEvent
 import org.postcso.ffi.SyncOutcome
 import org.postcso.ffi.SyncPolicy
 import org.postcso.ffi.TransferStats
+import org.postcso.ffi.Zone
 
 /**
  * The POST-CSO core as a Kotlin app uses it: one instance per signed-in carrier, opened

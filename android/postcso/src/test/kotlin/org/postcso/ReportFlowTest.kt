@@ -10,6 +10,7 @@ import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import org.json.JSONObject
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
@@ -129,6 +130,35 @@ class ReportFlowTest {
         val session = station.supervisorSession("lee")
         val atStation = assertNotNull(station.report(session, id), "the station stored the report")
         assertEquals("received", atStation.getString("status"))
+        dataDir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun `the station's zones reach the phone, its own marked assigned`(): Unit = runBlocking {
+        val (code, label) = station.enrolmentCodes(1).single()
+        val area = """{"type":"Polygon","coordinates":[[[126.9312,37.5641],[126.9401,37.5641],[126.9401,37.5702],[126.9312,37.5641]]]}"""
+        val areaFile = station.dataDir.resolve("route-12.geojson")
+        areaFile.toFile().writeText(area)
+        val dataDir = tempDataDir()
+        PostCso.open(dataDir, station.url).use { cso ->
+            // Recording from before enrolment: the engine may pull the zones on its own.
+            val recorder = EventRecorder.start(cso, this)
+            cso.enrol(code)
+            station.admin(
+                "zone", "add", "--station", station.slug, "--code", "route-12", "--name", "Route 12",
+                "--area-file", areaFile.toString(), "--device", label,
+            )
+            station.admin("zone", "add", "--station", station.slug, "--code", "route-13", "--name", "Route 13")
+            assertEquals(StopReason.Drained, cso.syncNow(60.seconds).stop)
+            recorder.await { it is SyncEvent.ZonesUpdated }
+            val zones = cso.zones()
+            assertEquals(listOf("route-12", "route-13"), zones.map { it.code })
+            assertTrue(zones[0].assigned, "the device was assigned to route 12")
+            assertTrue(!zones[1].assigned)
+            assertTrue(JSONObject(area).similar(JSONObject(assertNotNull(zones[0].areaGeojson))), "the outline survives as GeoJSON")
+            assertEquals(null, zones[1].areaGeojson)
+            recorder.stop()
+        }
         dataDir.toFile().deleteRecursively()
     }
 }
