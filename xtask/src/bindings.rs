@@ -46,7 +46,7 @@ pub fn cdylib(root: &Path, profile_dir: &str) -> PathBuf {
     } else {
         "libpostcso_ffi.so"
     };
-    root.join("target").join(profile_dir).join(name)
+    crate::target_dir(root).join(profile_dir).join(name)
 }
 
 /// Builds the debug cdylib and the generator binary.
@@ -78,7 +78,7 @@ fn build(root: &Path) -> Result<(), String> {
 /// or a scratch directory for `--check`). The generator reads
 /// `bindings/uniffi.toml` (package and module names) through cargo metadata.
 fn generate_into(root: &Path, dest_root: &Path) -> Result<(), String> {
-    let bindgen = root.join("target/debug/uniffi-bindgen");
+    let bindgen = crate::target_dir(root).join("debug/uniffi-bindgen");
     let lib = cdylib(root, "debug");
     for t in TARGETS {
         let out = dest_root.join(t.out_dir);
@@ -124,7 +124,7 @@ pub fn bindings(root: &Path, check: bool) -> Result<(), String> {
         eprintln!("xtask: bindings generated (Kotlin, Swift, Python)");
         return Ok(());
     }
-    let scratch = root.join("target/bindings-check");
+    let scratch = crate::target_dir(root).join("bindings-check");
     let _ = std::fs::remove_dir_all(&scratch);
     generate_into(root, &scratch)?;
     let mut stale = Vec::new();
@@ -223,7 +223,7 @@ pub fn python_tests(root: &Path) -> Result<run::Counts, String> {
         ],
     )?;
     let lib = cdylib(root, "debug");
-    let station = root.join("target/debug/postcso-station");
+    let station = crate::target_dir(root).join("debug/postcso-station");
     let name = "python tests";
     let args = ["-m", "pytest", "-ra", "tests"];
     eprintln!("xtask: ── {name}: {} {}", python.display(), args.join(" "));

@@ -6,7 +6,7 @@
 //! nothing else. The test counts are read from Surefire's XML reports, which
 //! stay exact whatever Maven prints.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -68,7 +68,10 @@ pub fn kotlin_tests(root: &Path) -> Result<Counts, String> {
     let status = Command::new("mvn")
         // `clean`: classes of a deleted test must not run again.
         .args(["-B", "-ntp", "-f", &pom_arg, "clean", "verify"])
-        .arg(format!("-Dpostcso.target={}", target_dir(root).display()))
+        .arg(format!(
+            "-Dpostcso.target={}",
+            crate::target_dir(root).display()
+        ))
         .status()
         .map_err(|e| format!("kotlin tests: could not start mvn: {e}"))?;
     let counts = read_reports(&reports)?;
@@ -87,20 +90,6 @@ pub fn kotlin_tests(root: &Path) -> Result<Counts, String> {
         counts.passed
     );
     Ok(counts)
-}
-
-/// The cargo target dir: `$CARGO_TARGET_DIR` when set, else `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// Sums the `TEST-*.xml` reports Surefire wrote in `dir` (none when it is missing).
