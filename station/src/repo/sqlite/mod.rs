@@ -273,6 +273,24 @@ impl SqliteRepository {
         .map_err(blocking_failed)?
     }
 
+    /// Runs `f` in one `BEGIN IMMEDIATE … COMMIT` on the writer: committed
+    /// only when `f` succeeds, rolled back (on drop) when it fails.
+    async fn write_tx<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(map_err)?;
+            Ok(value)
+        })
+        .await
+    }
+
     /// Runs `f` on a pooled read connection on the blocking pool.
     async fn read<T, F>(&self, f: F) -> Result<T, RepoError>
     where
@@ -961,15 +979,8 @@ impl Repository for SqliteRepository {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<CategoryList, RepoError> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let list = categories::add(&tx, station, &info, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(list)
-        })
-        .await
+        self.write_tx(move |tx| categories::add(tx, station, &info, &actor, now))
+            .await
     }
 
     async fn retire_category(
@@ -980,15 +991,8 @@ impl Repository for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(CategoryList, bool), RepoError> {
         let code = code.to_owned();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let result = categories::retire(&tx, station, &code, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(result)
-        })
-        .await
+        self.write_tx(move |tx| categories::retire(tx, station, &code, &actor, now))
+            .await
     }
 
     async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
@@ -1002,15 +1006,8 @@ impl Repository for SqliteRepository {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Zone, RepoError> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let zone = zones::add(&tx, station, &zone, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(zone)
-        })
-        .await
+        self.write_tx(move |tx| zones::add(tx, station, &zone, &actor, now))
+            .await
     }
 
     async fn update_zone(
@@ -1022,15 +1019,8 @@ impl Repository for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let code = code.to_owned();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let result = zones::update(&tx, station, &code, &update, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(result)
-        })
-        .await
+        self.write_tx(move |tx| zones::update(tx, station, &code, &update, &actor, now))
+            .await
     }
 
     async fn retire_zone(
@@ -1041,15 +1031,8 @@ impl Repository for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let code = code.to_owned();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let result = zones::retire(&tx, station, &code, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(result)
-        })
-        .await
+        self.write_tx(move |tx| zones::retire(tx, station, &code, &actor, now))
+            .await
     }
 
     async fn assign_inspection(
@@ -1061,15 +1044,8 @@ impl Repository for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<AssignOutcome, RepoError> {
         let username = inspector_username.to_owned();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let outcome = inspections::assign(&tx, station, report, &username, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(outcome)
-        })
-        .await
+        self.write_tx(move |tx| inspections::assign(tx, station, report, &username, &actor, now))
+            .await
     }
 
     async fn inspection(
@@ -1099,14 +1075,8 @@ impl Repository for SqliteRepository {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<Inspection>, RepoError> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let result =
-                inspections::record(&tx, station, report, inspector, &findings, &actor, now)?;
-            tx.commit().map_err(map_err)?;
-            Ok(result)
+        self.write_tx(move |tx| {
+            inspections::record(tx, station, report, inspector, &findings, &actor, now)
         })
         .await
     }
