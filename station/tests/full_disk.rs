@@ -160,3 +160,47 @@ async fn a_full_blob_store_is_507_at_completion_leaves_no_partial_blob_and_compl
     assert!(!part_file(&data, &path).exists());
     station.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_photo_meeting_a_full_blob_store_is_507_leaves_nothing_and_goes_through_when_freed()
+{
+    let blobs = Tmpfs::mount(2 * 1024 * 1024);
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let code = setup_station(&data, dir.path());
+    let blob_dir = blobs.path().to_str().expect("path").to_owned();
+    let station = StationProcess::start(&data, &["--blob-store", &blob_dir], &[]);
+    let token = station.enrol(&code).await;
+    let photo = photo_bytes(400_000, 33);
+    let report = report_with_photos(&[&photo]);
+    let id = id_of(&report);
+    station.put_report(&token, &id, &report).await;
+
+    let filler = blobs.fill();
+    let refused = station.post_whole(&token, &id, &photo).await;
+    assert!(
+        refused.headers().get("location").is_none(),
+        "no upload to resume"
+    );
+    assert_full(refused, true).await;
+    assert!(
+        blobs.files().is_empty(),
+        "left in the blob store: {:?}",
+        blobs.files()
+    );
+    let parts = std::fs::read_dir(data.join("uploads"))
+        .expect("uploads")
+        .count();
+    assert_eq!(parts, 0, "the whole photo never became a part file");
+    assert_eq!(photos_missing(&station.report(&token, &id).await), 1);
+
+    std::fs::remove_file(&filler).expect("free the space");
+    let sent = station.post_whole(&token, &id, &photo).await;
+    assert_eq!(sent.status(), 201);
+    assert_eq!(header_u64(&sent, "upload-offset"), photo.len() as u64);
+    assert_eq!(photos_missing(&station.report(&token, &id).await), 0);
+    let sha = sha256_hex(&photo);
+    let stored = std::fs::read(blobs.path().join(&sha[..2]).join(&sha)).expect("blob");
+    assert_eq!(stored, photo);
+    station.stop();
+}

@@ -4,7 +4,9 @@
 //! multipart), are served with thumbnails, survive the store going down at
 //! completion (503, bytes kept, completes once it is back), a client that
 //! hangs up mid-upload leaves nothing in the bucket until the upload is done,
-//! and SIGTERM during an upload lets it finish into the bucket first.
+//! and SIGTERM during an upload lets it finish into the bucket first. A
+//! whole photo in one POST goes straight to the bucket (503 and nothing kept
+//! while the store is down).
 
 mod common;
 #[path = "support/process.rs"]
@@ -339,4 +341,39 @@ fn a_bad_blob_store_is_refused_at_startup_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2), "usage error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unsupported blob store"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_photo_in_one_post_goes_straight_to_the_bucket_or_is_refused_with_503() {
+    let mut s3 = S3Server::start(&[BUCKET]).await;
+    let rig = start_rig(&s3).await;
+    let photo = photo_bytes(300_000, 23);
+    let report = report_with_photos(&[&photo]);
+    let id = id_of(&report);
+    rig.station.put_report(&rig.token, &id, &report).await;
+
+    s3.stop().await;
+    let refused = rig.station.post_whole(&rig.token, &id, &photo).await;
+    assert_eq!(refused.status(), 503, "object storage down: retry later");
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(
+        refused.headers().get("location").is_none(),
+        "no upload to resume"
+    );
+    assert_eq!(
+        photos_missing(&rig.station.report(&rig.token, &id).await),
+        1
+    );
+
+    s3.restart().await;
+    let sent = rig.station.post_whole(&rig.token, &id, &photo).await;
+    assert_eq!(sent.status(), 201);
+    assert_eq!(header_u64(&sent, "upload-offset"), photo.len() as u64);
+    assert_eq!(
+        photos_missing(&rig.station.report(&rig.token, &id).await),
+        0
+    );
+    assert_eq!(in_bucket(&s3, &photo).expect("stored"), photo);
+    no_local_copies(&rig.data);
+    rig.station.stop();
 }

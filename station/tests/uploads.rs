@@ -577,3 +577,193 @@ async fn a_hang_up_with_a_checksum_keeps_nothing_of_that_request() {
     tus.patch_accepted(&path, 0, &photo).await;
     server.stop().await;
 }
+
+/// Every file under `dir` (recursively), as paths relative to it.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that a refused whole-photo creation left nothing: no upload row,
+/// no part file, no blob (nor temp file), the photo still missing.
+async fn assert_nothing_stored(server: &TestServer, token: &str, id: &str) {
+    assert_eq!(server.count_rows("uploads"), 0, "no upload row");
+    let dir = server.dir.path();
+    assert!(files_under(&dir.join("uploads")).is_empty(), "no part file");
+    assert!(
+        files_under(&dir.join("blobs")).is_empty(),
+        "no blob: {:?}",
+        files_under(&dir.join("blobs"))
+    );
+    let report = server.report_json(token, id).await;
+    assert_eq!(report["complete"], false);
+}
+
+#[tokio::test]
+async fn a_whole_photo_in_the_post_is_received_at_once_without_a_part_file() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(250_000, 40);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let tus = Tus::new(&server, token.clone());
+    let sha256 = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(&photo)));
+    let response = tus
+        .create_with_upload(&id, &photo, &photo, Some(sha256))
+        .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(header_u64(&response, "upload-offset"), 250_000);
+    assert!(
+        !response.headers().contains_key("upload-expires"),
+        "a finished upload does not expire"
+    );
+    let path = location(&response);
+    assert_eq!(server.report_json(&token, &id).await["complete"], true);
+    // The upload is answerable like any finished one, and PATCHing more is refused.
+    let head = tus.head(&path).await;
+    assert_eq!(head.status(), 200);
+    assert_eq!(header_u64(&head, "upload-offset"), 250_000);
+    assert_eq!(header_u64(&head, "upload-length"), 250_000);
+    problem(tus.patch(&path, 250_000, b"more", None).await, 413).await;
+    assert!(
+        files_under(&server.dir.path().join("uploads")).is_empty(),
+        "the photo never became a part file"
+    );
+    // Received once: one feed entry and one audit row for the photo.
+    assert_eq!(
+        common::first_row(
+            server.dir.path(),
+            "SELECT count(*) FROM audit_log WHERE action = 'report.photo_received'"
+        ),
+        vec!["1".to_owned()]
+    );
+    let dir = server.stop_keeping_dir().await;
+    assert_blob(dir.path(), &photo);
+}
+
+#[tokio::test]
+async fn a_whole_photo_that_fails_a_check_leaves_nothing() {
+    let server = TestServer::start().await;
+    let listed = photo_bytes(40_000, 41);
+    let (token, id) = setup(&server, &[&listed]).await;
+    let tus = Tus::new(&server, token.clone());
+
+    // Bytes that are not the manifest's photo: 422, nothing kept.
+    let mut tampered = listed.clone();
+    tampered[123] ^= 0x01;
+    let refused = server
+        .http
+        .post(server.url("/v1/uploads"))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", listed.len().to_string())
+        .header(
+            "Upload-Metadata",
+            upload_metadata(&id, &sha256_hex(&listed)),
+        )
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(tampered.clone())
+        .send()
+        .await
+        .expect("post");
+    assert!(
+        refused.headers().get("location").is_none(),
+        "no upload exists to resume"
+    );
+    let body = problem(refused, 422).await;
+    assert_eq!(body["type"], "/problems/photo-hash-mismatch");
+    assert_nothing_stored(&server, &token, &id).await;
+
+    // A body that does not match Upload-Checksum: 460, nothing kept.
+    let wrong = format!("sha1 {}", STANDARD.encode(sha1::Sha1::digest(b"other")));
+    let body = problem(
+        tus.create_with_upload(&id, &listed, &listed, Some(wrong))
+            .await,
+        460,
+    )
+    .await;
+    assert_eq!(body["type"], "/problems/checksum-mismatch");
+    assert_nothing_stored(&server, &token, &id).await;
+
+    // The right bytes still go through afterwards.
+    let ok = tus.create_with_upload(&id, &listed, &listed, None).await;
+    assert_eq!(ok.status(), 201);
+    assert_eq!(server.report_json(&token, &id).await["complete"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_whole_post_leaves_nothing_and_can_send_again() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let photo = photo_bytes(300_000, 42);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Length: {len}\r\nUpload-Metadata: {meta}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {len}\r\n\r\n",
+        len = photo.len(),
+        meta = upload_metadata(&id, &sha256_hex(&photo)),
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&photo[..200_000]).await.expect("part");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_nothing_stored(&server, &token, &id).await;
+
+    let tus = Tus::new(&server, token.clone());
+    let again = tus.create_with_upload(&id, &photo, &photo, None).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(server.report_json(&token, &id).await["complete"], true);
+    let dir = server.stop_keeping_dir().await;
+    assert_blob(dir.path(), &photo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_whole_posts_of_one_photo_receive_it_once() {
+    let server = TestServer::start().await;
+    let photo = photo_bytes(120_000, 43);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let meta = upload_metadata(&id, &sha256_hex(&photo));
+    let statuses = common::parallel_statuses(8, || {
+        server
+            .http
+            .post(server.url("/v1/uploads"))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", photo.len().to_string())
+            .header("Upload-Metadata", meta.clone())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(photo.clone())
+    })
+    .await;
+    assert_eq!(common::count(&statuses, 201), 8, "{statuses:?}");
+    assert_eq!(server.report_json(&token, &id).await["complete"], true);
+    assert_eq!(
+        common::first_row(
+            server.dir.path(),
+            "SELECT count(*) FROM audit_log WHERE action = 'report.photo_received'"
+        ),
+        vec!["1".to_owned()],
+        "received exactly once"
+    );
+    let dir = server.stop_keeping_dir().await;
+    let shard = dir.path().join("blobs").join(&sha256_hex(&photo)[..2]);
+    assert_eq!(std::fs::read_dir(shard).expect("shard").count(), 1);
+    assert_blob(dir.path(), &photo);
+}

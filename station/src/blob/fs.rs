@@ -4,9 +4,11 @@
 //! fsynced, it is renamed in (or, across file systems, copied to a temp file,
 //! fsynced and renamed), and the directory is fsynced.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use super::{Blob, BlobError, BlobPut, BlobStore, check_key};
 use crate::fsync::sync_dir;
@@ -63,6 +65,29 @@ fn put_blocking(target: &Path, file: &Path) -> Result<BlobPut, BlobError> {
     Ok(BlobPut::Stored)
 }
 
+/// Writes `bytes` to a temp file beside `target`, fsyncs it, renames it in and
+/// fsyncs the directory: two fsyncs, and no reader ever sees a partial blob.
+fn put_bytes_blocking(target: &Path, bytes: &[u8]) -> Result<BlobPut, BlobError> {
+    if target.is_file() {
+        return Ok(BlobPut::AlreadyPresent);
+    }
+    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
+    let written = std::fs::File::create(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_data()
+        })
+        .and_then(|()| std::fs::rename(&temp, target));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    sync_dir(dir)?;
+    Ok(BlobPut::Stored)
+}
+
 fn join_failed(e: tokio::task::JoinError) -> BlobError {
     BlobError::Io(std::io::Error::other(e))
 }
@@ -73,6 +98,13 @@ impl BlobStore for FsBlobStore {
         let target = self.path_of(sha256)?;
         let file = file.to_owned();
         tokio::task::spawn_blocking(move || put_blocking(&target, &file))
+            .await
+            .map_err(join_failed)?
+    }
+
+    async fn put_bytes(&self, sha256: &str, bytes: Bytes) -> Result<BlobPut, BlobError> {
+        let target = self.path_of(sha256)?;
+        tokio::task::spawn_blocking(move || put_bytes_blocking(&target, &bytes))
             .await
             .map_err(join_failed)?
     }
@@ -126,7 +158,33 @@ mod tests {
         blob.reader.read_to_end(&mut bytes).await.expect("read");
         assert_eq!(bytes, b"photo");
         assert!(store.contains(&key).await.expect("contains"));
-        assert!(store.open(&"cd".repeat(32)).await.expect("open").is_none());
+        let other = "cd".repeat(32);
+        assert_eq!(
+            store
+                .put_bytes(&other, Bytes::from_static(b"whole"))
+                .await
+                .expect("put bytes"),
+            BlobPut::Stored
+        );
+        assert_eq!(
+            store
+                .put_bytes(&other, Bytes::from_static(b"whole"))
+                .await
+                .expect("put bytes again"),
+            BlobPut::AlreadyPresent
+        );
+        assert_eq!(
+            std::fs::read(store.path_of(&other).expect("path")).expect("read"),
+            b"whole"
+        );
+        let shard = store.path_of(&other).expect("path");
+        let leftovers: Vec<_> = std::fs::read_dir(shard.parent().expect("dir"))
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".incoming"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temp file is left behind");
+        assert!(store.open(&"ef".repeat(32)).await.expect("open").is_none());
         assert!(matches!(
             store.contains("../../etc/passwd").await,
             Err(BlobError::InvalidKey)

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::pin::Pin;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::io::AsyncRead;
 
 pub use fs::FsBlobStore;
@@ -69,6 +70,10 @@ pub trait BlobStore: Send + Sync + 'static {
     /// verified by the caller) into the store, and removes the local file.
     /// Storing a hash that is already present keeps one copy.
     async fn put_file(&self, sha256: &str, file: &Path) -> Result<BlobPut, BlobError>;
+    /// Stores bytes already held in memory and verified by the caller: a
+    /// photo that arrived whole in one request never becomes a part file.
+    /// Durable when it returns; storing a hash already present keeps one copy.
+    async fn put_bytes(&self, sha256: &str, bytes: Bytes) -> Result<BlobPut, BlobError>;
     /// Whether a blob is stored.
     async fn contains(&self, sha256: &str) -> Result<bool, BlobError>;
     /// Opens a blob; `None` when absent.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
@@ -222,6 +222,22 @@ impl BlobStore for S3BlobStore {
                 .map_err(|e| BlobError::Io(std::io::Error::other(e)))??;
         }
         Ok(outcome)
+    }
+
+    async fn put_bytes(&self, sha256: &str, bytes: Bytes) -> Result<BlobPut, BlobError> {
+        let key = self.key_of(sha256)?;
+        let len = bytes.len() as u64;
+        match self.store.head(&key).await {
+            Ok(meta) if meta.size == len => return Ok(BlobPut::AlreadyPresent),
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(unavailable(e)),
+        }
+        // One PUT: S3 makes the object visible whole or not at all.
+        self.store
+            .put(&key, PutPayload::from(bytes))
+            .await
+            .map_err(unavailable)?;
+        Ok(BlobPut::Stored)
     }
 
     async fn contains(&self, sha256: &str) -> Result<bool, BlobError> {

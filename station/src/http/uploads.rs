@@ -21,7 +21,7 @@ use crate::auth::DeviceCaller;
 use crate::repo::Upload;
 use crate::upload::checksum::{ALGORITHMS, Checksum};
 use crate::upload::metadata::{self, PhotoMetadata};
-use crate::upload::{AppendRequest, UploadError};
+use crate::upload::{AppendRequest, UploadError, WholeRequest};
 
 impl From<UploadError> for Problem {
     fn from(e: UploadError) -> Self {
@@ -71,7 +71,7 @@ impl From<UploadError> for Problem {
             )
             .with_retry_after(60),
             UploadError::Unavailable(why) => {
-                tracing::warn!(error = %why, "photo storage unavailable; the upload is kept");
+                tracing::warn!(error = %why, "photo storage unavailable; the client is told to retry");
                 Problem::unavailable()
             }
             UploadError::Repo(e) => e.into(),
@@ -154,7 +154,10 @@ pub async fn discover(State(state): State<AppState>) -> Response {
         ("Upload-Checksum" = Option<String>, Header, description = "`sha1|sha256 <base64>` of the body, for creation-with-upload"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream",
-        description = "Optional first bytes of the photo (creation-with-upload)"),
+        description = "Optional first bytes of the photo (creation-with-upload). A body that is \
+            the whole photo (`Content-Length` = `Upload-Length`, up to 1 MiB) is checked and stored \
+            before the answer: 201 means the photo is received; a failed check or a body that \
+            breaks off leaves nothing, and the client creates again."),
     security(("device_token" = [])),
     responses(
         (status = 201, description = "Created: `Location: /v1/uploads/{id}`, `Upload-Offset`, `Upload-Expires`"),
@@ -200,6 +203,24 @@ pub async fn create(
         )));
     }
     let checksum = checksum(&headers)?;
+    let content_length = tus::number(&headers, &CONTENT_LENGTH)?;
+    if with_body && state.uploads.takes_whole(length, content_length) {
+        let upload = state
+            .uploads
+            .create_whole(
+                WholeRequest {
+                    station: device.station_id,
+                    device: device.id,
+                    meta,
+                    length,
+                    checksum,
+                    body,
+                },
+                Utc::now(),
+            )
+            .await?;
+        return created(&upload);
+    }
     let mut upload = state
         .uploads
         .create(device.station_id, device.id, meta, length, Utc::now())
@@ -213,7 +234,7 @@ pub async fn create(
                 device: device.id,
                 id: upload.id.clone(),
                 offset: 0,
-                content_length: tus::number(&headers, &CONTENT_LENGTH)?,
+                content_length,
                 checksum,
                 body,
             })
@@ -230,10 +251,16 @@ pub async fn create(
             }
         }
     }
+    created(&upload)
+}
+
+/// `201 Created` with the upload's `Location` and progress.
+fn created(upload: &Upload) -> Result<Response, Problem> {
     let mut response = StatusCode::CREATED.into_response();
     let out = response.headers_mut();
-    progress_headers(&upload, out);
-    let location = HeaderValue::from_str(&location).map_err(|_| Problem::internal())?;
+    progress_headers(upload, out);
+    let location = HeaderValue::from_str(&format!("/v1/uploads/{}", upload.id))
+        .map_err(|_| Problem::internal())?;
     out.insert(LOCATION, location);
     Ok(response)
 }

@@ -341,6 +341,16 @@ pub trait Repository: Send + Sync + 'static {
         now: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> Result<UploadCompletion, RepoError>;
+    /// Stores an upload that arrived whole in its creation request, already
+    /// finished: its row and the completion (as `complete_upload`) in one
+    /// transaction, so a photo in one request costs one commit. The blob must
+    /// already be stored.
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError>;
     /// Deletes an upload row (termination, or a discarded upload). Returns
     /// whether it existed.
     async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError>;

@@ -235,6 +235,29 @@ impl StationProcess {
         location(&response)
     }
 
+    /// Creation-with-upload of a whole photo in one POST; returns the response.
+    pub async fn post_whole(
+        &self,
+        token: &str,
+        report_id: &str,
+        photo: &[u8],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/uploads"))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", photo.len().to_string())
+            .header(
+                "Upload-Metadata",
+                upload_metadata(report_id, &sha256_hex(photo)),
+            )
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(photo.to_vec())
+            .send()
+            .await
+            .expect("post whole photo")
+    }
+
     /// PATCHes bytes at an offset.
     pub async fn patch(
         &self,

@@ -410,6 +410,16 @@ impl Repository for PgRepository {
         uploads::complete(&mut client, station, id, now, keep_until).await
     }
 
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        let mut client = self.client().await?;
+        uploads::create_completed(&mut client, upload, now, keep_until).await
+    }
+
     async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
         uploads::delete(&self.client().await?, station, id).await
     }

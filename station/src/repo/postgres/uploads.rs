@@ -2,7 +2,7 @@
 //! finished upload into a received photo.
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Object};
+use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_core::model::ReportId;
 use serde_json::json;
 use tokio_postgres::Row;
@@ -116,9 +116,41 @@ pub(super) async fn complete(
     now: DateTime<Utc>,
     keep_until: DateTime<Utc>,
 ) -> Result<UploadCompletion, RepoError> {
-    let now = micros(now);
     let tx = client.transaction().await.map_err(map_err)?;
-    let upload = get_upload(&tx, station, id, true)
+    let done = complete_in(&tx, station, id, now, keep_until).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done)
+}
+
+/// An upload that arrived whole, stored finished in one transaction; see
+/// `Repository::create_completed_upload`.
+pub(super) async fn create_completed(
+    client: &mut Object,
+    upload: NewUpload,
+    now: DateTime<Utc>,
+    keep_until: DateTime<Utc>,
+) -> Result<(Upload, UploadCompletion), RepoError> {
+    let tx = client.transaction().await.map_err(map_err)?;
+    let (station, id) = (upload.station_id, upload.id.clone());
+    insert(&tx, upload).await?;
+    let done = complete_in(&tx, station, &id, now, keep_until).await?;
+    let stored = find(&tx, station, &id)
+        .await?
+        .ok_or(RepoError::NotFound("upload"))?;
+    tx.commit().await.map_err(map_err)?;
+    Ok((stored, done))
+}
+
+/// The completion inside the caller's transaction.
+async fn complete_in(
+    tx: &Transaction<'_>,
+    station: StationId,
+    id: &str,
+    now: DateTime<Utc>,
+    keep_until: DateTime<Utc>,
+) -> Result<UploadCompletion, RepoError> {
+    let now = micros(now);
+    let upload = get_upload(tx, station, id, true)
         .await?
         .ok_or(RepoError::NotFound("upload"))?;
     let report = upload.report_id.as_uuid();
@@ -127,7 +159,7 @@ pub(super) async fn complete(
     // first one's photo: exactly one of them marks the report complete.
     let was_complete: bool = get(
         &query_one(
-            &tx,
+            tx,
             "SELECT complete FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
             &[&station.0, &report],
         )
@@ -142,7 +174,7 @@ pub(super) async fn complete(
     }
     let keep = micros(keep_until.max(upload.expires_at));
     execute(
-        &tx,
+        tx,
         "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = $3,
                             expires_at = $4
          WHERE station_id = $1 AND id = $2",
@@ -150,7 +182,7 @@ pub(super) async fn complete(
     )
     .await?;
     let received = execute(
-        &tx,
+        tx,
         "UPDATE report_photos SET received_at = $4
          WHERE station_id = $1 AND report_id = $2 AND sha256 = $3 AND received_at IS NULL",
         &[&station.0, &report, &upload.sha256, &now],
@@ -158,7 +190,7 @@ pub(super) async fn complete(
     .await?;
     let missing: i64 = get(
         &query_one(
-            &tx,
+            tx,
             "SELECT count(*) FROM report_photos
              WHERE station_id = $1 AND report_id = $2 AND received_at IS NULL",
             &[&station.0, &report],
@@ -169,7 +201,7 @@ pub(super) async fn complete(
     let now_complete = missing == 0;
     if now_complete && !was_complete {
         execute(
-            &tx,
+            tx,
             "UPDATE reports SET complete = true WHERE station_id = $1 AND id = $2",
             &[&station.0, &report],
         )
@@ -181,9 +213,9 @@ pub(super) async fn complete(
         } else {
             ReportEventKind::Photo
         };
-        feed::append_report(&tx, station, upload.report_id, event, now).await?;
+        feed::append_report(tx, station, upload.report_id, event, now).await?;
         feed::append_audit(
-            &tx,
+            tx,
             station,
             &Actor::device(upload.device_id),
             AuditRecord {
@@ -199,7 +231,6 @@ pub(super) async fn complete(
         )
         .await?;
     }
-    tx.commit().await.map_err(map_err)?;
     Ok(UploadCompletion {
         newly_received: received > 0,
         report_complete: now_complete,

@@ -932,8 +932,24 @@ impl Repository for SqliteRepository {
         keep_until: DateTime<Utc>,
     ) -> Result<UploadCompletion, RepoError> {
         let id = id.to_owned();
-        self.write(move |conn| uploads::complete(conn, station, &id, now, keep_until))
+        self.write_tx(move |tx| uploads::complete(tx, station, &id, now, keep_until))
             .await
+    }
+
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        self.write_tx(move |tx| {
+            uploads::insert(tx, &upload)?;
+            let done = uploads::complete(tx, upload.station_id, &upload.id, now, keep_until)?;
+            let stored = uploads::get(tx, upload.station_id, &upload.id)?
+                .ok_or(RepoError::NotFound("upload"))?;
+            Ok((stored, done))
+        })
+        .await
     }
 
     async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {

@@ -106,18 +106,16 @@ pub(super) fn progress(
     Ok(())
 }
 
-/// The completion transaction; see `Repository::complete_upload`.
+/// The completion, inside the caller's write transaction; see
+/// `Repository::complete_upload`.
 pub(super) fn complete(
-    conn: &mut Connection,
+    tx: &Connection,
     station: StationId,
     id: &str,
     now: DateTime<Utc>,
     keep_until: DateTime<Utc>,
 ) -> Result<UploadCompletion, RepoError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(map_err)?;
-    let upload = get(&tx, station, id)?.ok_or(RepoError::NotFound("upload"))?;
+    let upload = get(tx, station, id)?.ok_or(RepoError::NotFound("upload"))?;
     let report = upload.report_id.to_string();
     let report_complete = |conn: &Connection| -> Result<bool, RepoError> {
         conn.query_row(
@@ -130,7 +128,7 @@ pub(super) fn complete(
     if upload.completed_at.is_some() {
         return Ok(UploadCompletion {
             newly_received: false,
-            report_complete: report_complete(&tx)?,
+            report_complete: report_complete(tx)?,
         });
     }
     let keep = ts(keep_until.max(upload.expires_at));
@@ -148,8 +146,8 @@ pub(super) fn complete(
             params![station.to_string(), report, upload.sha256, ts(now)],
         )
         .map_err(map_err)?;
-    let was_complete = report_complete(&tx)?;
-    let missing = changes::photos_missing(&tx, station, &report)?;
+    let was_complete = report_complete(tx)?;
+    let missing = changes::photos_missing(tx, station, &report)?;
     let now_complete = missing == 0;
     if now_complete && !was_complete {
         tx.execute(
@@ -164,9 +162,9 @@ pub(super) fn complete(
         } else {
             ReportEventKind::Photo
         };
-        changes::append_report(&tx, station, upload.report_id, event, now)?;
+        changes::append_report(tx, station, upload.report_id, event, now)?;
         audit::append(
-            &tx,
+            tx,
             station,
             &Actor::device(upload.device_id),
             AuditRecord {
@@ -181,7 +179,6 @@ pub(super) fn complete(
             now,
         )?;
     }
-    tx.commit().map_err(map_err)?;
     Ok(UploadCompletion {
         newly_received: received > 0,
         report_complete: now_complete,
