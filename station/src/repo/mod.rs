@@ -323,6 +323,8 @@ pub trait Repository: Send + Sync + 'static {
     async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError>;
     /// Records that the part file now durably holds `offset` bytes whose
     /// SHA-256 state is `hash_state`. Call only after the bytes are fsynced.
+    /// The record itself may be lost in a power cut (it is not flushed on its
+    /// own): the offset then moves back, which only costs re-sent bytes.
     async fn record_upload_progress(
         &self,
         station: StationId,

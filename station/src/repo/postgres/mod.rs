@@ -396,7 +396,15 @@ impl Repository for PgRepository {
         offset: u64,
         hash_state: Option<Vec<u8>>,
     ) -> Result<(), RepoError> {
-        uploads::progress(&self.client().await?, station, id, offset, hash_state).await
+        // A progress record is a checkpoint, not a promise (see the SQLite
+        // backend): committed without waiting for the WAL flush.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(map_err)?;
+        uploads::progress(&tx, station, id, offset, hash_state).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn complete_upload(

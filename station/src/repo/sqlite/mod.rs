@@ -920,8 +920,20 @@ impl Repository for SqliteRepository {
         hash_state: Option<Vec<u8>>,
     ) -> Result<(), RepoError> {
         let id = id.to_owned();
-        self.write(move |conn| uploads::progress(conn, station, &id, offset, hash_state))
-            .await
+        self.write(move |conn| {
+            // A progress record is a checkpoint, not a promise: losing the
+            // last ones in a power cut only moves the offset back (the part
+            // file is cut to it and the client re-sends from there), so it is
+            // committed without its own WAL fsync. The next synchronous
+            // commit makes it durable with everything before it.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(map_err)?;
+            let recorded = uploads::progress(conn, station, &id, offset, hash_state);
+            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            recorded?;
+            restored.map_err(map_err)
+        })
+        .await
     }
 
     async fn complete_upload(
