@@ -6,7 +6,7 @@
 //! hangs up mid-upload leaves nothing in the bucket until the upload is done,
 //! and SIGTERM during an upload lets it finish into the bucket first. A
 //! whole photo in one POST goes straight to the bucket (503 and nothing kept
-//! while the store is down).
+//! while the store is down, and `/readyz` says so).
 
 mod common;
 #[path = "support/process.rs"]
@@ -352,7 +352,15 @@ async fn a_whole_photo_in_one_post_goes_straight_to_the_bucket_or_is_refused_wit
     let id = id_of(&report);
     rig.station.put_report(&rig.token, &id, &report).await;
 
+    let ready = rig.station.get(&rig.token, "/readyz").await;
+    assert_eq!(ready.status(), 200, "ready while the store answers");
     s3.stop().await;
+    let ready = rig.station.get(&rig.token, "/readyz").await;
+    assert_eq!(
+        ready.status(),
+        503,
+        "not ready while photos cannot be stored"
+    );
     let refused = rig.station.post_whole(&rig.token, &id, &photo).await;
     assert_eq!(refused.status(), 503, "object storage down: retry later");
     assert!(refused.headers().contains_key("retry-after"));
@@ -366,6 +374,8 @@ async fn a_whole_photo_in_one_post_goes_straight_to_the_bucket_or_is_refused_wit
     );
 
     s3.restart().await;
+    let ready = rig.station.get(&rig.token, "/readyz").await;
+    assert_eq!(ready.status(), 200, "ready again once the store is back");
     let sent = rig.station.post_whole(&rig.token, &id, &photo).await;
     assert_eq!(sent.status(), 201);
     assert_eq!(header_u64(&sent, "upload-offset"), photo.len() as u64);

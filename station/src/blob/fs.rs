@@ -109,6 +109,17 @@ impl BlobStore for FsBlobStore {
             .map_err(join_failed)?
     }
 
+    async fn ready(&self) -> Result<(), BlobError> {
+        let meta = tokio::fs::metadata(&self.root).await?;
+        if meta.is_dir() {
+            Ok(())
+        } else {
+            Err(BlobError::Io(std::io::Error::other(
+                "the blob directory is not a directory",
+            )))
+        }
+    }
+
     async fn contains(&self, sha256: &str) -> Result<bool, BlobError> {
         let target = self.path_of(sha256)?;
         Ok(tokio::fs::try_exists(target).await?)

@@ -78,6 +78,9 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn contains(&self, sha256: &str) -> Result<bool, BlobError>;
     /// Opens a blob; `None` when absent.
     async fn open(&self, sha256: &str) -> Result<Option<Blob>, BlobError>;
+    /// Whether the store answers at all, for `/readyz`: a station whose
+    /// photos cannot be stored or served should leave the load balancer.
+    async fn ready(&self) -> Result<(), BlobError>;
 }
 
 /// Checks a key before it becomes part of a path or object name.

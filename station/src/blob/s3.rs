@@ -125,6 +125,11 @@ impl S3BlobStore {
         })
     }
 
+    /// A key no blob ever has (blobs live under `blobs/`), for readiness.
+    fn probe_key(&self) -> ObjectPath {
+        self.prefix.clone().join("readiness-probe")
+    }
+
     /// The object key of a blob: sharded like the data-dir store, so a
     /// listing of one shard stays small.
     pub fn key_of(&self, sha256: &str) -> Result<ObjectPath, BlobError> {
@@ -238,6 +243,15 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(unavailable)?;
         Ok(BlobPut::Stored)
+    }
+
+    async fn ready(&self) -> Result<(), BlobError> {
+        // A HEAD of a key that never exists: "not found" proves the bucket
+        // answers and the credentials work.
+        match self.store.head(&self.probe_key()).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn contains(&self, sha256: &str) -> Result<bool, BlobError> {

@@ -28,12 +28,16 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "Storage unavailable", body = Problem,
+        (status = 503, description = "The database or the photo store is unavailable", body = Problem,
             content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
     state.repo.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
+        tracing::warn!(error = %e, "readiness check failed: database");
+        Problem::unavailable()
+    })?;
+    state.blobs.ready().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed: photo store");
         Problem::unavailable()
     })?;
     Ok(Json(Health { status: "ok" }))

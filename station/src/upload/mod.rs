@@ -24,8 +24,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
-use tokio::fs::File;
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::blob::{BlobError, BlobStore};
@@ -33,7 +31,7 @@ use crate::repo::{NewUpload, RepoError, Repository, StationId, Upload};
 use checksum::Checksum;
 use locks::Locks;
 use metadata::PhotoMetadata;
-use parts::PartFiles;
+use parts::{PartFiles, PartWriter};
 
 /// Limits and lifetimes of uploads.
 #[derive(Debug, Clone)]
@@ -492,12 +490,12 @@ impl Uploads {
                     if at + len > upload.length {
                         break End::TooLarge;
                     }
-                    if let Err(e) = file.write_all(&bytes).await {
-                        break End::Failed(e.into());
-                    }
                     hasher.update(&bytes);
                     if let Some(c) = checksum.as_mut() {
                         c.update(&bytes);
+                    }
+                    if let Err(e) = file.write(bytes).await {
+                        break End::Failed(e.into());
                     }
                     at += len;
                     if checkpoints && at - durable >= self.config.checkpoint_bytes {
@@ -523,7 +521,7 @@ impl Uploads {
         };
         if let Some(error) = refused {
             // Nothing past the last recorded offset is kept.
-            if let Err(e) = file.set_len(durable).await {
+            if let Err(e) = file.cut(durable).await {
                 tracing::warn!(upload_id = %id, error = %e, "could not cut a refused body off the part file");
             }
             return Err(error);
@@ -535,13 +533,13 @@ impl Uploads {
             // a crash before completion leaves the last recorded offset,
             // which the client (not yet answered) resumes from.
             let saved = if at == upload.length {
-                sync_data_only(&mut file).await
+                file.sync().await.map_err(UploadError::from)
             } else {
                 self.persist(&upload, &mut file, at, &hasher).await
             };
             if let Err(e) = saved {
                 // The offset stays where it was; so do the bytes.
-                if let Err(cut) = file.set_len(durable).await {
+                if let Err(cut) = file.cut(durable).await {
                     tracing::warn!(upload_id = %id, error = %cut, "could not cut unrecorded bytes off the part file");
                 }
                 return Err(e);
@@ -580,12 +578,11 @@ impl Uploads {
     async fn persist(
         &self,
         upload: &Upload,
-        file: &mut File,
+        file: &mut PartWriter,
         offset: u64,
         hasher: &Sha256,
     ) -> Result<(), UploadError> {
-        file.flush().await?;
-        file.sync_data().await?;
+        file.sync().await?;
         self.repo
             .record_upload_progress(
                 upload.station_id,
@@ -726,12 +723,4 @@ impl Uploads {
         }
         Ok(())
     }
-}
-
-/// Flushes and fsyncs a part file's data without recording the offset: for
-/// the last byte, whose completion is recorded right after.
-async fn sync_data_only(file: &mut File) -> Result<(), UploadError> {
-    file.flush().await?;
-    file.sync_data().await?;
-    Ok(())
 }

@@ -4,12 +4,18 @@
 //! (written but not yet fsynced and recorded when the server died), and those
 //! are cut off before anything is appended.
 
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tokio::fs::{File, OpenOptions};
-use tokio::io::AsyncSeekExt;
+use bytes::Bytes;
+use tokio::fs::File;
+use tokio::task::JoinHandle;
 
-use crate::fsync::sync_dir;
+use crate::fsync::{start_writeback, sync_dir};
+
+/// Bytes gathered before they are written in one go on the blocking pool.
+const BATCH: usize = 1024 * 1024;
 
 const SUFFIX: &str = ".part";
 
@@ -49,24 +55,35 @@ impl PartFiles {
         tokio::fs::try_exists(self.path(id)).await
     }
 
-    /// Opens the part file for writing at `offset`, cutting off any bytes
+    /// Opens the part file for appending at `offset`, cutting off any bytes
     /// beyond it. `NotFound` when the file is missing; `InvalidData` when it
     /// is shorter than `offset` (bytes the database counts are gone).
-    pub async fn open_at(&self, id: &str, offset: u64) -> std::io::Result<File> {
-        let mut file = OpenOptions::new().write(true).open(self.path(id)).await?;
-        let len = file.metadata().await?.len();
-        if len < offset {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("part file holds {len} bytes, the database counts {offset}"),
-            ));
-        }
-        if len > offset {
-            file.set_len(offset).await?;
-            file.sync_data().await?;
-        }
-        file.seek(std::io::SeekFrom::Start(offset)).await?;
-        Ok(file)
+    pub async fn open_at(&self, id: &str, offset: u64) -> std::io::Result<PartWriter> {
+        let path = self.path(id);
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new().write(true).open(path)?;
+            let len = file.metadata()?.len();
+            if len < offset {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("part file holds {len} bytes, the database counts {offset}"),
+                ));
+            }
+            if len > offset {
+                file.set_len(offset)?;
+                file.sync_data()?;
+            }
+            Ok(file)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(PartWriter {
+            file: Arc::new(file),
+            pending_at: offset,
+            pending: Vec::new(),
+            pending_len: 0,
+            in_flight: None,
+        })
     }
 
     /// Removes a part file; a missing one is fine.
@@ -91,5 +108,87 @@ impl PartFiles {
             }
         }
         Ok(out)
+    }
+}
+
+/// Appends an upload's bytes to its part file from async code. Bytes are
+/// gathered into batches of about 1 MiB; each batch is written on the
+/// blocking pool (no copy) while the next one is received and hashed, and is
+/// followed by a writeback hint, so the fsync at the end of a request finds
+/// most bytes on disk already. One batch is in flight at a time, and every
+/// method that ends a request's writing ([`PartWriter::sync`],
+/// [`PartWriter::cut`]) waits for it: no write outlives the upload's lock.
+pub struct PartWriter {
+    file: Arc<std::fs::File>,
+    /// Where `pending` goes in the file.
+    pending_at: u64,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    in_flight: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl PartWriter {
+    /// Accepts the next bytes. A failed earlier batch surfaces here or in
+    /// [`PartWriter::sync`].
+    pub async fn write(&mut self, bytes: Bytes) -> std::io::Result<()> {
+        self.pending_len += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_len >= BATCH {
+            self.submit().await?;
+        }
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> std::io::Result<()> {
+        match self.in_flight.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+
+    async fn submit(&mut self) -> std::io::Result<()> {
+        self.wait().await?;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let (at, len) = (self.pending_at, self.pending_len as u64);
+        self.pending_at += len;
+        self.pending_len = 0;
+        let file = Arc::clone(&self.file);
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let mut out = &*file;
+            out.seek(SeekFrom::Start(at))?;
+            for bytes in &batch {
+                out.write_all(bytes)?;
+            }
+            start_writeback(&file, at, len);
+            Ok(())
+        }));
+        Ok(())
+    }
+
+    /// Writes what is gathered and fsyncs the file's data: every byte accepted
+    /// so far is durable when this returns.
+    pub async fn sync(&mut self) -> std::io::Result<()> {
+        self.submit().await?;
+        self.wait().await?;
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// Drops what is gathered, waits for the batch in flight (its error no
+    /// longer matters), and cuts the file to `len` bytes.
+    pub async fn cut(&mut self, len: u64) -> std::io::Result<()> {
+        let _ = self.wait().await;
+        self.pending.clear();
+        self.pending_len = 0;
+        self.pending_at = len;
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || file.set_len(len))
+            .await
+            .map_err(std::io::Error::other)?
     }
 }
