@@ -57,7 +57,7 @@ impl From<RepoError> for CliError {
         let exit = match e {
             RepoError::NotFound(_) => Exit::NotFound,
             RepoError::Conflict(_) => Exit::Conflict,
-            RepoError::Unavailable(_) | RepoError::Storage(_) => Exit::Storage,
+            RepoError::Unavailable(_) | RepoError::Full(_) | RepoError::Storage(_) => Exit::Storage,
         };
         Self::new(exit, e.to_string())
     }

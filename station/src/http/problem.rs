@@ -218,6 +218,18 @@ impl Problem {
         .with_retry_after(UNAVAILABLE_RETRY_AFTER_S)
     }
 
+    /// 507: the disk (database or photos) is full; nothing was stored, and the
+    /// client should retry once an operator has made room.
+    pub fn storage_full() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage-full",
+            "Storage full",
+            "the station has no space left; nothing was stored; try again later",
+        )
+        .with_retry_after(60)
+    }
+
     /// 500: a bug; details go to the log, not the client.
     pub fn internal() -> Self {
         Self::new(
@@ -237,6 +249,10 @@ impl From<RepoError> for Problem {
             RepoError::Unavailable(cause) => {
                 tracing::warn!(%cause, "storage unavailable");
                 Problem::unavailable()
+            }
+            RepoError::Full(cause) => {
+                tracing::error!(%cause, "database storage full");
+                Problem::storage_full()
             }
             RepoError::Storage(cause) => {
                 tracing::error!(%cause, "storage error");

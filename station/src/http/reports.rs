@@ -257,6 +257,7 @@ fn check_manifest(photos: &[PhotoManifestEntry], config: &ServerConfig) -> Vec<F
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks the model's rules; `errors` points at it", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage unavailable; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The station's disk is full; nothing was stored; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_report(
     State(state): State<AppState>,

@@ -63,13 +63,7 @@ impl From<UploadError> for Problem {
                 "Photo does not match the manifest",
                 detail,
             ),
-            UploadError::Full => Problem::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "storage-full",
-                "Storage full",
-                "the station has no space left for photos; try again later",
-            )
-            .with_retry_after(60),
+            UploadError::Full => Problem::storage_full(),
             UploadError::Unavailable(why) => {
                 tracing::warn!(error = %why, "photo storage unavailable; the client is told to retry");
                 Problem::unavailable()

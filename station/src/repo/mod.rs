@@ -209,9 +209,13 @@ pub enum RepoError {
     /// A uniqueness rule refused the write.
     #[error("{0}")]
     Conflict(String),
-    /// The database is busy, locked, full or unreachable: retry later (HTTP 503).
+    /// The database is busy, locked or unreachable: retry later (HTTP 503).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full: nothing was written; retry once an
+    /// operator made room (HTTP 507, like a full photo store).
+    #[error("storage full: {0}")]
+    Full(String),
     /// Anything else: a bug or a corrupt database.
     #[error("storage error: {0}")]
     Storage(String),

@@ -70,6 +70,10 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> RepoError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         let class = &code[..code.len().min(2)];
+        if code == "53100" {
+            // disk_full
+            return RepoError::Full(db.to_string());
+        }
         return match class {
             // Integrity constraint violations: a uniqueness or reference rule.
             "23" => RepoError::Conflict(db.message().to_owned()),

@@ -66,9 +66,9 @@ pub(crate) fn map_err(e: rusqlite::Error) -> RepoError {
     use rusqlite::ErrorCode as C;
     if let rusqlite::Error::SqliteFailure(failure, _) = &e {
         match failure.code {
+            C::DiskFull => return RepoError::Full(e.to_string()),
             C::DatabaseBusy
             | C::DatabaseLocked
-            | C::DiskFull
             | C::CannotOpen
             | C::SystemIoFailure
             | C::OutOfMemory
