@@ -1,8 +1,16 @@
 //! The final downscale to the configured long edge, with a Lanczos3 filter
 //! (`fast_image_resize`, SIMD on x86-64 and ARM NEON).
+//!
+//! It is called through the typed API (`resize_typed` on `U8x3` images), not
+//! `Resizer::resize`: that one matches on the pixel type at run time, so it
+//! compiles the convolutions of all 13 pixel types, each for every SIMD variant
+//! and fixed-point precision. Typed, only RGB is compiled, which took 2.2 MB off
+//! the phone library for the same code path and byte-identical output
+//! (`BENCHMARKS.md`, "Size of the mobile library").
 
-use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::U8x3;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::PhotoError;
 use super::orient::Rgb;
@@ -31,18 +39,24 @@ pub(crate) fn resize(img: Rgb, width: u32, height: u32) -> Result<Rgb, PhotoErro
     if img.width == width && img.height == height {
         return Ok(img);
     }
-    let internal = |_| PhotoError::Internal { stage: "resize" };
-    let src =
-        Image::from_vec_u8(img.width, img.height, img.pixels, PixelType::U8x3).map_err(internal)?;
-    let mut dst = Image::new(width, height, PixelType::U8x3);
+    let internal = || PhotoError::Internal { stage: "resize" };
+    let len = (width as usize)
+        .checked_mul(height as usize)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or_else(internal)?;
+    let mut pixels = vec![0u8; len];
+    let src = TypedImageRef::<U8x3>::from_buffer(img.width, img.height, &img.pixels)
+        .map_err(|_| internal())?;
+    let mut dst =
+        TypedImage::<U8x3>::from_buffer(width, height, &mut pixels).map_err(|_| internal())?;
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|_| PhotoError::Internal { stage: "resize" })?;
+        .resize_typed(&src, &mut dst, &options)
+        .map_err(|_| internal())?;
     Ok(Rgb {
         width,
         height,
-        pixels: dst.into_vec(),
+        pixels,
     })
 }
 
