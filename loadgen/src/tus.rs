@@ -127,6 +127,12 @@ pub async fn run(
     let client = Client::new(target)?;
     let concurrency = scenario.concurrency();
     run_all(&client, scenario, warmup, concurrency, None).await?;
+    // Start every measured round with no dirty pages left by the one before:
+    // a server that never fsyncs leaves its bytes to the kernel's background
+    // writeback, which would otherwise slow down whichever server runs next.
+    tokio::task::spawn_blocking(rustix::fs::sync)
+        .await
+        .map_err(|e| LoadError::process("sync", e.to_string()))?;
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let printer =

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::map_err;
 use super::rows::{get_ts, ts};
+use super::{cached_execute, map_err};
 use crate::repo::{Actor, AuditEntry, RepoError, StationId};
 
 /// What an audit row records besides its actor and time.
@@ -30,7 +30,8 @@ pub(super) fn append(
     record: AuditRecord<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    conn.execute(
+    cached_execute(
+        conn,
         "INSERT INTO audit_log (station_id, at, actor_role, actor_user_id, actor_username,
                                 actor_device_id, action, target_kind, target_id,
                                 before_json, after_json)

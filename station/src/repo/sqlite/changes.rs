@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use postcso_core::model::{CategoryList, ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::map_err;
 use super::rows::{get_ts, invalid_text, ts};
+use super::{cached_execute, cached_row, map_err};
 use crate::repo::{Audience, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone};
 
 /// The next per-station sequence number. Only called inside a write
 /// transaction, where the single writer makes `max + 1` race-free.
 fn next_seq(conn: &Connection, station: StationId) -> Result<i64, RepoError> {
-    conn.query_row(
+    cached_row(
+        conn,
         "SELECT coalesce(max(seq), 0) + 1 FROM changes WHERE station_id = ?1",
         [station.to_string()],
         |r| r.get(0),
@@ -26,7 +27,8 @@ pub(super) fn photos_missing(
     station: StationId,
     report: &str,
 ) -> Result<i64, RepoError> {
-    conn.query_row(
+    cached_row(
+        conn,
         "SELECT count(*) FROM report_photos
          WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
         params![station.to_string(), report],
@@ -45,19 +47,20 @@ pub(super) fn append_report(
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let id = report.to_string();
-    let state: Option<(String, String, Option<String>, bool)> = conn
-        .query_row(
-            "SELECT device_id, status, status_reason, complete FROM reports
+    let state: Option<(String, String, Option<String>, bool)> = cached_row(
+        conn,
+        "SELECT device_id, status, status_reason, complete FROM reports
              WHERE station_id = ?1 AND id = ?2",
-            params![station.to_string(), id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .map_err(map_err)?;
+        params![station.to_string(), id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()
+    .map_err(map_err)?;
     let (device_id, status, reason, complete) = state.ok_or(RepoError::NotFound("report"))?;
     let missing = photos_missing(conn, station, &id)?;
     let seq = next_seq(conn, station)?;
-    conn.execute(
+    cached_execute(
+        conn,
         "INSERT INTO changes (station_id, seq, kind, event, report_id, device_id, status, reason,
                               complete, photos_missing, at)
          VALUES (?1, ?2, 'report', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -88,7 +91,8 @@ pub(super) fn append_categories(
     let json = serde_json::to_string(list.entries())
         .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
     let seq = next_seq(conn, station)?;
-    conn.execute(
+    cached_execute(
+        conn,
         "INSERT INTO changes (station_id, seq, kind, data_json, at)
          VALUES (?1, ?2, 'categories', ?3, ?4)",
         params![station.to_string(), seq, json, ts(now)],
@@ -107,7 +111,8 @@ pub(super) fn append_zones(
     let json = serde_json::to_string(zones)
         .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
     let seq = next_seq(conn, station)?;
-    conn.execute(
+    cached_execute(
+        conn,
         "INSERT INTO changes (station_id, seq, kind, data_json, at)
          VALUES (?1, ?2, 'zones', ?3, ?4)",
         params![station.to_string(), seq, json, ts(now)],

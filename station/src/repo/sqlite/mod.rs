@@ -80,12 +80,37 @@ pub(crate) fn map_err(e: rusqlite::Error) -> RepoError {
     RepoError::Storage(e.to_string())
 }
 
+/// Statements kept prepared per connection: more than the hot paths use.
+const STATEMENT_CACHE: usize = 128;
+
+/// `execute` through the connection's statement cache: the hot paths (report
+/// and upload intake, the feed, the audit log) run the same statements
+/// thousands of times a second, and parsing them each time showed in profiles.
+pub(crate) fn cached_execute(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the connection's statement cache; see [`cached_execute`].
+pub(crate) fn cached_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn connect(path: &Path) -> Result<Connection, RepoError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(map_err)?;
@@ -712,7 +737,8 @@ impl Repository for SqliteRepository {
     async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>, RepoError> {
         let token_hash = token_hash.to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            cached_row(
+                conn,
                 "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
                  WHERE token_hash = ?1",
                 [token_hash],

@@ -9,7 +9,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-use super::map_err;
+use super::{cached_row, map_err};
 use crate::auth::Role;
 use crate::repo::{Device, RepoError, Station, StationId, StoredPhoto, StoredReport, User};
 
@@ -105,26 +105,26 @@ pub(super) fn load_report(
     station: StationId,
     id: ReportId,
 ) -> Result<Option<StoredReport>, RepoError> {
-    let head = conn
-        .query_row(
-            "SELECT device_id, content_hash, content_json, status, complete, received_at,
+    let head = cached_row(
+        conn,
+        "SELECT device_id, content_hash, content_json, status, complete, received_at,
                     status_reason
              FROM reports WHERE station_id = ?1 AND id = ?2",
-            [station.to_string(), id.to_string()],
-            |r| {
-                Ok((
-                    get_uuid(r, 0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    get_ts(r, 5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            },
-        )
-        .optional()
-        .map_err(map_err)?;
+        [station.to_string(), id.to_string()],
+        |r| {
+            Ok((
+                get_uuid(r, 0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+                get_ts(r, 5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(map_err)?;
     let Some((device_id, content_hash, content_json, status, complete, received_at, status_reason)) =
         head
     else {
@@ -133,7 +133,7 @@ pub(super) fn load_report(
     let content: ReportContent = serde_json::from_str(&content_json)
         .map_err(|e| RepoError::Storage(format!("stored report does not parse: {e}")))?;
     let mut stmt = conn
-        .prepare(
+        .prepare_cached(
             "SELECT position, sha256, size, content_type, received_at IS NOT NULL
              FROM report_photos WHERE station_id = ?1 AND report_id = ?2 ORDER BY position",
         )

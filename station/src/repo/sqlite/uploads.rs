@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::audit::{self, AuditRecord};
 use super::changes;
-use super::map_err;
 use super::rows::{get_ts, invalid_text, ts};
+use super::{cached_execute, cached_row, map_err};
 use crate::repo::{
     Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
 };
@@ -51,7 +51,8 @@ fn as_i64(n: u64) -> i64 {
 
 /// Inserts a new upload row.
 pub(super) fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
-    conn.execute(
+    cached_execute(
+        conn,
         "INSERT INTO uploads (id, station_id, device_id, report_id, sha256, length,
                               created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -76,7 +77,8 @@ pub(super) fn get(
     station: StationId,
     id: &str,
 ) -> Result<Option<Upload>, RepoError> {
-    conn.query_row(
+    cached_row(
+        conn,
         &format!("SELECT {COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
         params![station.to_string(), id],
         upload_from_row,
@@ -93,13 +95,13 @@ pub(super) fn progress(
     offset: u64,
     hash_state: Option<Vec<u8>>,
 ) -> Result<(), RepoError> {
-    let n = conn
-        .execute(
-            "UPDATE uploads SET upload_offset = ?3, hash_state = ?4
+    let n = cached_execute(
+        conn,
+        "UPDATE uploads SET upload_offset = ?3, hash_state = ?4
              WHERE station_id = ?1 AND id = ?2 AND completed_at IS NULL",
-            params![station.to_string(), id, as_i64(offset), hash_state],
-        )
-        .map_err(map_err)?;
+        params![station.to_string(), id, as_i64(offset), hash_state],
+    )
+    .map_err(map_err)?;
     if n == 0 {
         return Err(RepoError::NotFound("upload"));
     }
@@ -118,7 +120,8 @@ pub(super) fn complete(
     let upload = get(tx, station, id)?.ok_or(RepoError::NotFound("upload"))?;
     let report = upload.report_id.to_string();
     let report_complete = |conn: &Connection| -> Result<bool, RepoError> {
-        conn.query_row(
+        cached_row(
+            conn,
             "SELECT complete FROM reports WHERE station_id = ?1 AND id = ?2",
             params![station.to_string(), report],
             |r| r.get(0),
@@ -132,25 +135,27 @@ pub(super) fn complete(
         });
     }
     let keep = ts(keep_until.max(upload.expires_at));
-    tx.execute(
+    cached_execute(
+        tx,
         "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = ?3,
                             expires_at = ?4
          WHERE station_id = ?1 AND id = ?2",
         params![station.to_string(), id, ts(now), keep],
     )
     .map_err(map_err)?;
-    let received = tx
-        .execute(
-            "UPDATE report_photos SET received_at = ?4
+    let received = cached_execute(
+        tx,
+        "UPDATE report_photos SET received_at = ?4
              WHERE station_id = ?1 AND report_id = ?2 AND sha256 = ?3 AND received_at IS NULL",
-            params![station.to_string(), report, upload.sha256, ts(now)],
-        )
-        .map_err(map_err)?;
+        params![station.to_string(), report, upload.sha256, ts(now)],
+    )
+    .map_err(map_err)?;
     let was_complete = report_complete(tx)?;
     let missing = changes::photos_missing(tx, station, &report)?;
     let now_complete = missing == 0;
     if now_complete && !was_complete {
-        tx.execute(
+        cached_execute(
+            tx,
             "UPDATE reports SET complete = 1 WHERE station_id = ?1 AND id = ?2",
             params![station.to_string(), report],
         )
@@ -187,12 +192,12 @@ pub(super) fn complete(
 
 /// Deletes one upload row.
 pub(super) fn delete(conn: &Connection, station: StationId, id: &str) -> Result<bool, RepoError> {
-    let n = conn
-        .execute(
-            "DELETE FROM uploads WHERE station_id = ?1 AND id = ?2",
-            params![station.to_string(), id],
-        )
-        .map_err(map_err)?;
+    let n = cached_execute(
+        conn,
+        "DELETE FROM uploads WHERE station_id = ?1 AND id = ?2",
+        params![station.to_string(), id],
+    )
+    .map_err(map_err)?;
     Ok(n > 0)
 }
 
@@ -213,7 +218,7 @@ pub(super) fn remove_expired(
             .map_err(map_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?
     };
-    tx.execute("DELETE FROM uploads WHERE expires_at <= ?1", [ts(now)])
+    cached_execute(&tx, "DELETE FROM uploads WHERE expires_at <= ?1", [ts(now)])
         .map_err(map_err)?;
     tx.commit().map_err(map_err)?;
     Ok(ids)
