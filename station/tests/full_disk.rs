@@ -25,6 +25,32 @@ async fn assert_full(response: reqwest::Response, with_body: bool) {
     assert_eq!(body["type"], "/problems/storage-full");
 }
 
+/// A station whose blob store is a tmpfs of `size` bytes, with one device.
+struct BlobRig {
+    blobs: Tmpfs,
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    station: StationProcess,
+    token: String,
+}
+
+async fn blob_rig(size: u64) -> BlobRig {
+    let blobs = Tmpfs::mount(size);
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let code = setup_station(&data, dir.path());
+    let blob_dir = blobs.path().to_str().expect("path").to_owned();
+    let station = StationProcess::start(&data, &["--blob-store", &blob_dir], &[]);
+    let token = station.enrol(&code).await;
+    BlobRig {
+        blobs,
+        _dir: dir,
+        data,
+        station,
+        token,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_data_dir_refuses_bytes_with_507_keeps_the_offset_and_resumes_when_freed() {
     let disk = Tmpfs::mount(8 * 1024 * 1024);
@@ -108,13 +134,13 @@ async fn a_full_data_dir_refuses_bytes_with_507_keeps_the_offset_and_resumes_whe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_blob_store_is_507_at_completion_leaves_no_partial_blob_and_completes_when_freed() {
-    let blobs = Tmpfs::mount(4 * 1024 * 1024);
-    let dir = tempfile::tempdir().expect("dir");
-    let data = dir.path().join("data");
-    let code = setup_station(&data, dir.path());
-    let blob_dir = blobs.path().to_str().expect("path").to_owned();
-    let station = StationProcess::start(&data, &["--blob-store", &blob_dir], &[]);
-    let token = station.enrol(&code).await;
+    let BlobRig {
+        blobs,
+        _dir,
+        data,
+        station,
+        token,
+    } = blob_rig(4 * 1024 * 1024).await;
     let photo = photo_bytes(1_000_000, 32);
     let report = report_with_photos(&[&photo]);
     let id = id_of(&report);
@@ -163,13 +189,13 @@ async fn a_full_blob_store_is_507_at_completion_leaves_no_partial_blob_and_compl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_photo_meeting_a_full_blob_store_is_507_leaves_nothing_and_goes_through_when_freed()
 {
-    let blobs = Tmpfs::mount(2 * 1024 * 1024);
-    let dir = tempfile::tempdir().expect("dir");
-    let data = dir.path().join("data");
-    let code = setup_station(&data, dir.path());
-    let blob_dir = blobs.path().to_str().expect("path").to_owned();
-    let station = StationProcess::start(&data, &["--blob-store", &blob_dir], &[]);
-    let token = station.enrol(&code).await;
+    let BlobRig {
+        blobs,
+        _dir,
+        data,
+        station,
+        token,
+    } = blob_rig(2 * 1024 * 1024).await;
     let photo = photo_bytes(400_000, 33);
     let report = report_with_photos(&[&photo]);
     let id = id_of(&report);

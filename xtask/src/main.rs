@@ -134,6 +134,7 @@ fn test(no_install: bool) -> Result<(), String> {
     // Stale generated bindings fail CI: they are checked in, never regenerated here.
     bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
+    let phone = phone_sqlite_tests()?;
     let pg = postgres_tests(no_install)?;
     let python = bindings::python_tests(&workspace_root())?;
     let kotlin = maven::kotlin_tests(&workspace_root())?;
@@ -141,10 +142,53 @@ fn test(no_install: bool) -> Result<(), String> {
     // The plain closing line CI reads: the total over every suite run above.
     println!(
         "total: {} passed, {} failed",
-        rust.passed + pg.passed + python.passed + kotlin.passed,
-        rust.failed + pg.failed + python.failed + kotlin.failed
+        rust.passed + phone.passed + pg.passed + python.passed + kotlin.passed,
+        rust.failed + phone.failed + pg.failed + python.failed + kotlin.failed
     );
     Ok(())
+}
+
+/// The SQLite compile flags of the phone builds (`bindings/phone-sqlite.flags`,
+/// one a line, `#` comments), joined for `LIBSQLITE3_FLAGS`.
+fn phone_sqlite_flags(root: &Path) -> Result<String, String> {
+    let path = root.join("bindings/phone-sqlite.flags");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// The core's store, queue and migration tests against the SQLite the phones
+/// ship (built with the phone flags, which leave out JSON, FTS and more), so a
+/// core change that needs a left-out feature fails here and not on a phone.
+/// Its own target directory keeps the two SQLite builds from evicting each other.
+fn phone_sqlite_tests() -> Result<run::Counts, String> {
+    let root = workspace_root();
+    let flags = phone_sqlite_flags(&root)?;
+    let target = target_dir(&root).join("phone-sqlite");
+    let target = target.to_str().ok_or("the target directory is not UTF-8")?;
+    run::cargo_tests_env(
+        "core tests on the phones' SQLite build",
+        &[
+            "test",
+            "-p",
+            "postcso-core",
+            "--no-fail-fast",
+            "--lib",
+            "--test",
+            "queue",
+            "--test",
+            "migrations",
+        ],
+        &[
+            ("LIBSQLITE3_FLAGS", Some(flags.as_str())),
+            ("CARGO_TARGET_DIR", Some(target)),
+        ],
+    )
 }
 
 /// The variable the station's test harnesses read the PostgreSQL server from.

@@ -216,10 +216,9 @@ impl StationProcess {
             .expect("get")
     }
 
-    /// Creates a tus upload of `photo` for a report; returns its path.
-    pub async fn create_upload(&self, token: &str, report_id: &str, photo: &[u8]) -> String {
-        let response = self
-            .http
+    /// A tus creation request for `photo` of a report, without a body.
+    fn creation(&self, token: &str, report_id: &str, photo: &[u8]) -> reqwest::RequestBuilder {
+        self.http
             .post(self.url("/v1/uploads"))
             .bearer_auth(token)
             .header("Tus-Resumable", "1.0.0")
@@ -228,6 +227,12 @@ impl StationProcess {
                 "Upload-Metadata",
                 upload_metadata(report_id, &sha256_hex(photo)),
             )
+    }
+
+    /// Creates a tus upload of `photo` for a report; returns its path.
+    pub async fn create_upload(&self, token: &str, report_id: &str, photo: &[u8]) -> String {
+        let response = self
+            .creation(token, report_id, photo)
             .send()
             .await
             .expect("create upload");
@@ -242,15 +247,7 @@ impl StationProcess {
         report_id: &str,
         photo: &[u8],
     ) -> reqwest::Response {
-        self.http
-            .post(self.url("/v1/uploads"))
-            .bearer_auth(token)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", photo.len().to_string())
-            .header(
-                "Upload-Metadata",
-                upload_metadata(report_id, &sha256_hex(photo)),
-            )
+        self.creation(token, report_id, photo)
             .header("Content-Type", "application/offset+octet-stream")
             .body(photo.to_vec())
             .send()

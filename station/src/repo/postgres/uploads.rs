@@ -132,6 +132,15 @@ pub(super) async fn create_completed(
 ) -> Result<(Upload, UploadCompletion), RepoError> {
     let tx = client.transaction().await.map_err(map_err)?;
     let (station, id) = (upload.station_id, upload.id.clone());
+    // Lock the report before inserting: the insert's foreign key takes a
+    // KEY SHARE lock on it, and two uploads of one report that both held that
+    // and then asked for the completion's FOR UPDATE would deadlock.
+    execute(
+        &tx,
+        "SELECT 1 FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
+        &[&station.0, &upload.report_id.as_uuid()],
+    )
+    .await?;
     insert(&tx, upload).await?;
     let done = complete_in(&tx, station, &id, now, keep_until).await?;
     let stored = find(&tx, station, &id)
