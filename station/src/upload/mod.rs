@@ -336,26 +336,13 @@ impl Uploads {
             checksum,
             mut body,
         } = request;
-        self.check_manifest(station, device, &meta, length).await?;
-        let mut bytes = bytes::BytesMut::with_capacity(usize::try_from(length).unwrap_or(0));
-        let mut hasher = Sha256::new();
-        let mut checksum = checksum;
-        loop {
-            match next_chunk(&mut body, self.config.read_timeout).await {
-                Chunk::Data(data) => {
-                    if (bytes.len() + data.len()) as u64 > length {
-                        return Err(UploadError::TooLarge);
-                    }
-                    hasher.update(&data);
-                    if let Some(c) = checksum.as_mut() {
-                        c.update(&data);
-                    }
-                    bytes.extend_from_slice(&data);
-                }
-                Chunk::End if bytes.len() as u64 == length => break,
-                Chunk::End | Chunk::Broken => return Err(UploadError::IncompleteBody),
-            }
-        }
+        // The manifest lookup (a database read) runs while the body arrives.
+        let (listed, received) = tokio::join!(
+            self.check_manifest(station, device, &meta, length),
+            self.read_whole(&mut body, length, checksum),
+        );
+        listed?;
+        let (bytes, hasher, checksum) = received?;
         if checksum.is_some_and(|c| !c.matches()) {
             return Err(UploadError::ChecksumMismatch);
         }
@@ -370,6 +357,36 @@ impl Uploads {
         tokio::spawn(async move { this.store_whole(new, bytes.freeze()).await })
             .await
             .map_err(|e| UploadError::Io(std::io::Error::other(e)))?
+    }
+
+    /// Reads a body of exactly `length` bytes into memory, hashing it (and
+    /// feeding `Upload-Checksum`'s hasher) as it arrives.
+    async fn read_whole(
+        &self,
+        body: &mut Body,
+        length: u64,
+        mut checksum: Option<Checksum>,
+    ) -> Result<(bytes::BytesMut, Sha256, Option<Checksum>), UploadError> {
+        let mut bytes = bytes::BytesMut::with_capacity(usize::try_from(length).unwrap_or(0));
+        let mut hasher = Sha256::new();
+        loop {
+            match next_chunk(body, self.config.read_timeout).await {
+                Chunk::Data(data) => {
+                    if (bytes.len() + data.len()) as u64 > length {
+                        return Err(UploadError::TooLarge);
+                    }
+                    hasher.update(&data);
+                    if let Some(c) = checksum.as_mut() {
+                        c.update(&data);
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+                Chunk::End if bytes.len() as u64 == length => {
+                    return Ok((bytes, hasher, checksum));
+                }
+                Chunk::End | Chunk::Broken => return Err(UploadError::IncompleteBody),
+            }
+        }
     }
 
     async fn store_whole(&self, new: NewUpload, bytes: Bytes) -> Result<Upload, UploadError> {
