@@ -46,14 +46,9 @@ fn put_blocking(target: &Path, file: &Path) -> Result<BlobPut, BlobError> {
     match std::fs::rename(file, target) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
-            let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
-            let copied = std::fs::copy(file, &temp)
-                .and_then(|_| std::fs::File::open(&temp)?.sync_all())
-                .and_then(|()| std::fs::rename(&temp, target));
-            if let Err(e) = copied {
-                let _ = std::fs::remove_file(&temp);
-                return Err(e.into());
-            }
+            place_via_temp(dir, target, |out| {
+                std::io::copy(&mut std::fs::File::open(file)?, out).map(drop)
+            })?;
             std::fs::remove_file(file)?;
         }
         Err(e) => return Err(e.into()),
@@ -65,25 +60,36 @@ fn put_blocking(target: &Path, file: &Path) -> Result<BlobPut, BlobError> {
     Ok(BlobPut::Stored)
 }
 
-/// Writes `bytes` to a temp file beside `target`, fsyncs it, renames it in and
-/// fsyncs the directory: two fsyncs, and no reader ever sees a partial blob.
+/// Fills a new temp file in `dir` with `fill`, fsyncs its data and renames
+/// it to `target`, so no reader ever sees a partial blob; the temp file is
+/// removed if any step fails. The caller fsyncs `dir` afterwards.
+fn place_via_temp(
+    dir: &Path,
+    target: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
+    let placed = std::fs::File::create(&temp)
+        .and_then(|mut out| {
+            fill(&mut out)?;
+            out.sync_data()
+        })
+        .and_then(|()| std::fs::rename(&temp, target));
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    placed
+}
+
+/// Stores bytes held in memory through a temp file beside `target`: two
+/// fsyncs (the data, then the directory).
 fn put_bytes_blocking(target: &Path, bytes: &[u8]) -> Result<BlobPut, BlobError> {
     if target.is_file() {
         return Ok(BlobPut::AlreadyPresent);
     }
     let dir = target.parent().ok_or(BlobError::InvalidKey)?;
     std::fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_data()
-        })
-        .and_then(|()| std::fs::rename(&temp, target));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e.into());
-    }
+    place_via_temp(dir, target, |out| out.write_all(bytes))?;
     sync_dir(dir)?;
     Ok(BlobPut::Stored)
 }

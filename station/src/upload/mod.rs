@@ -392,8 +392,7 @@ impl Uploads {
     async fn store_whole(&self, new: NewUpload, bytes: Bytes) -> Result<Upload, UploadError> {
         let length = new.length;
         self.blobs.put_bytes(&new.sha256, bytes).await?;
-        let keep_until = new.created_at + self.config.expiry;
-        let now = new.created_at;
+        let (now, keep_until) = (new.created_at, new.expires_at);
         let (upload, done) = self
             .repo
             .create_completed_upload(new, now, keep_until)
