@@ -181,7 +181,7 @@ impl ReportQueue {
         id: ReportId,
         input: PhotoInput<'_>,
     ) -> Result<AttachedPhoto, QueueError> {
-        self.check_room_for_photo(id)?;
+        self.check_editable(id)?;
         let processed = process_photo(input, &self.config.photo)?;
         let max = self.config.max_photos;
         let (photo, has_location) =
@@ -528,16 +528,11 @@ impl ReportQueue {
         })
     }
 
-    /// Refuses early, before the expensive photo processing, when the report cannot
-    /// take another photo anyway.
-    fn check_room_for_photo(&self, id: ReportId) -> Result<(), QueueError> {
-        let report = self.get(id)?;
-        report.state.apply(ReportEvent::Edit)?;
-        if report.photos.len() >= self.config.max_photos {
-            return Err(QueueError::TooManyPhotos {
-                max: self.config.max_photos,
-            });
-        }
+    /// Refuses early, before the expensive photo processing, when the report is no
+    /// longer a draft. A full draft is not refused here: the photo may be one it
+    /// already holds, which only its processed hash can tell, and that is no error.
+    fn check_editable(&self, id: ReportId) -> Result<(), QueueError> {
+        self.get(id)?.state.apply(ReportEvent::Edit)?;
         Ok(())
     }
 }
