@@ -151,7 +151,10 @@ fn photos_are_limited_deduplicated_and_reordered_on_removal() {
     let again = q
         .attach_photo(id, PhotoInput::Bytes(&png_bytes(30, 30, 100)))
         .expect("a photo the full draft already holds is no error");
-    assert_eq!(again.photo.position, 0, "the full draft kept its four photos");
+    assert_eq!(
+        again.photo.position, 0,
+        "the full draft kept its four photos"
+    );
     q.remove_photo(id, 1).unwrap();
     let order: Vec<String> = q
         .get(id)
