@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod appender;
 pub mod auth;
 pub mod blob;
 pub mod cli;

@@ -20,9 +20,23 @@ pub struct FsBlobStore {
 }
 
 impl FsBlobStore {
-    /// Uses (creating) `root`.
+    /// Uses (creating) `root` and its 256 shard directories. They are all
+    /// made here, durably, so that storing a blob never creates a directory
+    /// whose own entry would need one more fsync (before, a new shard's
+    /// entry in `root` was never fsynced).
     pub fn open(root: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(root)?;
+        let mut created = false;
+        for shard in 0..=255u8 {
+            let dir = root.join(hex::encode([shard]));
+            if !dir.is_dir() {
+                std::fs::create_dir(&dir)?;
+                created = true;
+            }
+        }
+        if created {
+            sync_dir(root)?;
+        }
         Ok(Self {
             root: root.to_owned(),
         })
@@ -37,12 +51,13 @@ impl FsBlobStore {
 }
 
 fn put_blocking(target: &Path, file: &Path) -> Result<BlobPut, BlobError> {
+    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
     if target.is_file() {
         std::fs::remove_file(file)?;
+        // A concurrent put of the same bytes may not have synced it yet.
+        sync_dir(dir)?;
         return Ok(BlobPut::AlreadyPresent);
     }
-    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
-    std::fs::create_dir_all(dir)?;
     match std::fs::rename(file, target) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
@@ -84,11 +99,12 @@ fn place_via_temp(
 /// Stores bytes held in memory through a temp file beside `target`: two
 /// fsyncs (the data, then the directory).
 fn put_bytes_blocking(target: &Path, bytes: &[u8]) -> Result<BlobPut, BlobError> {
+    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
     if target.is_file() {
+        // A concurrent put of the same bytes may not have synced it yet.
+        sync_dir(dir)?;
         return Ok(BlobPut::AlreadyPresent);
     }
-    let dir = target.parent().ok_or(BlobError::InvalidKey)?;
-    std::fs::create_dir_all(dir)?;
     place_via_temp(dir, target, |out| out.write_all(bytes))?;
     sync_dir(dir)?;
     Ok(BlobPut::Stored)
