@@ -4,79 +4,19 @@
 //! `POSTCSO_DATABASE_URL`.
 
 mod common;
+#[path = "support/process.rs"]
+mod process;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-use common::{
-    blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex, upload_metadata,
-};
+use common::{blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
+use process::{StationProcess, setup_station};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
-
-/// The server child process, killed if the test fails half-way.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Self {
-        let mut cmd = command(data);
-        let mut child = cmd
-            .args(["serve", "--data-dir"])
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read stdout");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .to_owned();
-        Self { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary, with the data dir's test database (if on PostgreSQL) in its
-/// environment.
-fn command(data: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("POSTCSO_DATA_DIR")
-        .env_remove("POSTCSO_DATABASE_URL");
-    if let Ok(url) = std::fs::read_to_string(data.join(common::DATABASE_URL_FILE)) {
-        cmd.env("POSTCSO_DATABASE_URL", url.trim());
-    }
-    cmd
-}
-
-fn cli(data: &Path, args: &[&str]) {
-    let out = command(data).args(args).output().expect("run");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-}
 
 /// A stopped-and-started station needs the same data dir, token and upload.
 struct Rig {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
     http: reqwest::Client,
-    server: Server,
+    server: StationProcess,
     token: String,
     id: String,
     photo: Vec<u8>,
@@ -88,79 +28,17 @@ struct Rig {
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let d = data.to_str().expect("path");
     std::fs::create_dir_all(&data).expect("data dir");
     common::test_database_url(&data).await;
-    cli(
-        &data,
-        &[
-            "station",
-            "create",
-            "--data-dir",
-            d,
-            "--slug",
-            "seodaemun",
-            "--name",
-            "S",
-        ],
-    );
-    let csv = dir.path().join("codes.csv");
-    cli(
-        &data,
-        &[
-            "enrol",
-            "--data-dir",
-            d,
-            "--station",
-            "seodaemun",
-            "--count",
-            "1",
-            "--out",
-            csv.to_str().expect("path"),
-        ],
-    );
-    let code = std::fs::read_to_string(&csv)
-        .expect("csv")
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').nth(1))
-        .expect("code")
-        .to_owned();
-
-    let http = reqwest::Client::new();
-    let server = Server::start(&data, &[]);
-    let enrolled: Value = http
-        .post(format!("{}/v1/devices/enrol", server.base))
-        .json(&serde_json::json!({ "code": code }))
-        .send()
-        .await
-        .expect("enrol")
-        .json()
-        .await
-        .expect("json");
-    let token = enrolled["token"].as_str().expect("token").to_owned();
+    let code = setup_station(&data, dir.path());
+    let server = StationProcess::start(&data, &[], &[]);
+    let http = server.http.clone();
+    let token = server.enrol(&code).await;
     let photo = photo_bytes(1_000_000, 3);
     let report = report_with_photos(&[&photo]);
     let id = id_of(&report);
-    let put = http
-        .put(format!("{}/v1/reports/{id}", server.base))
-        .bearer_auth(&token)
-        .json(&report)
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(put.status(), 201);
-    let created = http
-        .post(format!("{}/v1/uploads", server.base))
-        .bearer_auth(&token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", photo.len().to_string())
-        .header("Upload-Metadata", upload_metadata(&id, &sha256_hex(&photo)))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(created.status(), 201);
-    let path = common::location(&created);
+    server.put_report(&token, &id, &report).await;
+    let path = server.create_upload(&token, &id, &photo).await;
     Rig {
         _dir: dir,
         data,
@@ -199,7 +77,7 @@ async fn head(rig: &Rig) -> reqwest::Response {
 }
 
 /// SIGKILLs the server: no shutdown, no chance to flush anything more.
-fn kill(server: &mut Server) {
+fn kill(server: &mut StationProcess) {
     server.child.kill().expect("SIGKILL");
     server.child.wait().expect("wait");
 }
@@ -212,7 +90,7 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     assert_eq!(patch(&rig, 0, &photo[..half]).await.status(), 204);
     kill(&mut rig.server);
 
-    rig.server = Server::start(&rig.data, &["--max-upload-size", "2000000"]);
+    rig.server = StationProcess::start(&rig.data, &["--max-upload-size", "2000000"], &[]);
     let options = rig
         .http
         .request(
@@ -267,7 +145,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     )
     .expect("set the checkpoint back");
     assert_eq!(changed, 1);
-    rig.server = Server::start(&rig.data, &[]);
+    rig.server = StationProcess::start(&rig.data, &[], &[]);
 
     // The client, told 600,000 before the crash, is refused and learns 200,000.
     let stale = patch(&rig, 600_000, &photo[600_000..]).await;

@@ -10,17 +10,35 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{header_u64, location, sha256_hex, upload_metadata};
+use crate::common::{DATABASE_URL_FILE, header_u64, location, sha256_hex, upload_metadata};
 
 /// The station binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
 
-/// Runs an admin command to success and returns its stdout.
-pub fn cli(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
+/// The binary with a clean environment, plus the test database of `data`
+/// (see `common::test_database_url`) when the run is on PostgreSQL, so that
+/// every process over one data dir finds the same database.
+fn station_command(data: Option<&Path>) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .env_remove("POSTCSO_DATA_DIR")
         .env_remove("POSTCSO_BLOB_STORE")
+        .env_remove("POSTCSO_DATABASE_URL");
+    let remembered = data.and_then(|d| std::fs::read_to_string(d.join(DATABASE_URL_FILE)).ok());
+    if let Some(url) = remembered {
+        command.env("POSTCSO_DATABASE_URL", url.trim());
+    }
+    command
+}
+
+/// Runs an admin command to success and returns its stdout.
+pub fn cli(args: &[&str], stdin: Option<&str>) -> String {
+    let data = args
+        .windows(2)
+        .find(|pair| pair[0] == "--data-dir")
+        .map(|pair| Path::new(pair[1]));
+    let mut child = station_command(data)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,14 +131,12 @@ pub struct StationProcess {
 impl StationProcess {
     /// Starts `serve` over `data` with extra flags and environment.
     pub fn start(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(BIN);
+        let mut command = station_command(Some(data));
         command
             .args(["serve", "--data-dir"])
             .arg(data)
             .args(["--listen", "127.0.0.1:0", "--cookie-insecure"])
             .args(extra)
-            .env_remove("POSTCSO_DATA_DIR")
-            .env_remove("POSTCSO_BLOB_STORE")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
