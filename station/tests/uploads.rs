@@ -734,6 +734,38 @@ async fn a_client_that_hangs_up_mid_whole_post_leaves_nothing_and_can_send_again
     assert_blob(dir.path(), &photo);
 }
 
+#[tokio::test]
+async fn a_whole_post_for_an_unknown_report_is_answered_before_its_body_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let photo = photo_bytes(300_000, 44);
+    let (token, _) = setup(&server, &[&photo]).await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Length: {len}\r\nUpload-Metadata: {meta}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {len}\r\n\r\n",
+        len = photo.len(),
+        meta = upload_metadata(&unknown, &sha256_hex(&photo)),
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&photo[..10_000]).await.expect("part");
+    stream.flush().await.expect("flush");
+    // The rest of the body never comes: the answer must not wait for it
+    // (the read timeout is a minute).
+    let mut answer = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut answer))
+        .await
+        .expect("answered without the body")
+        .expect("read");
+    assert_eq!(&answer, b"HTTP/1.1 404");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_whole_posts_of_one_photo_receive_it_once() {
     let server = TestServer::start().await;

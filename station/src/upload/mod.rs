@@ -336,13 +336,13 @@ impl Uploads {
             checksum,
             mut body,
         } = request;
-        // The manifest lookup (a database read) runs while the body arrives.
-        let (listed, received) = tokio::join!(
+        // The manifest lookup (a database read) runs while the body arrives;
+        // a report that is unknown or does not list the photo is answered at
+        // once, without reading the rest of the body.
+        let ((), (bytes, hasher, checksum)) = tokio::try_join!(
             self.check_manifest(station, device, &meta, length),
             self.read_whole(&mut body, length, checksum),
-        );
-        listed?;
-        let (bytes, hasher, checksum) = received?;
+        )?;
         if checksum.is_some_and(|c| !c.matches()) {
             return Err(UploadError::ChecksumMismatch);
         }
