@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList};
-use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -202,15 +201,7 @@ pub(super) async fn add_user(
         &tx,
         station,
         &Actor::console(),
-        AuditRecord {
-            action: "user.add",
-            target_kind: "user",
-            target_id: stored.id.to_string(),
-            before: None,
-            after: Some(json!({
-                "username": stored.username, "role": stored.role.as_str()
-            })),
-        },
+        AuditRecord::user_added(stored.id, &stored.username, stored.role),
         stored.created_at,
     )
     .await?;
@@ -258,13 +249,7 @@ pub(super) async fn create_session(
         &tx,
         user.station_id,
         &Actor::user(user),
-        AuditRecord {
-            action: "session.create",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            before: None,
-            after: Some(json!({ "expires_at": expires_at })),
-        },
+        AuditRecord::session_created(user.id, expires_at),
         now,
     )
     .await?;
@@ -339,13 +324,7 @@ pub(super) async fn add_enrolment_codes(
             &tx,
             station,
             &Actor::console(),
-            AuditRecord {
-                action: "enrolment_code.create",
-                target_kind: "enrolment_code",
-                target_id: code.label.clone(),
-                before: None,
-                after: Some(json!({ "label": code.label, "expires_at": code.expires_at })),
-            },
+            AuditRecord::code_created(&code.label, code.expires_at),
             now,
         )
         .await?;
@@ -415,13 +394,7 @@ pub(super) async fn redeem_enrolment_code(
         &tx,
         station.id,
         &Actor::device(device.id),
-        AuditRecord {
-            action: "enrolment_code.redeem",
-            target_kind: "device",
-            target_id: device.id.to_string(),
-            before: None,
-            after: Some(json!({ "label": device.label })),
-        },
+        AuditRecord::code_redeemed(device.id, &device.label),
         now,
     )
     .await?;
@@ -503,13 +476,7 @@ pub(super) async fn revoke_device(
         &tx,
         station,
         &Actor::console(),
-        AuditRecord {
-            action: "device.revoke",
-            target_kind: "device",
-            target_id: device.id.to_string(),
-            before: Some(json!({ "label": device.label, "revoked_at": null })),
-            after: Some(json!({ "label": device.label, "revoked_at": now })),
-        },
+        AuditRecord::device_revoked(device.id, &device.label, now),
         now,
     )
     .await?;

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
 use postcso_core::model::{CategoryInfo, CategoryList};
-use serde_json::json;
 
 use super::feed::{self, AuditRecord};
 use super::{accounts, execute, lock_station, map_err, micros, query_opt};
@@ -50,26 +49,7 @@ pub(super) async fn add(
     .await?;
     let list = accounts::categories(&tx, station).await?;
     feed::append_categories(&tx, station, &list, now).await?;
-    feed::append_audit(
-        &tx,
-        station,
-        actor,
-        AuditRecord {
-            action: "category.add",
-            target_kind: "category",
-            target_id: info.code.to_string(),
-            before: None,
-            after: Some(json!({
-                "code": info.code.as_str(),
-                "name_ko": info.name_ko,
-                "name_en": info.name_en,
-                "guidance": info.guidance,
-                "retired": false,
-            })),
-        },
-        now,
-    )
-    .await?;
+    feed::append_audit(&tx, station, actor, AuditRecord::category_added(info), now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(list)
 }
@@ -108,13 +88,7 @@ pub(super) async fn retire(
         &tx,
         station,
         actor,
-        AuditRecord {
-            action: "category.retire",
-            target_kind: "category",
-            target_id: code.to_owned(),
-            before: Some(json!({ "retired": false })),
-            after: Some(json!({ "retired": true })),
-        },
+        AuditRecord::category_retired(code),
         now,
     )
     .await?;

@@ -22,19 +22,7 @@ use crate::repo::{
     Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone,
 };
 
-/// What an audit row records besides its actor and time.
-pub(super) struct AuditRecord<'a> {
-    /// e.g. `report.status`.
-    pub action: &'a str,
-    /// e.g. `report`.
-    pub target_kind: &'a str,
-    /// The target's id.
-    pub target_id: String,
-    /// State before.
-    pub before: Option<serde_json::Value>,
-    /// State after.
-    pub after: Option<serde_json::Value>,
-}
+pub(crate) use crate::repo::audit::AuditRecord;
 
 /// Numbers the station's committed, unnumbered feed and audit entries; see
 /// the module doc. Does nothing (one cheap query) when there are none.

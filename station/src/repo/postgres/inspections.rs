@@ -9,7 +9,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_core::model::{ReportId, ReviewStatus};
-use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -169,18 +168,7 @@ pub(super) async fn assign(
             &tx,
             station,
             actor,
-            AuditRecord {
-                action: "inspection.assign",
-                target_kind: "report",
-                target_id: report.to_string(),
-                before: before.as_ref().map(|i| {
-                    json!({
-                        "inspector": i.inspector,
-                        "outcome": i.findings.as_ref().map(|f| f.outcome.as_str()),
-                    })
-                }),
-                after: Some(json!({ "inspector": inspector_username })),
-            },
+            AuditRecord::inspection_assigned(report, before.as_ref(), inspector_username),
             now,
         )
         .await?;
@@ -198,16 +186,14 @@ pub(super) async fn assign(
             &tx,
             station,
             actor,
-            AuditRecord {
-                action: "report.status",
-                target_kind: "report",
-                target_id: report.to_string(),
-                before: Some(json!({
-                    "status": before_report.status.as_str(),
-                    "reason": before_report.status_reason,
-                })),
-                after: Some(json!({ "status": "inspecting", "reason": null })),
-            },
+            AuditRecord::status_changed(
+                report,
+                (
+                    &before_report.status,
+                    before_report.status_reason.as_deref(),
+                ),
+                (&ReviewStatus::Inspecting, None),
+            ),
             now,
         )
         .await?;
@@ -262,28 +248,11 @@ pub(super) async fn record(
     )
     .await?;
     feed::append_report(&tx, station, report, ReportEventKind::Inspected, now).await?;
-    let summary = |f: &Findings| {
-        json!({
-            "outcome": f.outcome.as_str(),
-            "observed_at": f.observed_at,
-            "findings_chars": f.text.chars().count(),
-        })
-    };
     feed::append_audit(
         &tx,
         station,
         actor,
-        AuditRecord {
-            action: "inspection.record",
-            target_kind: "report",
-            target_id: report.to_string(),
-            before: before.findings.as_ref().map(summary),
-            after: Some(json!({
-                "outcome": findings.outcome.as_str(),
-                "observed_at": findings.observed_at,
-                "findings_chars": findings.text.chars().count(),
-            })),
-        },
+        AuditRecord::inspection_recorded(report, before.findings.as_ref(), findings),
         now,
     )
     .await?;

@@ -253,15 +253,11 @@ pub(super) async fn set_status(
         &tx,
         station,
         &actor,
-        AuditRecord {
-            action: "report.status",
-            target_kind: "report",
-            target_id: id.to_string(),
-            before: Some(json!({
-                "status": before.status.as_str(), "reason": before.status_reason
-            })),
-            after: Some(json!({ "status": status.as_str(), "reason": reason })),
-        },
+        AuditRecord::status_changed(
+            id,
+            (&before.status, before.status_reason.as_deref()),
+            (&status, reason.as_deref()),
+        ),
         now,
     )
     .await?;

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_core::model::ReportId;
-use serde_json::json;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -227,15 +226,12 @@ async fn complete_in(
             tx,
             station,
             &Actor::device(upload.device_id),
-            AuditRecord {
-                action: "report.photo_received",
-                target_kind: "report",
-                target_id: upload.report_id.to_string(),
-                before: Some(json!({ "sha256": upload.sha256, "received": false,
-                                     "complete": was_complete })),
-                after: Some(json!({ "sha256": upload.sha256, "received": true,
-                                    "complete": now_complete, "upload_id": id })),
-            },
+            AuditRecord::photo_received(
+                upload.report_id,
+                &upload.sha256,
+                id,
+                (was_complete, now_complete),
+            ),
             now,
         )
         .await?;

@@ -8,19 +8,7 @@ use super::rows::{get_ts, ts};
 use super::{cached_execute, map_err};
 use crate::repo::{Actor, AuditEntry, RepoError, StationId};
 
-/// What an audit row records besides its actor and time.
-pub(super) struct AuditRecord<'a> {
-    /// e.g. `report.status`.
-    pub action: &'a str,
-    /// e.g. `report`.
-    pub target_kind: &'a str,
-    /// The target's id.
-    pub target_id: String,
-    /// State before.
-    pub before: Option<serde_json::Value>,
-    /// State after.
-    pub after: Option<serde_json::Value>,
-}
+pub(crate) use crate::repo::audit::AuditRecord;
 
 /// Appends one audit row.
 pub(super) fn append(

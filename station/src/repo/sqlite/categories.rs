@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::json;
 
 use super::audit::{self, AuditRecord};
 use super::{changes, map_err};
@@ -79,25 +78,7 @@ pub(super) fn add(
     .map_err(map_err)?;
     let list = load(conn, station)?;
     changes::append_categories(conn, station, &list, now)?;
-    audit::append(
-        conn,
-        station,
-        actor,
-        AuditRecord {
-            action: "category.add",
-            target_kind: "category",
-            target_id: info.code.to_string(),
-            before: None,
-            after: Some(json!({
-                "code": info.code.as_str(),
-                "name_ko": info.name_ko,
-                "name_en": info.name_en,
-                "guidance": info.guidance,
-                "retired": false,
-            })),
-        },
-        now,
-    )?;
+    audit::append(conn, station, actor, AuditRecord::category_added(info), now)?;
     Ok(list)
 }
 
@@ -133,13 +114,7 @@ pub(super) fn retire(
         conn,
         station,
         actor,
-        AuditRecord {
-            action: "category.retire",
-            target_kind: "category",
-            target_id: code.to_owned(),
-            before: Some(json!({ "retired": false })),
-            after: Some(json!({ "retired": true })),
-        },
+        AuditRecord::category_retired(code),
         now,
     )?;
     Ok((list, true))

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use postcso_core::model::{ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditRecord};
@@ -146,18 +145,7 @@ pub(super) fn assign(
             conn,
             station,
             actor,
-            AuditRecord {
-                action: "inspection.assign",
-                target_kind: "report",
-                target_id: report.to_string(),
-                before: before.as_ref().map(|i| {
-                    json!({
-                        "inspector": i.inspector,
-                        "outcome": i.findings.as_ref().map(|f| f.outcome.as_str()),
-                    })
-                }),
-                after: Some(json!({ "inspector": inspector_username })),
-            },
+            AuditRecord::inspection_assigned(report, before.as_ref(), inspector_username),
             now,
         )?;
     }
@@ -173,16 +161,14 @@ pub(super) fn assign(
             conn,
             station,
             actor,
-            AuditRecord {
-                action: "report.status",
-                target_kind: "report",
-                target_id: report.to_string(),
-                before: Some(json!({
-                    "status": before_report.status.as_str(),
-                    "reason": before_report.status_reason,
-                })),
-                after: Some(json!({ "status": "inspecting", "reason": null })),
-            },
+            AuditRecord::status_changed(
+                report,
+                (
+                    &before_report.status,
+                    before_report.status_reason.as_deref(),
+                ),
+                (&ReviewStatus::Inspecting, None),
+            ),
             now,
         )?;
     }
@@ -225,28 +211,11 @@ pub(super) fn record(
     )
     .map_err(map_err)?;
     changes::append_report(conn, station, report, ReportEventKind::Inspected, now)?;
-    let summary = |f: &Findings| {
-        json!({
-            "outcome": f.outcome.as_str(),
-            "observed_at": f.observed_at,
-            "findings_chars": f.text.chars().count(),
-        })
-    };
     audit::append(
         conn,
         station,
         actor,
-        AuditRecord {
-            action: "inspection.record",
-            target_kind: "report",
-            target_id: report.to_string(),
-            before: before.findings.as_ref().map(summary),
-            after: Some(json!({
-                "outcome": findings.outcome.as_str(),
-                "observed_at": findings.observed_at,
-                "findings_chars": findings.text.chars().count(),
-            })),
-        },
+        AuditRecord::inspection_recorded(report, before.findings.as_ref(), findings),
         now,
     )?;
     get(conn, station, report)

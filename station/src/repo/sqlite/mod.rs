@@ -482,15 +482,7 @@ impl Repository for SqliteRepository {
                 &tx,
                 station,
                 &Actor::console(),
-                AuditRecord {
-                    action: "user.add",
-                    target_kind: "user",
-                    target_id: stored.id.to_string(),
-                    before: None,
-                    after: Some(json!({
-                        "username": stored.username, "role": stored.role.as_str()
-                    })),
-                },
+                AuditRecord::user_added(stored.id, &stored.username, stored.role),
                 stored.created_at,
             )?;
             tx.commit().map_err(map_err)
@@ -552,13 +544,7 @@ impl Repository for SqliteRepository {
                 &tx,
                 user.station_id,
                 &Actor::user(&user),
-                AuditRecord {
-                    action: "session.create",
-                    target_kind: "user",
-                    target_id: user.id.to_string(),
-                    before: None,
-                    after: Some(json!({ "expires_at": expires_at })),
-                },
+                AuditRecord::session_created(user.id, expires_at),
                 now,
             )?;
             tx.commit().map_err(map_err)
@@ -639,13 +625,7 @@ impl Repository for SqliteRepository {
                     &tx,
                     station,
                     &Actor::console(),
-                    AuditRecord {
-                        action: "enrolment_code.create",
-                        target_kind: "enrolment_code",
-                        target_id: code.label.clone(),
-                        before: None,
-                        after: Some(json!({ "label": code.label, "expires_at": code.expires_at })),
-                    },
+                    AuditRecord::code_created(&code.label, code.expires_at),
                     at,
                 )?;
             }
@@ -719,13 +699,7 @@ impl Repository for SqliteRepository {
                 &tx,
                 station.id,
                 &Actor::device(device.id),
-                AuditRecord {
-                    action: "enrolment_code.redeem",
-                    target_kind: "device",
-                    target_id: device.id.to_string(),
-                    before: None,
-                    after: Some(json!({ "label": device.label })),
-                },
+                AuditRecord::code_redeemed(device.id, &device.label),
                 now,
             )?;
             tx.commit().map_err(map_err)?;
@@ -811,13 +785,7 @@ impl Repository for SqliteRepository {
                 &tx,
                 station,
                 &Actor::console(),
-                AuditRecord {
-                    action: "device.revoke",
-                    target_kind: "device",
-                    target_id: device.id.to_string(),
-                    before: Some(json!({ "label": device.label, "revoked_at": null })),
-                    after: Some(json!({ "label": device.label, "revoked_at": now })),
-                },
+                AuditRecord::device_revoked(device.id, &device.label, now),
                 now,
             )?;
             tx.commit().map_err(map_err)?;
@@ -902,15 +870,11 @@ impl Repository for SqliteRepository {
                 &tx,
                 station,
                 &actor,
-                AuditRecord {
-                    action: "report.status",
-                    target_kind: "report",
-                    target_id: id.to_string(),
-                    before: Some(json!({
-                        "status": before.status.as_str(), "reason": before.status_reason
-                    })),
-                    after: Some(json!({ "status": status.as_str(), "reason": reason })),
-                },
+                AuditRecord::status_changed(
+                    id,
+                    (&before.status, before.status_reason.as_deref()),
+                    (&status, reason.as_deref()),
+                ),
                 now,
             )?;
             let report = load_report(&tx, station, id)?.ok_or(RepoError::NotFound("report"))?;

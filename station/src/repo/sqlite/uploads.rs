@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use postcso_core::model::ReportId;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use serde_json::json;
 
 use super::audit::{self, AuditRecord};
 use super::changes;
@@ -172,15 +171,12 @@ pub(super) fn complete(
             tx,
             station,
             &Actor::device(upload.device_id),
-            AuditRecord {
-                action: "report.photo_received",
-                target_kind: "report",
-                target_id: report.clone(),
-                before: Some(json!({ "sha256": upload.sha256, "received": false,
-                                     "complete": was_complete })),
-                after: Some(json!({ "sha256": upload.sha256, "received": true,
-                                    "complete": now_complete, "upload_id": id })),
-            },
+            AuditRecord::photo_received(
+                upload.report_id,
+                &upload.sha256,
+                id,
+                (was_complete, now_complete),
+            ),
             now,
         )?;
     }
