@@ -18,6 +18,7 @@ pub use audit::{Actor, AuditEntry};
 pub use change::{Audience, Change, ChangeBody, ReportEventKind};
 pub use inspection::{AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings};
 pub use upload::{NewUpload, Upload, UploadCompletion};
+pub(crate) use zone::ZoneFields;
 pub use zone::{NewZone, Zone, ZoneUpdate};
 
 use async_trait::async_trait;

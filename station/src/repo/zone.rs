@@ -63,3 +63,42 @@ pub struct ZoneUpdate {
     /// The complete new set of assigned devices.
     pub devices: Option<Vec<Uuid>>,
 }
+
+/// A zone's fields after a [`ZoneUpdate`], for a backend to store.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ZoneFields {
+    /// Name.
+    pub name: String,
+    /// Outline.
+    pub area: Option<ZoneArea>,
+    /// Assigned devices, sorted and without repeats.
+    pub devices: Vec<Uuid>,
+}
+
+impl ZoneUpdate {
+    /// What `before` becomes: `None` when nothing changes, a conflict when
+    /// the zone is retired. Both backends decide an update here.
+    pub(crate) fn applied_to(&self, before: &Zone) -> Result<Option<ZoneFields>, super::RepoError> {
+        if before.retired_at.is_some() {
+            return Err(super::RepoError::Conflict(format!(
+                "zone `{}` is retired and cannot be changed",
+                before.code
+            )));
+        }
+        let mut devices = self
+            .devices
+            .clone()
+            .unwrap_or_else(|| before.devices.clone());
+        devices.sort();
+        devices.dedup();
+        let after = ZoneFields {
+            name: self.name.clone().unwrap_or_else(|| before.name.clone()),
+            area: self.area.clone().unwrap_or_else(|| before.area.clone()),
+            devices,
+        };
+        let unchanged = after.name == before.name
+            && after.area == before.area
+            && after.devices == before.devices;
+        Ok((!unchanged).then_some(after))
+    }
+}

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
 use super::{execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneUpdate};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
 
 fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
     area.map(serde_json::to_string)
@@ -203,25 +203,14 @@ pub(super) async fn update(
     let tx = client.transaction().await.map_err(map_err)?;
     lock_station(&tx, station).await?;
     let before = find(&load_all(&tx, station).await?, code)?;
-    if before.retired_at.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{code}` is retired and cannot be changed"
-        )));
-    }
-    let name = update.name.clone().unwrap_or_else(|| before.name.clone());
-    let area = match &update.area {
-        Some(area) => area.clone(),
-        None => before.area.clone(),
-    };
-    let mut devices = update
-        .devices
-        .clone()
-        .unwrap_or_else(|| before.devices.clone());
-    devices.sort();
-    devices.dedup();
-    if name == before.name && area == before.area && devices == before.devices {
+    let Some(ZoneFields {
+        name,
+        area,
+        devices,
+    }) = update.applied_to(&before)?
+    else {
         return Ok((before, false));
-    }
+    };
     execute(
         &tx,
         "UPDATE zones SET name = $3, area_json = $4, updated_at = $5

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::audit::{self, AuditRecord};
 use super::rows::{get_ts, invalid_text, parse_ts, ts};
 use super::{changes, map_err};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneUpdate};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
 
 fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
     area.map(serde_json::to_string)
@@ -214,25 +214,14 @@ pub(super) fn update(
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let before = find(&load_all(conn, station)?, code)?;
-    if before.retired_at.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{code}` is retired and cannot be changed"
-        )));
-    }
-    let name = update.name.clone().unwrap_or_else(|| before.name.clone());
-    let area = match &update.area {
-        Some(area) => area.clone(),
-        None => before.area.clone(),
-    };
-    let mut devices = update
-        .devices
-        .clone()
-        .unwrap_or_else(|| before.devices.clone());
-    devices.sort();
-    devices.dedup();
-    if name == before.name && area == before.area && devices == before.devices {
+    let Some(ZoneFields {
+        name,
+        area,
+        devices,
+    }) = update.applied_to(&before)?
+    else {
         return Ok((before, false));
-    }
+    };
     conn.execute(
         "UPDATE zones SET name = ?3, area_json = ?4, updated_at = ?5
          WHERE station_id = ?1 AND code = ?2",
