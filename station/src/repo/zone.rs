@@ -102,3 +102,67 @@ impl ZoneUpdate {
         Ok((!unchanged).then_some(after))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(devices: Vec<Uuid>) -> Zone {
+        let at = Utc::now();
+        Zone {
+            code: "z1".to_owned(),
+            name: "Market".to_owned(),
+            area: None,
+            devices,
+            created_at: at,
+            updated_at: at,
+            retired_at: None,
+        }
+    }
+
+    #[test]
+    fn an_update_changes_what_it_names_and_nothing_else() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let before = zone(vec![a]);
+        let none = ZoneUpdate::default();
+        assert_eq!(none.applied_to(&before).expect("applies"), None);
+        let same = ZoneUpdate {
+            name: Some("Market".to_owned()),
+            devices: Some(vec![a, a]),
+            ..ZoneUpdate::default()
+        };
+        assert_eq!(
+            same.applied_to(&before).expect("applies"),
+            None,
+            "no change"
+        );
+        let more = ZoneUpdate {
+            devices: Some(vec![b, a, b]),
+            ..ZoneUpdate::default()
+        };
+        let mut both = vec![a, b];
+        both.sort();
+        assert_eq!(
+            more.applied_to(&before).expect("applies"),
+            Some(ZoneFields {
+                name: "Market".to_owned(),
+                area: None,
+                devices: both,
+            })
+        );
+    }
+
+    #[test]
+    fn a_retired_zone_cannot_be_updated() {
+        let mut before = zone(vec![]);
+        before.retired_at = Some(Utc::now());
+        let rename = ZoneUpdate {
+            name: Some("Station square".to_owned()),
+            ..ZoneUpdate::default()
+        };
+        assert!(matches!(
+            rename.applied_to(&before),
+            Err(super::super::RepoError::Conflict(_))
+        ));
+    }
+}
