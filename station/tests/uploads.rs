@@ -701,12 +701,15 @@ async fn a_whole_photo_that_fails_a_check_leaves_nothing() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_client_that_hangs_up_mid_whole_post_leaves_nothing_and_can_send_again() {
+/// Opens a raw connection and sends the head of a whole-photo POST of
+/// `photo` for `report`, with no body yet: the test decides how much follows.
+async fn whole_post_head(
+    server: &TestServer,
+    token: &str,
+    report: &str,
+    photo: &[u8],
+) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
-    let server = TestServer::start().await;
-    let photo = photo_bytes(300_000, 42);
-    let (token, id) = setup(&server, &[&photo]).await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr)
         .await
@@ -716,9 +719,19 @@ async fn a_client_that_hangs_up_mid_whole_post_leaves_nothing_and_can_send_again
          Tus-Resumable: 1.0.0\r\nUpload-Length: {len}\r\nUpload-Metadata: {meta}\r\n\
          Content-Type: application/offset+octet-stream\r\nContent-Length: {len}\r\n\r\n",
         len = photo.len(),
-        meta = upload_metadata(&id, &sha256_hex(&photo)),
+        meta = upload_metadata(report, &sha256_hex(photo)),
     );
     stream.write_all(head.as_bytes()).await.expect("head");
+    stream
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_whole_post_leaves_nothing_and_can_send_again() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let photo = photo_bytes(300_000, 42);
+    let (token, id) = setup(&server, &[&photo]).await;
+    let mut stream = whole_post_head(&server, &token, &id, &photo).await;
     stream.write_all(&photo[..200_000]).await.expect("part");
     stream.flush().await.expect("flush");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -741,18 +754,7 @@ async fn a_whole_post_for_an_unknown_report_is_answered_before_its_body_arrives(
     let photo = photo_bytes(300_000, 44);
     let (token, _) = setup(&server, &[&photo]).await;
     let unknown = uuid::Uuid::now_v7().to_string();
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let head = format!(
-        "POST /v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Tus-Resumable: 1.0.0\r\nUpload-Length: {len}\r\nUpload-Metadata: {meta}\r\n\
-         Content-Type: application/offset+octet-stream\r\nContent-Length: {len}\r\n\r\n",
-        len = photo.len(),
-        meta = upload_metadata(&unknown, &sha256_hex(&photo)),
-    );
-    stream.write_all(head.as_bytes()).await.expect("head");
+    let mut stream = whole_post_head(&server, &token, &unknown, &photo).await;
     stream.write_all(&photo[..10_000]).await.expect("part");
     stream.flush().await.expect("flush");
     // The rest of the body never comes: the answer must not wait for it
