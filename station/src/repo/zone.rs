@@ -27,6 +27,21 @@ pub struct Zone {
 }
 
 impl Zone {
+    /// What the audit log keeps of a zone: everything but the outline's
+    /// points (positions stay out of the log), of which it keeps only the count.
+    pub(crate) fn audit_view(&self) -> serde_json::Value {
+        let points = self.area.as_ref().map(|ZoneArea::Polygon { coordinates }| {
+            coordinates.iter().map(Vec::len).sum::<usize>()
+        });
+        serde_json::json!({
+            "code": self.code,
+            "name": self.name,
+            "area_points": points,
+            "devices": self.devices,
+            "retired": self.retired_at.is_some(),
+        })
+    }
+
     /// What a carrier's phone gets: no other devices' ids, only whether this
     /// one is assigned.
     pub fn for_device(&self, device: Uuid) -> ZoneInfo {

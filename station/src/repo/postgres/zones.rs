@@ -8,7 +8,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_core::model::ZoneArea;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
@@ -102,22 +101,6 @@ async fn set_devices(
     Ok(())
 }
 
-/// What the audit log keeps of a zone: everything but the outline's points
-/// (positions stay out of the log), of which it keeps only the count.
-fn audit_view(zone: &Zone) -> serde_json::Value {
-    let points = zone
-        .area
-        .as_ref()
-        .map(|ZoneArea::Polygon { coordinates }| coordinates.iter().map(Vec::len).sum::<usize>());
-    json!({
-        "code": zone.code,
-        "name": zone.name,
-        "area_points": points,
-        "devices": zone.devices,
-        "retired": zone.retired_at.is_some(),
-    })
-}
-
 /// Writes the feed entry and audit row after a change, commits, returns the zone.
 async fn publish(
     tx: Transaction<'_>,
@@ -139,8 +122,8 @@ async fn publish(
             action,
             target_kind: "zone",
             target_id: code.to_owned(),
-            before: before.map(audit_view),
-            after: Some(audit_view(&after)),
+            before: before.map(Zone::audit_view),
+            after: Some(after.audit_view()),
         },
         now,
     )
