@@ -147,10 +147,10 @@ impl Batch {
     }
 }
 
-/// Appends bytes arriving in a request body to a file from async code (an
-/// upload's part file). Bytes are
-/// gathered into batches of about 1 MiB; each batch is written on the
-/// blocking pool while the next one is received and hashed. Whole aligned
+/// Appends bytes arriving in a request body to a file (an upload's part
+/// file) from async code. Bytes are gathered into batches of about 1 MiB;
+/// each batch is written on the blocking pool while the next one is
+/// received and hashed. Whole aligned
 /// blocks go around the page cache (`O_DIRECT`): on a large upload, copying
 /// into the page cache and writing it back was a third of the station's CPU,
 /// and the fsync at the end of a request then finds nearly nothing to do.

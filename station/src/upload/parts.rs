@@ -54,7 +54,7 @@ impl PartFiles {
     /// is shorter than `offset` (bytes the database counts are gone).
     pub async fn open_at(&self, id: &str, offset: u64) -> std::io::Result<PartWriter> {
         let path = self.path(id);
-        let file = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
             let file = std::fs::OpenOptions::new().write(true).open(&path)?;
             let len = file.metadata()?.len();
             if len < offset {
@@ -72,7 +72,7 @@ impl PartFiles {
         })
         .await
         .map_err(std::io::Error::other)??;
-        Ok(file)
+        Ok(writer)
     }
 
     /// Removes a part file; a missing one is fine.
