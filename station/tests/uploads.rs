@@ -585,6 +585,10 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
     while let Some(next) = stack.pop() {
         for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
             let path = entry.path();
+            if entry.file_name() == ".spares" {
+                // Empty files the blob store keeps ready; never a blob.
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(rel) = path.strip_prefix(dir) {

@@ -6,17 +6,28 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::spares::Spares;
 use super::{Blob, BlobError, BlobPut, BlobStore, check_key};
 use crate::fsync::sync_dir;
 
 /// Blobs in a directory on the local file system.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    spares: Arc<Spares>,
+}
+
+impl std::fmt::Debug for FsBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsBlobStore")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FsBlobStore {
@@ -39,6 +50,7 @@ impl FsBlobStore {
         }
         Ok(Self {
             root: root.to_owned(),
+            spares: Arc::new(Spares::open(root)),
         })
     }
 
@@ -96,16 +108,24 @@ fn place_via_temp(
     placed
 }
 
-/// Stores bytes held in memory through a temp file beside `target`: two
-/// fsyncs (the data, then the directory).
-fn put_bytes_blocking(target: &Path, bytes: &[u8]) -> Result<BlobPut, BlobError> {
+/// Stores bytes held in memory through a spare file, or a new temp file
+/// beside `target` when none is ready: two fsyncs (the data, then the
+/// directory).
+fn put_bytes_blocking(
+    target: &Path,
+    bytes: &[u8],
+    spares: &Arc<Spares>,
+) -> Result<BlobPut, BlobError> {
     let dir = target.parent().ok_or(BlobError::InvalidKey)?;
     if target.is_file() {
         // A concurrent put of the same bytes may not have synced it yet.
         sync_dir(dir)?;
         return Ok(BlobPut::AlreadyPresent);
     }
-    place_via_temp(dir, target, |out| out.write_all(bytes))?;
+    match spares.take() {
+        Some(spare) => spare.place(bytes, target)?,
+        None => place_via_temp(dir, target, |out| out.write_all(bytes))?,
+    }
     sync_dir(dir)?;
     Ok(BlobPut::Stored)
 }
@@ -126,7 +146,8 @@ impl BlobStore for FsBlobStore {
 
     async fn put_bytes(&self, sha256: &str, bytes: Bytes) -> Result<BlobPut, BlobError> {
         let target = self.path_of(sha256)?;
-        tokio::task::spawn_blocking(move || put_bytes_blocking(&target, &bytes))
+        let spares = Arc::clone(&self.spares);
+        tokio::task::spawn_blocking(move || put_bytes_blocking(&target, &bytes, &spares))
             .await
             .map_err(join_failed)?
     }

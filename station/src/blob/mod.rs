@@ -4,6 +4,7 @@
 mod fs;
 mod location;
 mod s3;
+mod spares;
 
 use std::path::Path;
 use std::pin::Pin;

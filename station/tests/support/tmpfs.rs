@@ -62,7 +62,8 @@ impl Tmpfs {
         path
     }
 
-    /// Every file under the mount but the filler.
+    /// Every file under the mount but the filler and the blob store's spare
+    /// files while they are still empty (a spare holding bytes is a leftover).
     pub fn files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
@@ -77,6 +78,10 @@ impl Tmpfs {
         let mut out = Vec::new();
         walk(self.path(), &mut out);
         out.retain(|p| p.file_name().is_none_or(|n| n != "filler"));
+        out.retain(|p| {
+            let spare = p.components().any(|c| c.as_os_str() == ".spares");
+            !(spare && std::fs::metadata(p).is_ok_and(|m| m.len() == 0))
+        });
         out
     }
 }
