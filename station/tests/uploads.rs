@@ -14,6 +14,7 @@ use common::{
 };
 use postcso_station::auth::Role;
 use postcso_station::repo::Station;
+use serde_json::Value;
 use sha2::Digest;
 
 /// A server, a station, a device, and a stored report listing `photos`.
@@ -804,4 +805,100 @@ async fn parallel_whole_posts_of_one_photo_receive_it_once() {
     let shard = dir.path().join("blobs").join(&sha256_hex(&photo)[..2]);
     assert_eq!(std::fs::read_dir(shard).expect("shard").count(), 1);
     assert_blob(dir.path(), &photo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_whole_posts_and_puts_completes_each_report_exactly_once() {
+    // Photo completions and report PUTs arriving together share group-committed
+    // transactions: each must still be answered for itself, every report must
+    // complete once, and a repeated photo must be received once.
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let token = server.device(&station).await;
+    let photos: Vec<Vec<Vec<u8>>> = (0..4u8)
+        .map(|r| {
+            (0..4u8)
+                .map(|p| photo_bytes(20_000, 100 + r * 4 + p))
+                .collect()
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for report_photos in &photos {
+        let refs: Vec<&[u8]> = report_photos.iter().map(Vec::as_slice).collect();
+        let report = report_with_photos(&refs);
+        let id = id_of(&report);
+        assert_eq!(server.put_report(&token, &id, &report).await.status(), 201);
+        ids.push(id);
+    }
+    // Sixteen photos, four of them twice, and eight new reports, all at once.
+    enum Request {
+        Photo(usize, usize),
+        Report(Value),
+    }
+    let mut requests: Vec<Request> = (0..16).map(|i| Request::Photo(i / 4, i % 4)).collect();
+    requests.extend((0..4).map(|r| Request::Photo(r, 3)));
+    requests.extend((0..8).map(|_| Request::Report(common::sample_report(1))));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let statuses = common::parallel_statuses(requests.len(), || {
+        match &requests[next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)] {
+            Request::Photo(r, p) => {
+                let photo = &photos[*r][*p];
+                server
+                    .http
+                    .post(server.url("/v1/uploads"))
+                    .bearer_auth(&token)
+                    .header("Tus-Resumable", "1.0.0")
+                    .header("Upload-Length", photo.len().to_string())
+                    .header(
+                        "Upload-Metadata",
+                        upload_metadata(&ids[*r], &sha256_hex(photo)),
+                    )
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .body(photo.clone())
+            }
+            Request::Report(report) => server
+                .http
+                .put(server.url(&format!("/v1/reports/{}", id_of(report))))
+                .bearer_auth(&token)
+                .json(report),
+        }
+    })
+    .await;
+    assert_eq!(
+        common::count(&statuses, 201),
+        requests.len(),
+        "{statuses:?}"
+    );
+    for id in &ids {
+        let report = server.report_json(&token, id).await;
+        assert_eq!(report["complete"], true, "{report}");
+    }
+    let count = |sql: &str| common::first_row(server.dir.path(), sql);
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE action = 'report.photo_received'"),
+        vec!["16".to_owned()],
+        "each photo received once"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM changes WHERE event = 'complete'"),
+        vec!["4".to_owned()],
+        "each report completed once"
+    );
+    assert_eq!(server.count_rows("reports"), 12);
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    if !common::is_postgres() {
+        assert!(
+            metrics.contains("sqlite_write_batch_size"),
+            "the batches are measured"
+        );
+    }
+    server.stop().await;
 }

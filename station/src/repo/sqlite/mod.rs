@@ -5,7 +5,8 @@
 //! through one writer connection behind a mutex: SQLite allows one writer at a
 //! time anyway, and queueing in-process avoids `SQLITE_BUSY` retries. Reads use a
 //! small pool of extra connections, which WAL lets run beside the writer.
-//! Report PUTs, the hot path, are group-committed: see [`group_commit`].
+//! The hot writes (report PUTs, photo completions) are group-committed: see
+//! [`group_commit`].
 
 mod audit;
 mod categories;
@@ -37,7 +38,7 @@ use super::{
     StoredReport, Upload, UploadCompletion, User, UserCredentials, Zone, ZoneUpdate,
 };
 use audit::AuditRecord;
-use group_commit::{PutJob, PutQueue};
+use group_commit::WriteQueue;
 use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -57,8 +58,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// Report PUTs waiting to be committed together.
-    puts: PutQueue,
+    /// Hot writes waiting to be committed together.
+    batched: WriteQueue,
 }
 
 /// Maps a rusqlite error to what the caller should do about it.
@@ -126,19 +127,27 @@ fn connect(path: &Path) -> Result<Connection, RepoError> {
     Ok(conn)
 }
 
+/// One report PUT, in its savepoint of a group-commit batch.
+struct ReportPut {
+    station: StationId,
+    device_id: Uuid,
+    content: ReportContent,
+    content_hash: String,
+    content_json: String,
+    now: DateTime<Utc>,
+}
+
 /// One report PUT inside its savepoint of a group-commit batch: the
 /// idempotency check, the rows, the feed entry and the audit row.
-fn put_one(conn: &Connection, job: &PutJob) -> Result<PutOutcome, RepoError> {
-    let PutJob {
+fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
+    let ReportPut {
         station,
         device_id,
         content,
         content_hash,
         content_json,
         now,
-        ..
-    } = job;
-    let (station, device_id, now) = (*station, *device_id, *now);
+    } = put;
     let id = content.id.to_string();
     let station_text = station.to_string();
     // Looked up without the station filter on purpose: ids are unique across
@@ -153,7 +162,7 @@ fn put_one(conn: &Connection, job: &PutJob) -> Result<PutOutcome, RepoError> {
     if let Some((owner_station, owner_device, stored_hash)) = existing {
         let same = owner_station == station_text
             && owner_device == device_id.to_string()
-            && &stored_hash == content_hash;
+            && stored_hash == content_hash;
         if !same {
             return Ok(PutOutcome::Conflict);
         }
@@ -226,7 +235,7 @@ fn put_one(conn: &Connection, job: &PutJob) -> Result<PutOutcome, RepoError> {
         station_id: station,
         device_id,
         content: content.clone(),
-        content_hash: content_hash.clone(),
+        content_hash,
         status: ReviewStatus::Received,
         status_reason: None,
         complete: content.photos.is_empty(),
@@ -276,7 +285,7 @@ impl SqliteRepository {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
-                puts: PutQueue::default(),
+                batched: WriteQueue::default(),
             }),
         })
     }
@@ -314,6 +323,29 @@ impl SqliteRepository {
             Ok(value)
         })
         .await
+    }
+
+    /// Runs `f` in its savepoint of the next group-commit batch (see
+    /// [`group_commit`]): for writes that arrive many at once, so that they
+    /// share one WAL fsync. Answered after the batch's `COMMIT`.
+    async fn write_batched<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let (job, answer) = group_commit::job(f);
+        if self.inner.batched.push(job) {
+            let inner = Arc::clone(&self.inner);
+            // Not awaited: it answers through the job, and runs to the end
+            // even if this request is cancelled.
+            drop(tokio::task::spawn_blocking(move || {
+                group_commit::drain(&inner.batched, &inner.writer);
+            }));
+        }
+        // A drainer that panicked drops the job's sender: an error, not a hang.
+        answer
+            .await
+            .map_err(|_| RepoError::Storage("the write was abandoned".into()))?
     }
 
     /// Runs `f` on a pooled read connection on the blocking pool.
@@ -805,28 +837,15 @@ impl Repository for SqliteRepository {
     ) -> Result<PutOutcome, RepoError> {
         let content_json = serde_json::to_string(&content)
             .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let start_drainer = self.inner.puts.push(PutJob {
+        let put = ReportPut {
             station,
             device_id,
             content,
             content_hash,
             content_json,
             now,
-            reply,
-        });
-        if start_drainer {
-            let inner = Arc::clone(&self.inner);
-            // Not awaited: it answers through `reply`, and runs to the end
-            // even if this request is cancelled.
-            drop(tokio::task::spawn_blocking(move || {
-                group_commit::drain(&inner.puts, &inner.writer, put_one);
-            }));
-        }
-        // A drainer that panicked drops the job's sender: an error, not a hang.
-        answer
-            .await
-            .map_err(|_| RepoError::Storage("the report write was abandoned".into()))?
+        };
+        self.write_batched(move |conn| put_one(conn, put)).await
     }
 
     async fn report(
@@ -934,7 +953,7 @@ impl Repository for SqliteRepository {
         keep_until: DateTime<Utc>,
     ) -> Result<UploadCompletion, RepoError> {
         let id = id.to_owned();
-        self.write_tx(move |tx| uploads::complete(tx, station, &id, now, keep_until))
+        self.write_batched(move |conn| uploads::complete(conn, station, &id, now, keep_until))
             .await
     }
 
@@ -944,10 +963,10 @@ impl Repository for SqliteRepository {
         now: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> Result<(Upload, UploadCompletion), RepoError> {
-        self.write_tx(move |tx| {
-            uploads::insert(tx, &upload)?;
-            let done = uploads::complete(tx, upload.station_id, &upload.id, now, keep_until)?;
-            let stored = uploads::get(tx, upload.station_id, &upload.id)?
+        self.write_batched(move |conn| {
+            uploads::insert(conn, &upload)?;
+            let done = uploads::complete(conn, upload.station_id, &upload.id, now, keep_until)?;
+            let stored = uploads::get(conn, upload.station_id, &upload.id)?
                 .ok_or(RepoError::NotFound("upload"))?;
             Ok((stored, done))
         })
