@@ -36,15 +36,7 @@ async fn health_readiness_and_metrics_answer() {
         201
     );
 
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = server.metrics_text().await;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(
         metrics.contains(r#"route="/v1/reports/{id}""#),

@@ -665,21 +665,7 @@ async fn a_whole_photo_that_fails_a_check_leaves_nothing() {
     // Bytes that are not the manifest's photo: 422, nothing kept.
     let mut tampered = listed.clone();
     tampered[123] ^= 0x01;
-    let refused = server
-        .http
-        .post(server.url("/v1/uploads"))
-        .bearer_auth(&token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", listed.len().to_string())
-        .header(
-            "Upload-Metadata",
-            upload_metadata(&id, &sha256_hex(&listed)),
-        )
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(tampered.clone())
-        .send()
-        .await
-        .expect("post");
+    let refused = tus.create_with_upload(&id, &listed, &tampered, None).await;
     assert!(
         refused.headers().get("location").is_none(),
         "no upload exists to resume"
@@ -778,19 +764,9 @@ async fn parallel_whole_posts_of_one_photo_receive_it_once() {
     let server = TestServer::start().await;
     let photo = photo_bytes(120_000, 43);
     let (token, id) = setup(&server, &[&photo]).await;
-    let meta = upload_metadata(&id, &sha256_hex(&photo));
-    let statuses = common::parallel_statuses(8, || {
-        server
-            .http
-            .post(server.url("/v1/uploads"))
-            .bearer_auth(&token)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", photo.len().to_string())
-            .header("Upload-Metadata", meta.clone())
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(photo.clone())
-    })
-    .await;
+    let tus = Tus::new(&server, token.clone());
+    let statuses =
+        common::parallel_statuses(8, || tus.creation_with_upload(&id, &photo, &photo)).await;
     assert_eq!(common::count(&statuses, 201), 8, "{statuses:?}");
     assert_eq!(server.report_json(&token, &id).await["complete"], true);
     assert_eq!(
@@ -838,23 +814,13 @@ async fn a_burst_of_whole_posts_and_puts_completes_each_report_exactly_once() {
     let mut requests: Vec<Request> = (0..16).map(|i| Request::Photo(i / 4, i % 4)).collect();
     requests.extend((0..4).map(|r| Request::Photo(r, 3)));
     requests.extend((0..8).map(|_| Request::Report(common::sample_report(1))));
+    let tus = Tus::new(&server, token.clone());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let statuses = common::parallel_statuses(requests.len(), || {
         match &requests[next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)] {
             Request::Photo(r, p) => {
                 let photo = &photos[*r][*p];
-                server
-                    .http
-                    .post(server.url("/v1/uploads"))
-                    .bearer_auth(&token)
-                    .header("Tus-Resumable", "1.0.0")
-                    .header("Upload-Length", photo.len().to_string())
-                    .header(
-                        "Upload-Metadata",
-                        upload_metadata(&ids[*r], &sha256_hex(photo)),
-                    )
-                    .header("Content-Type", "application/offset+octet-stream")
-                    .body(photo.clone())
+                tus.creation_with_upload(&ids[*r], photo, photo)
             }
             Request::Report(report) => server
                 .http
@@ -885,15 +851,7 @@ async fn a_burst_of_whole_posts_and_puts_completes_each_report_exactly_once() {
         "each report completed once"
     );
     assert_eq!(server.count_rows("reports"), 12);
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = server.metrics_text().await;
     if !common::is_postgres() {
         assert!(
             metrics.contains("sqlite_write_batch_size"),

@@ -194,6 +194,18 @@ impl TestServer {
             .expect("GET request")
     }
 
+    /// The Prometheus text at `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// GETs a report with a bearer token and returns its JSON body.
     pub async fn report_json(&self, token: &str, id: &str) -> Value {
         self.get_report(token, id).await.json().await.expect("json")
@@ -361,8 +373,22 @@ impl<'a> Tus<'a> {
         sent: &[u8],
         checksum: Option<String>,
     ) -> reqwest::Response {
-        let mut request = self
-            .server
+        let mut request = self.creation_with_upload(report_id, photo, sent);
+        if let Some(c) = checksum {
+            request = request.header("Upload-Checksum", c);
+        }
+        request.send().await.expect("create with upload")
+    }
+
+    /// The request [`Tus::create_with_upload`] sends, unsent: `sent` in the
+    /// body of a creation announcing `photo`'s length and SHA-256.
+    pub fn creation_with_upload(
+        &self,
+        report_id: &str,
+        photo: &[u8],
+        sent: &[u8],
+    ) -> reqwest::RequestBuilder {
+        self.server
             .http
             .post(self.server.url("/v1/uploads"))
             .bearer_auth(&self.token)
@@ -373,11 +399,7 @@ impl<'a> Tus<'a> {
                 upload_metadata(report_id, &sha256_hex(photo)),
             )
             .header("Content-Type", "application/offset+octet-stream")
-            .body(sent.to_vec());
-        if let Some(c) = checksum {
-            request = request.header("Upload-Checksum", c);
-        }
-        request.send().await.expect("create with upload")
+            .body(sent.to_vec())
     }
 
     /// Creates an upload for a photo and returns its path (`/v1/uploads/…`).
