@@ -109,6 +109,12 @@ async fn the_openapi_document_is_3_1_and_describes_the_api() {
             .is_some()
     );
     assert!(
+        doc["paths"]["/v1/sessions/current"]["delete"]["responses"]
+            .get("204")
+            .is_some(),
+        "sign-out is documented"
+    );
+    assert!(
         doc["components"]["securitySchemes"]
             .get("device_token")
             .is_some()

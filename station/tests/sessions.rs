@@ -123,3 +123,156 @@ async fn device_tokens_cannot_use_staff_endpoints_and_bad_sessions_are_401() {
     problem(response, 401).await;
     server.stop().await;
 }
+
+/// Signs `username` in again; the new session's bearer token.
+async fn sign_in(server: &TestServer, username: &str) -> (String, String) {
+    let response = server
+        .http
+        .post(server.url("/v1/sessions"))
+        .json(&json!({"station": "seodaemun", "username": username,
+                      "password": "a long enough test password"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let body: Value = response.json().await.expect("json");
+    (body["token"].as_str().expect("token").to_owned(), cookie)
+}
+
+async fn current_status(server: &TestServer, auth: (&str, &str)) -> u16 {
+    server
+        .http
+        .get(server.url("/v1/sessions/current"))
+        .header(auth.0, auth.1)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn signing_out_ends_only_that_session_clears_the_cookie_and_is_audited() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let tablet = server.staff(&station, "kim", Role::Admin).await;
+    let (browser_token, browser_cookie) = sign_in(&server, "kim").await;
+    let tablet_auth = format!("Bearer {tablet}");
+
+    // The tablet signs out with its bearer token.
+    let response = server
+        .http
+        .delete(server.url("/v1/sessions/current"))
+        .bearer_auth(&tablet)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 204);
+    let cleared = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a clearing cookie");
+    assert!(cleared.starts_with("postcso_session=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(cleared.contains("HttpOnly"), "{cleared}");
+    assert_eq!(
+        current_status(&server, ("authorization", &tablet_auth)).await,
+        401
+    );
+    // Signing out again is refused: the session is gone.
+    let again = server
+        .http
+        .delete(server.url("/v1/sessions/current"))
+        .bearer_auth(&tablet)
+        .send()
+        .await
+        .expect("request");
+    problem(again, 401).await;
+
+    // The same user's browser session still works, and signs out by cookie.
+    assert_eq!(
+        current_status(&server, ("cookie", &browser_cookie)).await,
+        200
+    );
+    let response = server
+        .http
+        .delete(server.url("/v1/sessions/current"))
+        .header("cookie", &browser_cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        current_status(&server, ("cookie", &browser_cookie)).await,
+        401
+    );
+    let browser_auth = format!("Bearer {browser_token}");
+    assert_eq!(
+        current_status(&server, ("authorization", &browser_auth)).await,
+        401
+    );
+
+    // Both sign-outs are in the audit log, as the user, and no token is.
+    let (admin, _) = sign_in(&server, "kim").await;
+    let audit: Value = server
+        .http
+        .get(server.url("/v1/audit"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("audit");
+    let ended: Vec<&Value> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "session.end")
+        .collect();
+    assert_eq!(ended.len(), 2, "{audit:#}");
+    for row in ended {
+        assert_eq!(row["actor_username"], "kim");
+        assert_eq!(row["actor_role"], "admin");
+        assert!(row["before"]["expires_at"].is_string());
+        assert!(row["after"]["ended_at"].is_string());
+    }
+    let text = audit.to_string();
+    assert!(!text.contains(&tablet) && !text.contains(&browser_token));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_cannot_sign_out_and_nobody_signs_out_without_a_session() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let device = server.device(&station).await;
+    let response = server
+        .http
+        .delete(server.url("/v1/sessions/current"))
+        .bearer_auth(&device)
+        .send()
+        .await
+        .expect("request");
+    problem(response, 403).await;
+    let response = server
+        .http
+        .delete(server.url("/v1/sessions/current"))
+        .send()
+        .await
+        .expect("request");
+    problem(response, 401).await;
+    // The device still works: a refused sign-out ends nothing.
+    let report = common::sample_report(0);
+    let id = common::id_of(&report);
+    assert_eq!(server.put_report(&device, &id, &report).await.status(), 201);
+    server.stop().await;
+}

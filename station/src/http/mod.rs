@@ -115,7 +115,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(devices::enrol))
         .routes(routes!(sessions::sign_in))
-        .routes(routes!(sessions::current))
+        .routes(routes!(sessions::current, sessions::sign_out))
         .routes(routes!(categories::list, category_admin::add))
         .routes(routes!(category_admin::retire))
         .routes(routes!(zones::list, zones::add))

@@ -1,4 +1,5 @@
-//! Staff sign-in: password to session token (bearer) and session cookie.
+//! Staff sign-in and sign-out: password to session token (bearer) and
+//! session cookie, and back.
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
@@ -149,4 +150,46 @@ pub async fn current(StaffCaller(session): StaffCaller) -> axum::Json<WhoAmI> {
         station_id: session.user.station_id.0,
         expires_at: session.expires_at,
     })
+}
+
+/// `DELETE /v1/sessions/current`: signs out. The token (bearer or cookie)
+/// stops working at once, so a tablet left on a desk or a shared browser
+/// does not stay signed in until the session expires; the browser's cookie
+/// is cleared too.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
+    security(("session_token" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out; the session cookie is cleared"),
+        (status = 401, description = "No valid session (already signed out, or expired)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A device credential, not a session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    StaffCaller(session): StaffCaller,
+) -> Result<Response, Problem> {
+    let ended = state.repo.end_session(&session, Utc::now()).await?;
+    if !ended {
+        // Another request signed this session out between the check and now.
+        return Err(Problem::unauthorized(
+            "the session is not valid or has expired",
+        ));
+    }
+    tracing::info!(user_id = %session.user.id, role = %session.user.role, "staff signed out");
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if state.config.cookie_secure {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| Problem::internal())?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [
+            (SET_COOKIE, cookie),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
 }

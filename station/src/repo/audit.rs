@@ -144,6 +144,17 @@ impl AuditRecord<'static> {
         Self::new("session.create", "user", user, None, after)
     }
 
+    /// `session.end`: a staff user signed out.
+    pub(crate) fn session_ended(
+        user: Uuid,
+        expires_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    ) -> Self {
+        let before = json!({ "expires_at": expires_at });
+        let after = json!({ "ended_at": ended_at });
+        Self::new("session.end", "user", user, Some(before), after)
+    }
+
     /// `enrolment_code.create`.
     pub(crate) fn code_created(label: &str, expires_at: DateTime<Utc>) -> Self {
         let after = json!({ "label": label, "expires_at": expires_at });

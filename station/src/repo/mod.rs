@@ -136,6 +136,8 @@ pub struct Session {
     pub user: User,
     /// When the session stops working.
     pub expires_at: DateTime<Utc>,
+    /// The stored hash of its token: how sign-out names the session to end.
+    pub token_hash: String,
 }
 
 /// A photo of a report's manifest and whether its bytes have arrived.
@@ -255,6 +257,10 @@ pub trait Repository: Send + Sync + 'static {
         user: &User,
         expires_at: DateTime<Utc>,
     ) -> Result<(), RepoError>;
+    /// Ends a live session (sign-out): its token stops working on the next
+    /// request. Writes a `session.end` audit row (actor: the user) in the
+    /// same transaction. `false` when it had already ended.
+    async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError>;
     /// The live session for a token hash: not expired, not revoked, user enabled.
     async fn session_by_token_hash(
         &self,

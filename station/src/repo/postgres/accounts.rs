@@ -256,6 +256,35 @@ pub(super) async fn create_session(
     tx.commit().await.map_err(map_err)
 }
 
+pub(super) async fn end_session(
+    client: &mut Object,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    let ended = execute(
+        &tx,
+        "UPDATE sessions SET revoked_at = $1
+         WHERE token_hash = $2 AND station_id = $3 AND revoked_at IS NULL",
+        &[&now, &session.token_hash, &session.user.station_id.0],
+    )
+    .await?
+        > 0;
+    if ended {
+        feed::append_audit(
+            &tx,
+            session.user.station_id,
+            &Actor::user(&session.user),
+            AuditRecord::session_ended(session.user.id, session.expires_at, now),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(ended)
+}
+
 pub(super) async fn session_by_token_hash<C: GenericClient>(
     c: &C,
     token_hash: &str,
@@ -274,6 +303,7 @@ pub(super) async fn session_by_token_hash<C: GenericClient>(
         Ok(Session {
             user: user_from_row(&r)?,
             expires_at: get(&r, 5)?,
+            token_hash: token_hash.to_owned(),
         })
     })
     .transpose()

@@ -303,6 +303,11 @@ impl Repository for PgRepository {
         accounts::create_session(&mut client, token_hash, user, expires_at).await
     }
 
+    async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError> {
+        let mut client = self.client().await?;
+        accounts::end_session(&mut client, session, now).await
+    }
+
     async fn session_by_token_hash(
         &self,
         token_hash: &str,

@@ -584,6 +584,35 @@ impl Repository for SqliteRepository {
         .await
     }
 
+    async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError> {
+        let session = session.clone();
+        self.write_tx(move |tx| {
+            let ended = tx
+                .execute(
+                    "UPDATE sessions SET revoked_at = ?1
+                     WHERE token_hash = ?2 AND station_id = ?3 AND revoked_at IS NULL",
+                    params![
+                        ts(now),
+                        session.token_hash,
+                        session.user.station_id.to_string()
+                    ],
+                )
+                .map_err(map_err)?
+                > 0;
+            if ended {
+                audit::append(
+                    tx,
+                    session.user.station_id,
+                    &Actor::user(&session.user),
+                    AuditRecord::session_ended(session.user.id, session.expires_at, now),
+                    now,
+                )?;
+            }
+            Ok(ended)
+        })
+        .await
+    }
+
     async fn session_by_token_hash(
         &self,
         token_hash: &str,
@@ -601,6 +630,7 @@ impl Repository for SqliteRepository {
                     Ok(Session {
                         user: user_from_row(r)?,
                         expires_at: rows::get_ts(r, 5)?,
+                        token_hash: token_hash.clone(),
                     })
                 },
             )
