@@ -163,6 +163,32 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List a station's staff users: username, role, added, and whether they
+    /// may still sign in.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+    },
+    /// Disable a staff user (someone who left, or whose password leaked): they
+    /// can no longer sign in, and their sessions end on their next request.
+    /// What they did stays in the audit log under their name.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Disable {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// The user's sign-in name.
+        #[arg(long, value_parser = parse_username)]
+        username: String,
+    },
 }
 
 /// `enrol`
@@ -318,6 +344,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             role,
             password_stdin,
         }) => crate::admin::user_add(&data, &station, &username, role, password_stdin).await,
+        Command::User(UserCommand::List { data, station }) => {
+            crate::admin::user_list(&data, &station).await
+        }
+        Command::User(UserCommand::Disable {
+            data,
+            station,
+            username,
+        }) => crate::admin::user_disable(&data, &station, &username).await,
         Command::Enrol(args) => crate::admin::enrol(args).await,
         Command::Device(DeviceCommand::List { data, station }) => {
             crate::admin::device_list(&data, &station).await

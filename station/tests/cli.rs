@@ -120,6 +120,8 @@ fn every_command_has_help_with_exit_codes_and_usage_errors_exit_2() {
         vec!["serve", "--help"],
         vec!["station", "create", "--help"],
         vec!["user", "add", "--help"],
+        vec!["user", "list", "--help"],
+        vec!["user", "disable", "--help"],
         vec!["enrol", "--help"],
         vec!["device", "revoke", "--help"],
         vec!["device", "list", "--help"],
@@ -194,6 +196,39 @@ fn station_and_user_commands_report_conflicts_and_missing_things() {
     let generated = run(&user_add(ds, "seodaemun", "park", "admin"));
     assert_eq!(code(&generated), 0);
     assert!(stdout(&generated).contains("password (shown once): "));
+
+    // Disabling: once, then "already"; an unknown user or station is 3.
+    let disable = |station: &str, username: &str| {
+        run(&[
+            "user",
+            "disable",
+            "--data-dir",
+            ds,
+            "--station",
+            station,
+            "--username",
+            username,
+        ])
+    };
+    let first = disable("seodaemun", "kim");
+    assert_eq!(code(&first), 0, "{first:?}");
+    assert!(
+        stdout(&first).starts_with("disabled supervisor `kim`; 0 live session(s) ended"),
+        "{}",
+        stdout(&first)
+    );
+    let again = disable("seodaemun", "kim");
+    assert_eq!(code(&again), 0);
+    assert!(stdout(&again).contains("already disabled"));
+    assert_eq!(code(&disable("seodaemun", "nobody")), 3);
+    assert_eq!(code(&disable("mapo", "kim")), 3);
+    let list = run(&["user", "list", "--data-dir", ds, "--station", "seodaemun"]);
+    assert_eq!(code(&list), 0);
+    let lines: Vec<String> = stdout(&list).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("kim\tsupervisor\tadded "), "{lines:?}");
+    assert!(lines[0].contains("\tdisabled "), "{lines:?}");
+    assert!(lines[1].starts_with("park\tadmin\t") && lines[1].ends_with("\tactive"));
 }
 
 #[test]

@@ -146,6 +146,18 @@ async fn sign_in(server: &TestServer, username: &str) -> (String, String) {
     (body["token"].as_str().expect("token").to_owned(), cookie)
 }
 
+/// `DELETE /v1/sessions/current` with one auth header, or none.
+async fn sign_out(server: &TestServer, auth: Option<(&str, &str)>) -> reqwest::Response {
+    let request = server.http.delete(server.url("/v1/sessions/current"));
+    match auth {
+        Some((name, value)) => request.header(name, value),
+        None => request,
+    }
+    .send()
+    .await
+    .expect("request")
+}
+
 async fn current_status(server: &TestServer, auth: (&str, &str)) -> u16 {
     server
         .http
@@ -167,13 +179,7 @@ async fn signing_out_ends_only_that_session_clears_the_cookie_and_is_audited() {
     let tablet_auth = format!("Bearer {tablet}");
 
     // The tablet signs out with its bearer token.
-    let response = server
-        .http
-        .delete(server.url("/v1/sessions/current"))
-        .bearer_auth(&tablet)
-        .send()
-        .await
-        .expect("request");
+    let response = sign_out(&server, Some(("authorization", &tablet_auth))).await;
     assert_eq!(response.status(), 204);
     let cleared = response
         .headers()
@@ -188,13 +194,7 @@ async fn signing_out_ends_only_that_session_clears_the_cookie_and_is_audited() {
         401
     );
     // Signing out again is refused: the session is gone.
-    let again = server
-        .http
-        .delete(server.url("/v1/sessions/current"))
-        .bearer_auth(&tablet)
-        .send()
-        .await
-        .expect("request");
+    let again = sign_out(&server, Some(("authorization", &tablet_auth))).await;
     problem(again, 401).await;
 
     // The same user's browser session still works, and signs out by cookie.
@@ -202,13 +202,7 @@ async fn signing_out_ends_only_that_session_clears_the_cookie_and_is_audited() {
         current_status(&server, ("cookie", &browser_cookie)).await,
         200
     );
-    let response = server
-        .http
-        .delete(server.url("/v1/sessions/current"))
-        .header("cookie", &browser_cookie)
-        .send()
-        .await
-        .expect("request");
+    let response = sign_out(&server, Some(("cookie", &browser_cookie))).await;
     assert_eq!(response.status(), 204);
     assert_eq!(
         current_status(&server, ("cookie", &browser_cookie)).await,
@@ -222,30 +216,16 @@ async fn signing_out_ends_only_that_session_clears_the_cookie_and_is_audited() {
 
     // Both sign-outs are in the audit log, as the user, and no token is.
     let (admin, _) = sign_in(&server, "kim").await;
-    let audit: Value = server
-        .http
-        .get(server.url("/v1/audit"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("audit");
-    let ended: Vec<&Value> = audit["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["action"] == "session.end")
-        .collect();
-    assert_eq!(ended.len(), 2, "{audit:#}");
-    for row in ended {
+    let ended = server.audit_rows(&admin, "session.end").await;
+    assert_eq!(ended.len(), 2, "{ended:#?}");
+    for row in &ended {
         assert_eq!(row["actor_username"], "kim");
         assert_eq!(row["actor_role"], "admin");
         assert!(row["before"]["expires_at"].is_string());
         assert!(row["after"]["ended_at"].is_string());
     }
-    let text = audit.to_string();
+    let text = server.audit_rows(&admin, "session.create").await;
+    let text = format!("{text:?}{ended:?}");
     assert!(!text.contains(&tablet) && !text.contains(&browser_token));
     server.stop().await;
 }
@@ -255,24 +235,93 @@ async fn a_device_cannot_sign_out_and_nobody_signs_out_without_a_session() {
     let server = TestServer::start().await;
     let station = server.station("seodaemun").await;
     let device = server.device(&station).await;
-    let response = server
-        .http
-        .delete(server.url("/v1/sessions/current"))
-        .bearer_auth(&device)
-        .send()
-        .await
-        .expect("request");
-    problem(response, 403).await;
-    let response = server
-        .http
-        .delete(server.url("/v1/sessions/current"))
-        .send()
-        .await
-        .expect("request");
-    problem(response, 401).await;
+    let device_auth = format!("Bearer {device}");
+    problem(
+        sign_out(&server, Some(("authorization", &device_auth))).await,
+        403,
+    )
+    .await;
+    problem(sign_out(&server, None).await, 401).await;
     // The device still works: a refused sign-out ends nothing.
     let report = common::sample_report(0);
     let id = common::id_of(&report);
     assert_eq!(server.put_report(&device, &id, &report).await.status(), 201);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_signed_out_everywhere_and_cannot_sign_in_again() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let tablet = server.staff(&station, "kim", Role::Supervisor).await;
+    let (_, browser_cookie) = sign_in(&server, "kim").await;
+    let admin = server.staff(&station, "park", Role::Admin).await;
+    let tablet_auth = format!("Bearer {tablet}");
+    assert_eq!(
+        current_status(&server, ("authorization", &tablet_auth)).await,
+        200
+    );
+
+    let done = server
+        .repo
+        .disable_user(station.id, "kim", chrono::Utc::now())
+        .await
+        .expect("disable");
+    assert!(done.newly);
+    assert_eq!(done.sessions_ended, 2);
+    assert_eq!(
+        current_status(&server, ("authorization", &tablet_auth)).await,
+        401
+    );
+    assert_eq!(
+        current_status(&server, ("cookie", &browser_cookie)).await,
+        401
+    );
+    let refused = server
+        .http
+        .post(server.url("/v1/sessions"))
+        .json(&json!({"station": "seodaemun", "username": "kim",
+                      "password": "a long enough test password"}))
+        .send()
+        .await
+        .expect("request");
+    let body = problem(refused, 401).await;
+    assert_eq!(body["type"], "/problems/invalid-credentials");
+
+    // Others are untouched; a second disable changes nothing.
+    let admin_auth = format!("Bearer {admin}");
+    assert_eq!(
+        current_status(&server, ("authorization", &admin_auth)).await,
+        200
+    );
+    let again = server
+        .repo
+        .disable_user(station.id, "kim", chrono::Utc::now())
+        .await
+        .expect("disable again");
+    assert!(!again.newly);
+    assert_eq!(again.sessions_ended, 0);
+    let listed = server.repo.list_users(station.id).await.expect("list");
+    let states: Vec<(&str, bool)> = listed
+        .iter()
+        .map(|s| (s.user.username.as_str(), s.disabled_at.is_some()))
+        .collect();
+    assert_eq!(states, [("kim", true), ("park", false)]);
+    let unknown = server
+        .repo
+        .disable_user(station.id, "nobody", chrono::Utc::now())
+        .await;
+    assert!(matches!(
+        unknown,
+        Err(postcso_station::repo::RepoError::NotFound(_))
+    ));
+
+    // One audit row, by the console, with how many sessions it ended.
+    let rows = server.audit_rows(&admin, "user.disable").await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["actor_username"], "console");
+    assert_eq!(rows[0]["before"]["disabled_at"], Value::Null);
+    assert_eq!(rows[0]["after"]["username"], "kim");
+    assert_eq!(rows[0]["after"]["sessions_ended"], 2);
     server.stop().await;
 }

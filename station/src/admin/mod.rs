@@ -192,6 +192,53 @@ pub async fn user_add(
     Ok(())
 }
 
+/// `user list`
+pub async fn user_list(data: &DataDir, station: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
+    let station = find_station(&repo, station).await?;
+    for staff in repo.list_users(station.id).await? {
+        let state = match staff.disabled_at {
+            Some(at) => format!("disabled {}", at.format("%Y-%m-%d %H:%M")),
+            None => "active".to_owned(),
+        };
+        print(format_args!(
+            "{}\t{}\tadded {}\t{}",
+            staff.user.username,
+            staff.user.role,
+            staff.user.created_at.format("%Y-%m-%d %H:%M"),
+            state
+        ))?;
+    }
+    Ok(())
+}
+
+/// `user disable`
+pub async fn user_disable(data: &DataDir, station: &str, username: &str) -> Result<(), CliError> {
+    let repo = open_existing(data).await?;
+    let station = find_station(&repo, station).await?;
+    let done = repo
+        .disable_user(station.id, username, Utc::now())
+        .await
+        .map_err(|e| match e {
+            crate::repo::RepoError::NotFound(_) => CliError::new(
+                Exit::NotFound,
+                format!("no user `{username}` in station {}", station.slug),
+            ),
+            other => other.into(),
+        })?;
+    if done.newly {
+        print(format_args!(
+            "disabled {} `{}`; {} live session(s) ended",
+            done.user.role, done.user.username, done.sessions_ended
+        ))
+    } else {
+        print(format_args!(
+            "{} `{}` was already disabled",
+            done.user.role, done.user.username
+        ))
+    }
+}
+
 /// `enrol`: make codes, write the CSV and QR PNGs to staging names, store the
 /// code hashes, then move the files into place. A failure before the commit
 /// leaves no codes in the database; after it, the staging files are kept.

@@ -138,6 +138,20 @@ impl AuditRecord<'static> {
         Self::new("user.add", "user", user, None, after)
     }
 
+    /// `user.disable`: an admin took a user's access away.
+    pub(crate) fn user_disabled(
+        user: Uuid,
+        username: &str,
+        at: DateTime<Utc>,
+        sessions_ended: u64,
+    ) -> Self {
+        let before = json!({ "username": username, "disabled_at": null });
+        let after = json!({
+            "username": username, "disabled_at": at, "sessions_ended": sessions_ended,
+        });
+        Self::new("user.disable", "user", user, Some(before), after)
+    }
+
     /// `session.create`: a staff user signed in.
     pub(crate) fn session_created(user: Uuid, expires_at: DateTime<Utc>) -> Self {
         let after = json!({ "expires_at": expires_at });

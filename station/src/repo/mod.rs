@@ -69,6 +69,26 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// A staff user as an admin lists them: with whether they may still sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    /// The user.
+    pub user: User,
+    /// When an admin disabled them; `None` while they may sign in.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// What disabling a user did, so the CLI can say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDisabled {
+    /// The user.
+    pub user: User,
+    /// Whether this call disabled them (false when they already were).
+    pub newly: bool,
+    /// Live sessions of theirs that this call ended.
+    pub sessions_ended: u64,
+}
+
 /// A user with the stored password hash, only for sign-in.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
@@ -243,6 +263,19 @@ pub trait Repository: Send + Sync + 'static {
     /// Writes a `user.add` audit row (actor: the station console, the only
     /// caller) in the same transaction.
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError>;
+    /// The station's staff users by username, disabled ones included.
+    async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError>;
+    /// Disables a staff user (someone who left, or a leaked password): they
+    /// can no longer sign in, and every live session of theirs ends at once.
+    /// Their past actions stay in the audit log under their name. Writes a
+    /// `user.disable` audit row (actor: the station console, the only caller)
+    /// in the same transaction. `NotFound` when there is no such user.
+    async fn disable_user(
+        &self,
+        station: StationId,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserDisabled, RepoError>;
     /// A user with the password hash, for sign-in.
     async fn user_credentials(
         &self,

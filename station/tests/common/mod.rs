@@ -206,6 +206,27 @@ impl TestServer {
             .expect("metrics text")
     }
 
+    /// The audit rows of one action, read through `GET /v1/audit` as `admin`.
+    pub async fn audit_rows(&self, admin: &str, action: &str) -> Vec<Value> {
+        let audit: Value = self
+            .http
+            .get(self.url("/v1/audit"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .expect("audit request")
+            .json()
+            .await
+            .expect("audit json");
+        audit["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["action"] == action)
+            .cloned()
+            .collect()
+    }
+
     /// GETs a report with a bearer token and returns its JSON body.
     pub async fn report_json(&self, token: &str, id: &str) -> Value {
         self.get_report(token, id).await.json().await.expect("json")

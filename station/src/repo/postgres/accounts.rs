@@ -11,8 +11,8 @@ use super::feed::{self, AuditRecord};
 use super::{execute, get, map_err, micros, query, query_one, query_opt, to_u64};
 use crate::auth::Role;
 use crate::repo::{
-    Actor, Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, Station,
-    StationId, User, UserCredentials,
+    Actor, Device, NewEnrolmentCode, NewUser, RedeemOutcome, RepoError, Session, StaffUser,
+    Station, StationId, User, UserCredentials, UserDisabled,
 };
 
 fn station_from_row(r: &Row) -> Result<Station, RepoError> {
@@ -228,6 +228,85 @@ pub(super) async fn user_credentials<C: GenericClient>(
         })
     })
     .transpose()
+}
+
+/// `id, station_id, username, role, created_at, disabled_at`
+fn staff_user_from_row(r: &Row) -> Result<StaffUser, RepoError> {
+    Ok(StaffUser {
+        user: user_from_row(r)?,
+        disabled_at: get(r, 5)?,
+    })
+}
+
+pub(super) async fn list_users<C: GenericClient>(
+    c: &C,
+    station: StationId,
+) -> Result<Vec<StaffUser>, RepoError> {
+    query(
+        c,
+        "SELECT id, station_id, username, role, created_at, disabled_at FROM users
+         WHERE station_id = $1 ORDER BY username",
+        &[&station.0],
+    )
+    .await?
+    .iter()
+    .map(staff_user_from_row)
+    .collect()
+}
+
+pub(super) async fn disable_user(
+    client: &mut Object,
+    station: StationId,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<UserDisabled, RepoError> {
+    let now = micros(now);
+    let tx = client.transaction().await.map_err(map_err)?;
+    let staff = query_opt(
+        &tx,
+        "SELECT id, station_id, username, role, created_at, disabled_at FROM users
+         WHERE station_id = $1 AND username = $2 FOR UPDATE",
+        &[&station.0, &username],
+    )
+    .await?
+    .as_ref()
+    .map(staff_user_from_row)
+    .transpose()?
+    .ok_or(RepoError::NotFound("user"))?;
+    if staff.disabled_at.is_some() {
+        return Ok(UserDisabled {
+            user: staff.user,
+            newly: false,
+            sessions_ended: 0,
+        });
+    }
+    execute(
+        &tx,
+        "UPDATE users SET disabled_at = $1 WHERE station_id = $2 AND id = $3",
+        &[&now, &station.0, &staff.user.id],
+    )
+    .await?;
+    let sessions_ended = execute(
+        &tx,
+        "UPDATE sessions SET revoked_at = $1
+         WHERE station_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+        &[&now, &station.0, &staff.user.id],
+    )
+    .await?;
+    feed::append_audit(
+        &tx,
+        station,
+        &Actor::console(),
+        AuditRecord::user_disabled(staff.user.id, &staff.user.username, now, sessions_ended),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(UserDisabled {
+        user: staff.user,
+        newly: true,
+        sessions_ended,
+    })
 }
 
 pub(super) async fn create_session(

@@ -42,8 +42,8 @@ pub use migrate::LATEST_VERSION;
 use super::{
     Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
     NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError, Repository,
-    Session, Station, StationId, StatusChange, StoredReport, Upload, UploadCompletion, User,
-    UserCredentials, Zone, ZoneUpdate,
+    Session, StaffUser, Station, StationId, StatusChange, StoredReport, Upload, UploadCompletion,
+    User, UserCredentials, UserDisabled, Zone, ZoneUpdate,
 };
 
 /// Connections at most, by default. Commits of concurrent deliveries share
@@ -291,6 +291,20 @@ impl Repository for PgRepository {
         username: &str,
     ) -> Result<Option<UserCredentials>, RepoError> {
         accounts::user_credentials(&self.client().await?, station, username).await
+    }
+
+    async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError> {
+        accounts::list_users(&self.client().await?, station).await
+    }
+
+    async fn disable_user(
+        &self,
+        station: StationId,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserDisabled, RepoError> {
+        let mut client = self.client().await?;
+        accounts::disable_user(&mut client, station, username, now).await
     }
 
     async fn create_session(

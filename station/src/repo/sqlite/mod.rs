@@ -34,12 +34,14 @@ pub use migrate::LATEST_VERSION;
 use super::{
     Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
     NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError,
-    ReportEventKind, Repository, Session, Station, StationId, StatusChange, StoredPhoto,
-    StoredReport, Upload, UploadCompletion, User, UserCredentials, Zone, ZoneUpdate,
+    ReportEventKind, Repository, Session, StaffUser, Station, StationId, StatusChange, StoredPhoto,
+    StoredReport, Upload, UploadCompletion, User, UserCredentials, UserDisabled, Zone, ZoneUpdate,
 };
 use audit::AuditRecord;
 use group_commit::WriteQueue;
-use rows::{device_from_row, load_report, station_from_row, ts, user_from_row};
+use rows::{
+    device_from_row, load_report, staff_user_from_row, station_from_row, ts, user_from_row,
+};
 
 /// Idle read connections kept open; more are opened under load and closed after.
 const MAX_IDLE_READERS: usize = 8;
@@ -543,6 +545,81 @@ impl Repository for SqliteRepository {
             )
             .optional()
             .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, station_id, username, role, created_at, disabled_at FROM users
+                 WHERE station_id = ?1 ORDER BY username",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([station.to_string()], staff_user_from_row)?
+                    .collect()
+            })
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn disable_user(
+        &self,
+        station: StationId,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserDisabled, RepoError> {
+        let username = username.to_owned();
+        self.write_tx(move |tx| {
+            let staff = tx
+                .query_row(
+                    "SELECT id, station_id, username, role, created_at, disabled_at FROM users
+                     WHERE station_id = ?1 AND username = ?2",
+                    params![station.to_string(), username],
+                    staff_user_from_row,
+                )
+                .optional()
+                .map_err(map_err)?
+                .ok_or(RepoError::NotFound("user"))?;
+            if staff.disabled_at.is_some() {
+                return Ok(UserDisabled {
+                    user: staff.user,
+                    newly: false,
+                    sessions_ended: 0,
+                });
+            }
+            let user_id = staff.user.id.to_string();
+            tx.execute(
+                "UPDATE users SET disabled_at = ?1 WHERE station_id = ?2 AND id = ?3",
+                params![ts(now), station.to_string(), user_id],
+            )
+            .map_err(map_err)?;
+            let sessions_ended = tx
+                .execute(
+                    "UPDATE sessions SET revoked_at = ?1
+                     WHERE station_id = ?2 AND user_id = ?3 AND revoked_at IS NULL
+                       AND expires_at > ?1",
+                    params![ts(now), station.to_string(), user_id],
+                )
+                .map_err(map_err)? as u64;
+            audit::append(
+                tx,
+                station,
+                &Actor::console(),
+                AuditRecord::user_disabled(
+                    staff.user.id,
+                    &staff.user.username,
+                    now,
+                    sessions_ended,
+                ),
+                now,
+            )?;
+            Ok(UserDisabled {
+                user: staff.user,
+                newly: true,
+                sessions_ended,
+            })
         })
         .await
     }

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::{cached_row, map_err};
 use crate::auth::Role;
-use crate::repo::{Device, RepoError, Station, StationId, StoredPhoto, StoredReport, User};
+use crate::repo::{
+    Device, RepoError, StaffUser, Station, StationId, StoredPhoto, StoredReport, User,
+};
 
 /// Formats a timestamp so that text order is time order.
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -85,6 +87,14 @@ pub(super) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         username: row.get(2)?,
         role,
         created_at: get_ts(row, 4)?,
+    })
+}
+
+/// `id, station_id, username, role, created_at, disabled_at`
+pub(super) fn staff_user_from_row(row: &Row<'_>) -> rusqlite::Result<StaffUser> {
+    Ok(StaffUser {
+        user: user_from_row(row)?,
+        disabled_at: get_opt_ts(row, 5)?,
     })
 }
 
