@@ -124,7 +124,8 @@ async fn device_tokens_cannot_use_staff_endpoints_and_bad_sessions_are_401() {
     server.stop().await;
 }
 
-/// Signs `username` in again; the new session's bearer token.
+/// Signs `username` in again: the new session's bearer token, and its
+/// cookie as a `name=value` pair.
 async fn sign_in(server: &TestServer, username: &str) -> (String, String) {
     let response = server
         .http

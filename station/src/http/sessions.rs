@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,29 @@ pub struct WhoAmI {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The headers of an answer that sets (or, with an empty value and max-age 0,
+/// clears) the session cookie: HttpOnly, SameSite=Strict, Secure unless
+/// configured off, and never cached.
+fn session_headers(
+    state: &AppState,
+    value: &str,
+    max_age_secs: i64,
+) -> Result<[(HeaderName, HeaderValue); 2], Problem> {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    );
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| Problem::internal())?;
+    Ok([
+        (SET_COOKIE, cookie),
+        (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ])
+}
+
 /// `POST /v1/sessions`
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body(content = SignInRequest, content_type = "application/json"),
@@ -106,16 +129,7 @@ pub async fn sign_in(
         .await?;
     metrics::counter!("sign_in_attempts_total", "outcome" => "signed_in").increment(1);
     tracing::info!(user_id = %user.id, role = %user.role, "staff signed in");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        state.config.session_ttl.num_seconds(),
-        if state.config.cookie_secure {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let cookie = HeaderValue::from_str(&cookie).map_err(|_| Problem::internal())?;
+    let headers = session_headers(&state, &token, state.config.session_ttl.num_seconds())?;
     let body = SessionResponse {
         token,
         token_type: "Bearer",
@@ -123,15 +137,7 @@ pub async fn sign_in(
         role: user.role,
         username: user.username,
     };
-    Ok((
-        StatusCode::CREATED,
-        [
-            (SET_COOKIE, cookie),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        axum::Json(body),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, headers, axum::Json(body)).into_response())
 }
 
 /// `GET /v1/sessions/current`: lets the console check its session (bearer or cookie).
@@ -175,21 +181,6 @@ pub async fn sign_out(
         ));
     }
     tracing::info!(user_id = %session.user.id, role = %session.user.role, "staff signed out");
-    let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if state.config.cookie_secure {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let cookie = HeaderValue::from_str(&cookie).map_err(|_| Problem::internal())?;
-    Ok((
-        StatusCode::NO_CONTENT,
-        [
-            (SET_COOKIE, cookie),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-    )
-        .into_response())
+    let headers = session_headers(&state, "", 0)?;
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
