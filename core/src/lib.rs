@@ -5,7 +5,8 @@
 //! the app is killed or the battery dies. Platform code (Kotlin, Swift) calls it
 //! from any thread through the `postcso-ffi` crate.
 //!
-//! - [`model`]: the report model and its validation, shared with the station.
+//! - [`model`]: the report model and its validation, shared with the station
+//!   (the `postcso-model` crate, re-exported so apps and bindings see one core).
 //! - [`photo`]: photo intake: orientation, downscaling, re-encoding, metadata
 //!   stripping, and the content-addressed photo files.
 //! - [`store`]: the SQLite database: durability settings, migrations, damage handling.
@@ -13,10 +14,11 @@
 //! - [`sync`]: the engine that delivers the queue to the station.
 
 mod fsutil;
-pub mod model;
 pub mod photo;
 pub mod queue;
 pub mod store;
 pub mod sync;
 
+/// The wire model shared with the station (`postcso-model`).
+pub use postcso_model as model;
 pub use queue::{QueueConfig, QueueError, ReportQueue};

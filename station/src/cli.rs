@@ -64,10 +64,6 @@ pub enum Command {
     /// Add, list and retire the zones (routes, beats) of a station's district.
     #[command(subcommand)]
     Zone(ZoneCommand),
-    /// The main job: an embedded station and a simulated fleet of carriers filing
-    /// reports offline, then syncing through a link with random outages.
-    #[command(after_help = EXIT_CODES_HELP)]
-    Demo(crate::demo::DemoArgs),
 }
 
 /// `serve`
@@ -389,6 +385,5 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             code,
         }) => crate::admin::zone_retire(&data, &station, &code).await,
-        Command::Demo(args) => crate::demo::run(args).await,
     }
 }

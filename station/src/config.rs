@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 
 use chrono::Duration;
-use postcso_core::model::MAX_PHOTOS_DEFAULT;
+use postcso_model::MAX_PHOTOS_DEFAULT;
 
 use crate::upload::UploadConfig;
 

@@ -17,7 +17,6 @@ pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod exit;
 pub mod fsync;
 pub mod http;

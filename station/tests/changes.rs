@@ -206,7 +206,7 @@ async fn the_openapi_document_describes_uploads_photos_triage_changes_and_audit(
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    let kinds = doc["components"]["schemas"]["ChangeView"].to_string();
+    let kinds = doc["components"]["schemas"]["FeedEntry"].to_string();
     for kind in ["report_status", "categories", "report"] {
         assert!(kinds.contains(kind), "{kind}");
     }

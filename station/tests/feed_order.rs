@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use common::{TestServer, sample_report};
-use postcso_core::model::{ReportContent, content_hash};
+use postcso_model::{ReportContent, content_hash};
 use postcso_station::auth::hash_secret;
 use postcso_station::repo::{Audience, ChangeBody, PutOutcome, Repository};
 

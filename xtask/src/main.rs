@@ -44,7 +44,7 @@ enum Task {
         no_install: bool,
     },
     /// Run the main job: an embedded station and 88 simulated carriers syncing
-    /// through a link with random outages (`postcso-station demo`).
+    /// through a link with outages (`postcso-demo`).
     Demo {
         /// Extra arguments passed to the demo.
         #[arg(trailing_var_arg = true)]
@@ -131,6 +131,7 @@ fn test(no_install: bool) -> Result<(), String> {
             "warnings",
         ],
     )?;
+    station_links_no_phone_core()?;
     // Stale generated bindings fail CI: they are checked in, never regenerated here.
     bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
@@ -146,6 +147,52 @@ fn test(no_install: bool) -> Result<(), String> {
         rust.failed + phone.failed + pg.failed + python.failed + kotlin.failed
     );
     Ok(())
+}
+
+/// Crates the station server must not link: the phone core and its JPEG codec.
+/// The station shares only `postcso-model` with the phone.
+const PHONE_ONLY_CRATES: &[&str] = &["postcso-core", "turbojpeg", "turbojpeg-sys"];
+
+/// Fails when `cargo tree -p postcso-station` (every edge kind, tests
+/// included) reaches a crate of [`PHONE_ONLY_CRATES`].
+fn station_links_no_phone_core() -> Result<(), String> {
+    let out = std::process::Command::new("cargo")
+        .args([
+            "tree",
+            "-p",
+            "postcso-station",
+            "-e",
+            "normal,build,dev",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let linked: Vec<&str> = PHONE_ONLY_CRATES
+        .iter()
+        .copied()
+        .filter(|name| {
+            tree.lines()
+                .any(|line| line.split_whitespace().next() == Some(*name))
+        })
+        .collect();
+    if linked.is_empty() {
+        eprintln!("xtask: the station links none of {PHONE_ONLY_CRATES:?}");
+        Ok(())
+    } else {
+        Err(format!(
+            "the station links phone-only crates {linked:?}; it may depend on postcso-model only"
+        ))
+    }
 }
 
 /// The SQLite compile flags of the phone builds (`bindings/phone-sqlite.flags`,
@@ -230,15 +277,7 @@ fn postgres_tests(no_install: bool) -> Result<run::Counts, String> {
 
 fn demo(args: &[String]) -> Result<(), String> {
     deps::ensure(deps::BUILD)?;
-    let mut argv = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "postcso-station",
-        "--",
-        "demo",
-    ];
+    let mut argv = vec!["run", "--release", "--quiet", "-p", "postcso-demo", "--"];
     argv.extend(args.iter().map(String::as_str));
     run::step("demo", "cargo", &argv)
 }

@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, Response, Url};
 
 use super::failure::Failure;
-use crate::model::ReportId;
+use crate::model::{ReportId, routes};
 
 /// Largest error body read to build a message; the rest is dropped unread.
 const MAX_ERROR_BODY: usize = 16 * 1024;
@@ -150,7 +150,7 @@ impl StationClient {
     /// `PUT /v1/reports/{id}` with the sealed JSON. Ok(true) when newly stored,
     /// Ok(false) when the station already had it (a retry).
     pub async fn put_report(&self, token: &str, id: ReportId, json: &str) -> Result<bool, Failure> {
-        let url = self.url(&format!("v1/reports/{id}"))?;
+        let url = self.url(routes::relative(&routes::report(id)))?;
         let response = self
             .request(reqwest::Method::PUT, url, token)
             .header(CONTENT_TYPE, "application/json")

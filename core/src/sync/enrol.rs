@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::client::{StationClient, failure_of};
 use super::failure::Failure;
-use crate::model::CategoryInfo;
+use crate::model::{CategoryInfo, routes};
 
 /// What the station hands a newly enrolled phone.
 #[derive(Clone, Deserialize)]
@@ -44,7 +44,7 @@ pub enum EnrolError {
 /// `POST /v1/devices/enrol` with `code`.
 pub(crate) async fn enrol(client: &StationClient, code: &str) -> Result<Enrolment, EnrolError> {
     let url = client
-        .url("v1/devices/enrol")
+        .url(routes::relative(routes::DEVICE_ENROL))
         .map_err(|_| EnrolError::Unreachable("bad station URL".into()))?;
     let response = client
         .request(reqwest::Method::POST, url, "")

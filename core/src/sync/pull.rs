@@ -1,48 +1,16 @@
 //! Reading the station's changes feed after a push: the review status of the
 //! carrier's own reports, the category list, and the zone list.
 
-use serde::Deserialize;
-
 use super::events::SyncEvent;
 use super::failure::Failure;
 use super::pass::{DeliverError, Run};
-use crate::model::{CategoryInfo, CategoryList, ReportId, ReviewStatus, ZoneInfo};
+use crate::model::{CategoryList, ChangesPage, FeedEntry, routes};
 use crate::queue::QueueError;
 
 /// Where the feed cursor is kept in the sync state.
 const CURSOR_KEY: &str = "changes_cursor";
 /// Pages read per run at most, so a long backlog cannot hold a background window.
 const MAX_PAGES: usize = 50;
-
-/// One page of `GET /v1/changes`.
-#[derive(Debug, Deserialize)]
-struct ChangesPage {
-    changes: Vec<Change>,
-    cursor: String,
-    #[serde(default)]
-    has_more: bool,
-}
-
-/// One change. Kinds this app does not know are skipped, so the station can add
-/// kinds without breaking old apps.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Change {
-    ReportStatus {
-        report_id: ReportId,
-        status: ReviewStatus,
-        #[serde(default)]
-        reason: Option<String>,
-    },
-    Categories {
-        categories: Vec<CategoryInfo>,
-    },
-    Zones {
-        zones: Vec<ZoneInfo>,
-    },
-    #[serde(other)]
-    Unknown,
-}
 
 impl Run {
     /// Reads the feed from the stored cursor and applies it, page by page; the
@@ -51,7 +19,7 @@ impl Run {
     pub async fn pull(&self) -> Result<(), DeliverError> {
         let mut cursor = self.db(|q| q.sync_value(CURSOR_KEY)).await?;
         for _ in 0..MAX_PAGES {
-            let mut url = self.client.url("v1/changes")?;
+            let mut url = self.client.url(routes::relative(routes::CHANGES))?;
             if let Some(c) = &cursor {
                 url.query_pairs_mut().append_pair("cursor", c);
             }
@@ -74,12 +42,13 @@ impl Run {
         Ok(())
     }
 
-    async fn apply(&self, change: Change) -> Result<(), DeliverError> {
+    async fn apply(&self, change: FeedEntry) -> Result<(), DeliverError> {
         match change {
-            Change::ReportStatus {
+            FeedEntry::ReportStatus {
                 report_id,
                 status,
                 reason,
+                ..
             } => {
                 let applied = status.clone();
                 match self
@@ -96,7 +65,7 @@ impl Run {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Change::Categories { categories } => {
+            FeedEntry::Categories { categories } => {
                 if categories.is_empty() {
                     return Err(DeliverError::Failure(Failure::Transient {
                         reason: "the station sent an empty category list".to_owned(),
@@ -107,13 +76,14 @@ impl Run {
                     .await?;
                 self.emit(SyncEvent::CategoriesUpdated);
             }
-            Change::Zones { zones } => {
+            FeedEntry::Zones { zones } => {
                 // The station sends zone lists only after a zone change, and
                 // never deletes a zone, so a list is never emptied by mistake.
                 self.db(move |q| q.replace_zones(&zones)).await?;
                 self.emit(SyncEvent::ZonesUpdated);
             }
-            Change::Unknown => {}
+            // Supervisors' entries never reach a phone; unknown kinds are skipped.
+            FeedEntry::Report { .. } | FeedEntry::Unknown => {}
         }
         Ok(())
     }
@@ -122,6 +92,7 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ReviewStatus;
 
     #[test]
     fn unknown_change_kinds_are_skipped() {
@@ -132,10 +103,10 @@ mod tests {
             ],"cursor":"Mg","has_more":false}"#,
         )
         .unwrap();
-        assert!(matches!(page.changes[0], Change::Unknown));
+        assert!(matches!(page.changes[0], FeedEntry::Unknown));
         assert!(matches!(
             &page.changes[1],
-            Change::ReportStatus {
+            FeedEntry::ReportStatus {
                 status: ReviewStatus::Fixed,
                 ..
             }
@@ -154,7 +125,7 @@ mod tests {
             ],"cursor":"Mg","has_more":false}"#,
         )
         .unwrap();
-        let Change::Zones { zones } = &page.changes[0] else {
+        let FeedEntry::Zones { zones } = &page.changes[0] else {
             panic!("not a zone list: {:?}", page.changes[0]);
         };
         assert_eq!(zones.len(), 2);

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::client::{StationClient, failure_of};
 use super::failure::Failure;
-use crate::model::ReportId;
+use crate::model::{ReportId, routes};
 
 const TUS_RESUMABLE: &str = "Tus-Resumable";
 const TUS_VERSION: &str = "1.0.0";
@@ -62,7 +62,7 @@ pub(crate) async fn create(
     total: u64,
     first: &[u8],
 ) -> Result<(Url, UploadState), TusFailure> {
-    let url = client.url("v1/uploads")?;
+    let url = client.url(routes::relative(routes::UPLOADS))?;
     let metadata = format!(
         "report_id {},sha256 {}",
         STANDARD.encode(report.to_string()),

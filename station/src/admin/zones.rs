@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::Utc;
-use postcso_core::model::ZoneArea;
+use postcso_model::ZoneArea;
 use uuid::Uuid;
 
 use super::{find_station, open_existing, print};

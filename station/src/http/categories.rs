@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use postcso_core::model::CategoryInfo;
+use postcso_model::CategoryInfo;
 
 use super::AppState;
 use super::problem::Problem;

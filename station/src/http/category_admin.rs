@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use postcso_core::model::{CategoryCode, CategoryInfo};
+use postcso_model::{CategoryCode, CategoryInfo};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

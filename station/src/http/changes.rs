@@ -10,13 +10,13 @@ use axum::extract::{Query, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use postcso_core::model::ZoneInfo;
+use postcso_model::{ChangesPage, FeedEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemType};
 use crate::auth::Caller;
 use crate::auth::policy::feed_audience;
 use crate::repo::{Audience, Change, ChangeBody, Zone};
@@ -34,10 +34,14 @@ pub struct ChangesQuery {
     pub limit: Option<u32>,
 }
 
-/// One entry of the feed; `kind` says which.
-#[derive(Debug, Serialize, ToSchema)]
+/// Documentation of one feed entry for the OpenAPI document. The wire type is
+/// `postcso_model::FeedEntry`, which the phone reads too; a test checks the two
+/// list the same kinds and fields.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FeedEntry)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ChangeView {
+#[allow(dead_code)]
+pub enum FeedEntryDoc {
     /// For the filing carrier's phone: its report's status or completeness changed.
     ReportStatus {
         /// The report.
@@ -47,12 +51,12 @@ pub enum ChangeView {
         /// Whether every photo has arrived.
         complete: bool,
         /// The supervisor's reason, e.g. for a rejection.
-        #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// For supervisors: a report of the station was created or changed.
     Report {
-        /// `created`, `status`, `photo` (a photo arrived) or `complete` (the last one did).
+        /// `created`, `status`, `photo` (a photo arrived), `complete` (the last
+        /// one did) or `inspected`.
         event: String,
         /// The report.
         report_id: Uuid,
@@ -63,7 +67,6 @@ pub enum ChangeView {
         /// Photos still missing after the event.
         photos_missing: u32,
         /// The supervisor's reason, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         /// When it happened.
         at: DateTime<Utc>,
@@ -71,27 +74,27 @@ pub enum ChangeView {
     /// The station's full category list (replace the local copy).
     Categories {
         /// `CategoryInfo` entries, retired ones included.
-        #[schema(value_type = Vec<super::openapi::CategoryDoc>)]
-        categories: serde_json::Value,
+        categories: Vec<super::openapi::CategoryDoc>,
     },
     /// For carrier phones: the station's full zone list (replace the local
     /// copy), with `assigned` set on the phone's own zones.
     Zones {
         /// Zones, retired ones included.
-        #[schema(value_type = Vec<super::zones::ZoneInfoDoc>)]
-        zones: Vec<ZoneInfo>,
+        zones: Vec<super::zones::ZoneInfoDoc>,
     },
 }
 
-/// A page of the feed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangesPage {
+/// Documentation of a page of the feed (`postcso_model::ChangesPage`).
+#[derive(ToSchema)]
+#[schema(as = ChangesPage)]
+#[allow(dead_code)]
+pub struct ChangesPageDoc {
     /// Entries, oldest first.
-    pub changes: Vec<ChangeView>,
+    changes: Vec<FeedEntryDoc>,
     /// Pass back as `cursor` next time; never goes backwards.
-    pub cursor: String,
+    cursor: String,
     /// Whether more entries are waiting: ask again at once.
-    pub has_more: bool,
+    has_more: bool,
 }
 
 /// Encodes a position in the station's feed.
@@ -106,9 +109,14 @@ pub fn decode_cursor(cursor: &str) -> Option<u64> {
     text.strip_prefix("v1:")?.parse().ok()
 }
 
-fn view(change: Change, audience: Audience) -> Result<ChangeView, Problem> {
+fn view(change: Change, audience: Audience) -> Result<FeedEntry, Problem> {
     Ok(match change.body {
-        ChangeBody::Categories(categories) => ChangeView::Categories { categories },
+        ChangeBody::Categories(categories) => FeedEntry::Categories {
+            categories: serde_json::from_value(categories).map_err(|e| {
+                tracing::error!(error = %e, seq = change.seq, "stored category list does not parse");
+                Problem::internal()
+            })?,
+        },
         ChangeBody::Zones(zones) => {
             let zones: Vec<Zone> = serde_json::from_value(zones).map_err(|e| {
                 tracing::error!(error = %e, seq = change.seq, "stored zone list does not parse");
@@ -119,7 +127,7 @@ fn view(change: Change, audience: Audience) -> Result<ChangeView, Problem> {
                 // Staff read zones at /v1/zones; their feed never selects these.
                 Audience::Station | Audience::CategoriesOnly => Uuid::nil(),
             };
-            ChangeView::Zones {
+            FeedEntry::Zones {
                 zones: zones.iter().map(|z| z.for_device(device)).collect(),
             }
         }
@@ -132,16 +140,16 @@ fn view(change: Change, audience: Audience) -> Result<ChangeView, Problem> {
             photos_missing,
             ..
         } => match audience {
-            Audience::Device(_) => ChangeView::ReportStatus {
-                report_id: report_id.as_uuid(),
-                status: status.as_str().to_owned(),
+            Audience::Device(_) => FeedEntry::ReportStatus {
+                report_id,
+                status,
                 complete,
                 reason,
             },
-            Audience::Station | Audience::CategoriesOnly => ChangeView::Report {
-                event: event.as_str().to_owned(),
-                report_id: report_id.as_uuid(),
-                status: status.as_str().to_owned(),
+            Audience::Station | Audience::CategoriesOnly => FeedEntry::Report {
+                event,
+                report_id,
+                status,
                 complete,
                 photos_missing,
                 reason,
@@ -159,7 +167,7 @@ fn view(change: Change, audience: Audience) -> Result<ChangeView, Problem> {
         (status = 200, description = "Changes after the cursor that the caller may see. Carrier phones: \
             `categories`, `zones` and `report_status` of their own reports (on triage and when the last photo \
             arrives). Supervisors: `categories` and `report` for every report event of the station. \
-            Other staff: `categories`.", body = ChangesPage),
+            Other staff: `categories`.", body = ChangesPageDoc),
         (status = 400, description = "A cursor this station did not make", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -173,7 +181,7 @@ pub async fn list(
         Some(c) => decode_cursor(c).ok_or_else(|| {
             Problem::new(
                 axum::http::StatusCode::BAD_REQUEST,
-                "invalid-cursor",
+                ProblemType::InvalidCursor,
                 "Invalid cursor",
                 "pass back the cursor of a previous response, or none to start over",
             )
@@ -201,6 +209,68 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use postcso_model::{CategoryList, ReportEventKind, ReportId, ReviewStatus, ZoneInfo};
+    use std::collections::BTreeMap;
+
+    /// Each kind of the wire type, with every optional field present.
+    fn samples() -> Vec<FeedEntry> {
+        let report_id = ReportId::new();
+        vec![
+            FeedEntry::ReportStatus {
+                report_id,
+                status: ReviewStatus::Rejected,
+                complete: true,
+                reason: Some("duplicate".into()),
+            },
+            FeedEntry::Report {
+                event: ReportEventKind::Status,
+                report_id,
+                status: ReviewStatus::Rejected,
+                complete: true,
+                photos_missing: 0,
+                reason: Some("duplicate".into()),
+                at: Utc::now(),
+            },
+            FeedEntry::Categories {
+                categories: CategoryList::default().entries().to_vec(),
+            },
+            FeedEntry::Zones {
+                zones: vec![ZoneInfo {
+                    code: "route-1".into(),
+                    name: "Route 1".into(),
+                    area: None,
+                    assigned: true,
+                    retired: false,
+                }],
+            },
+        ]
+    }
+
+    #[test]
+    fn the_documented_feed_entry_lists_the_wire_types_kinds_and_fields() {
+        let doc = serde_json::to_value(crate::http::openapi_document()).expect("doc");
+        let variants = doc["components"]["schemas"]["FeedEntry"]["oneOf"]
+            .as_array()
+            .expect("FeedEntry is documented as oneOf");
+        let documented: BTreeMap<String, Vec<String>> = variants
+            .iter()
+            .map(|v| {
+                let props = v["properties"].as_object().expect("properties");
+                let kind = props["kind"]["enum"][0].as_str().expect("kind").to_owned();
+                (kind, props.keys().cloned().collect())
+            })
+            .collect();
+        let wire: BTreeMap<String, Vec<String>> = samples()
+            .iter()
+            .map(|entry| {
+                let value = serde_json::to_value(entry).expect("serialises");
+                let object = value.as_object().expect("object");
+                let kind = object["kind"].as_str().expect("kind").to_owned();
+                (kind, object.keys().cloned().collect())
+            })
+            .collect();
+        assert_eq!(documented, wire);
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

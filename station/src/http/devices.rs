@@ -5,14 +5,14 @@ use axum::http::StatusCode;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use postcso_core::model::CategoryInfo;
+use postcso_model::CategoryInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
 use super::body::Json;
-use super::problem::{FieldError, Problem};
+use super::problem::{FieldError, Problem, ProblemType};
 use super::ratelimit::ClientIp;
 use crate::auth::{DEVICE_TOKEN_PREFIX, hash_secret, new_token, normalise_enrolment_code};
 use crate::repo::RedeemOutcome;
@@ -87,21 +87,21 @@ pub async fn enrol(
         RedeemOutcome::Unknown => {
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
-                "enrolment-code-invalid",
+                ProblemType::EnrolmentCodeInvalid,
                 "Enrolment code not valid",
                 "this enrolment code is not valid; check it or ask the station for a new one",
             ));
         }
         RedeemOutcome::AlreadyUsed => {
             return Err(Problem::conflict(
-                "enrolment-code-used",
+                ProblemType::EnrolmentCodeUsed,
                 "Enrolment code already used",
                 "this enrolment code has already been used; ask the station for a new one",
             ));
         }
         RedeemOutcome::Expired => {
             return Err(Problem::gone(
-                "enrolment-code-expired",
+                ProblemType::EnrolmentCodeExpired,
                 "Enrolment code expired",
                 "this enrolment code has expired; ask the station for a new one",
             ));

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use chrono::{DateTime, Duration, Utc};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

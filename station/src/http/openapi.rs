@@ -70,7 +70,7 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Wire form of `postcso_core::model::ReportContent`: the body of a report PUT.
+/// Wire form of `postcso_model::ReportContent`: the body of a report PUT.
 /// Unknown fields are ignored.
 #[derive(ToSchema)]
 #[schema(as = ReportContent)]
@@ -92,7 +92,7 @@ pub struct ReportContentDoc {
     photos: Vec<PhotoManifestEntryDoc>,
 }
 
-/// Wire form of `postcso_core::model::GeoPoint`.
+/// Wire form of `postcso_model::GeoPoint`.
 #[derive(ToSchema)]
 #[schema(as = GeoPoint)]
 #[allow(dead_code)]
@@ -112,7 +112,7 @@ pub struct GeoPointDoc {
     source: String,
 }
 
-/// Wire form of `postcso_core::model::PhotoManifestEntry`.
+/// Wire form of `postcso_model::PhotoManifestEntry`.
 #[derive(ToSchema)]
 #[schema(as = PhotoManifestEntry)]
 #[allow(dead_code)]
@@ -125,8 +125,8 @@ pub struct PhotoManifestEntryDoc {
     content_type: String,
 }
 
-/// Wire form of `postcso_core::model::CategoryInfo`.
-#[derive(ToSchema)]
+/// Wire form of `postcso_model::CategoryInfo`.
+#[derive(serde::Serialize, ToSchema)]
 #[schema(as = CategoryInfo)]
 #[allow(dead_code)]
 pub struct CategoryDoc {

@@ -6,13 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 use utoipa::IntoParams;
 
 use super::AppState;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemType};
 use crate::auth::Caller;
 use crate::auth::policy::may_see_photos;
 use crate::blob::BlobError;
@@ -104,7 +104,7 @@ pub async fn get_photo(
             Err(ThumbError::Undecodable(_)) => {
                 return Err(Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "photo-not-decodable",
+                    ProblemType::PhotoNotDecodable,
                     "No thumbnail",
                     "the stored photo cannot be decoded as an image; fetch the original",
                 ));

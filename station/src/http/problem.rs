@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use postcso_model::ProblemType;
+
 use crate::repo::RepoError;
 
 /// Media type of problem responses.
@@ -47,10 +49,15 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem of kind `slug` with its status and title.
-    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+    /// A problem of the given kind with its status and title.
+    pub fn new(
+        status: StatusCode,
+        kind: ProblemType,
+        title: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
-            type_uri: format!("/problems/{slug}"),
+            type_uri: kind.uri(),
             title: title.to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
@@ -80,7 +87,7 @@ impl Problem {
     pub fn malformed_json(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "malformed-json",
+            ProblemType::MalformedJson,
             "Malformed JSON",
             detail,
         )
@@ -90,7 +97,7 @@ impl Problem {
     pub fn invalid_utf8(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid-utf8",
+            ProblemType::InvalidUtf8,
             "Body is not valid UTF-8",
             detail,
         )
@@ -98,14 +105,19 @@ impl Problem {
 
     /// 400: a path parameter that must be a UUID is not one.
     pub fn invalid_id(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-id", "Invalid id", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ProblemType::InvalidId,
+            "Invalid id",
+            detail,
+        )
     }
 
     /// 400: the request is unusable for another reason.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "bad-request",
+            ProblemType::BadRequest,
             "Bad request",
             detail,
         )
@@ -115,7 +127,7 @@ impl Problem {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ProblemType::Unauthorized,
             "Not authenticated",
             detail,
         )
@@ -125,7 +137,7 @@ impl Problem {
     pub fn invalid_credentials() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "invalid-credentials",
+            ProblemType::InvalidCredentials,
             "Invalid credentials",
             "the station, username or password is not correct",
         )
@@ -133,39 +145,49 @@ impl Problem {
 
     /// 403: authenticated, but the role or kind of caller may not do this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ProblemType::Forbidden,
+            "Not allowed",
+            detail,
+        )
     }
 
     /// 404: nothing here, or nothing the caller may see.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ProblemType::NotFound,
+            "Not found",
+            detail,
+        )
     }
 
     /// 405: the path exists but not with this method.
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemType::MethodNotAllowed,
             "Method not allowed",
             "this resource does not support the request method",
         )
     }
 
     /// 409: the id is taken by different content.
-    pub fn conflict(slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, slug, title, detail)
+    pub fn conflict(kind: ProblemType, title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, kind, title, detail)
     }
 
     /// 410: the thing existed but is no longer usable (an expired code).
-    pub fn gone(slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::GONE, slug, title, detail)
+    pub fn gone(kind: ProblemType, title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, kind, title, detail)
     }
 
     /// 413: the body exceeds the endpoint's limit.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
+            ProblemType::PayloadTooLarge,
             "Request body too large",
             format!("the request body exceeds this endpoint's limit of {limit} bytes"),
         )
@@ -175,7 +197,7 @@ impl Problem {
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ProblemType::UnsupportedMediaType,
             "Unsupported media type",
             detail,
         )
@@ -189,7 +211,7 @@ impl Problem {
         };
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
+            ProblemType::Validation,
             "Validation failed",
             detail,
         )
@@ -200,7 +222,7 @@ impl Problem {
     pub fn rate_limited(retry_after_s: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
+            ProblemType::RateLimited,
             "Too many requests",
             "too many attempts from this address; wait and try again",
         )
@@ -211,7 +233,7 @@ impl Problem {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ProblemType::Unavailable,
             "Service unavailable",
             "the station's storage is unavailable; try again shortly",
         )
@@ -223,7 +245,7 @@ impl Problem {
     pub fn storage_full() -> Self {
         Self::new(
             StatusCode::INSUFFICIENT_STORAGE,
-            "storage-full",
+            ProblemType::StorageFull,
             "Storage full",
             "the station has no space left; nothing was stored; try again later",
         )
@@ -234,7 +256,7 @@ impl Problem {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ProblemType::Internal,
             "Internal error",
             "the station hit an internal error; it has been logged",
         )
@@ -245,7 +267,9 @@ impl From<RepoError> for Problem {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::NotFound(what) => Problem::not_found(format!("{what} not found")),
-            RepoError::Conflict(detail) => Problem::conflict("conflict", "Conflict", detail),
+            RepoError::Conflict(detail) => {
+                Problem::conflict(ProblemType::Conflict, "Conflict", detail)
+            }
             RepoError::Unavailable(cause) => {
                 tracing::warn!(%cause, "storage unavailable");
                 Problem::unavailable()

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use postcso_core::model::{
+use postcso_model::{
     GeoError, GeoPoint, LocationSource, PhotoManifestEntry, ReportContent, ReportId, content_hash,
 };
 use serde::Serialize;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::body::{JsonError, JsonText, parse_json};
-use super::problem::{FieldError, Problem};
+use super::problem::{FieldError, Problem, ProblemType};
 use crate::auth::policy::{ReportAccess, may_read_reports, report_access};
 use crate::auth::{Caller, DeviceCaller};
 use crate::config::ServerConfig;
@@ -318,7 +318,7 @@ pub async fn put_report(
         PutOutcome::Conflict => {
             metrics::counter!("report_conflicts_total").increment(1);
             Err(Problem::conflict(
-                "report-id-conflict",
+                ProblemType::ReportIdConflict,
                 "Report id already used",
                 "a different report is already stored under this id; make a new id for new content",
             ))

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use chrono::Utc;
-use postcso_core::model::{ReportId, ReviewStatus};
+use postcso_model::{ReportId, ReviewStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

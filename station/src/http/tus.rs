@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
-use super::problem::Problem;
+use super::problem::{Problem, ProblemType};
 
 /// The only protocol version the station speaks.
 pub const VERSION: &str = "1.0.0";
@@ -57,7 +57,7 @@ pub async fn protocol(request: Request, next: Next) -> Response {
     } else {
         let mut response = Problem::new(
             StatusCode::PRECONDITION_FAILED,
-            "tus-version",
+            ProblemType::TusVersion,
             "Unsupported tus version",
             format!("send Tus-Resumable: {VERSION}; it is the only version this station speaks"),
         )

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::AppState;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemType};
 use super::tus::{
     self, CHECKSUM_MISMATCH, EXTENSIONS, TUS_CHECKSUM_ALGORITHM, TUS_EXTENSION, TUS_MAX_SIZE,
     TUS_VERSION, UPLOAD_CHECKSUM, UPLOAD_DEFER_LENGTH, UPLOAD_EXPIRES, UPLOAD_LENGTH,
@@ -28,38 +28,45 @@ impl From<UploadError> for Problem {
         let detail = e.to_string();
         match e {
             UploadError::NotFound => Problem::not_found("no such upload"),
-            UploadError::Expired => Problem::gone("upload-expired", "Upload expired", detail),
+            UploadError::Expired => {
+                Problem::gone(ProblemType::UploadExpired, "Upload expired", detail)
+            }
             UploadError::ReportNotFound => Problem::not_found(
                 "no report of this device with that id; PUT the report before its photos",
             ),
             UploadError::NotInManifest => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "not-in-manifest",
+                ProblemType::NotInManifest,
                 "Photo not in the report's manifest",
                 detail,
             ),
             UploadError::TooLarge => Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "upload-too-large",
+                ProblemType::UploadTooLarge,
                 "Upload too large",
                 detail,
             ),
-            UploadError::OffsetMismatch { .. } => {
-                Problem::conflict("offset-mismatch", "Upload-Offset mismatch", detail)
-            }
-            UploadError::Locked => {
-                Problem::new(StatusCode::LOCKED, "upload-locked", "Upload busy", detail)
-            }
+            UploadError::OffsetMismatch { .. } => Problem::conflict(
+                ProblemType::OffsetMismatch,
+                "Upload-Offset mismatch",
+                detail,
+            ),
+            UploadError::Locked => Problem::new(
+                StatusCode::LOCKED,
+                ProblemType::UploadLocked,
+                "Upload busy",
+                detail,
+            ),
             UploadError::ChecksumMismatch => Problem::new(
                 StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST),
-                "checksum-mismatch",
+                ProblemType::ChecksumMismatch,
                 "Checksum Mismatch",
                 "the body does not match Upload-Checksum; nothing was appended",
             ),
             UploadError::IncompleteBody => Problem::bad_request(detail),
             UploadError::HashMismatch => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "photo-hash-mismatch",
+                ProblemType::PhotoHashMismatch,
                 "Photo does not match the manifest",
                 detail,
             ),

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use postcso_core::model::ZoneArea;
+use postcso_model::ZoneArea;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -59,9 +59,9 @@ impl From<Zone> for ZoneView {
     }
 }
 
-/// Wire form of `postcso_core::model::ZoneInfo`: a zone as a carrier's phone
+/// Wire form of `postcso_model::ZoneInfo`: a zone as a carrier's phone
 /// receives it in the changes feed.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 #[schema(as = ZoneInfo)]
 #[allow(dead_code)]
 pub struct ZoneInfoDoc {

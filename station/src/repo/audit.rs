@@ -1,7 +1,7 @@
 //! The append-only audit log: who did what, when, with the state before and after.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryInfo, ReportId, ReviewStatus};
+use postcso_model::{CategoryInfo, ReportId, ReviewStatus};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;

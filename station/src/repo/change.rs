@@ -5,48 +5,11 @@
 //! nothing is ever skipped or seen half-done.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{ReportId, ReviewStatus};
+use postcso_model::{ReportId, ReviewStatus};
 use uuid::Uuid;
 
-/// What happened to a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportEventKind {
-    /// First stored.
-    Created,
-    /// A supervisor changed its review status.
-    Status,
-    /// A photo arrived, and more are missing.
-    Photo,
-    /// The last missing photo arrived.
-    Complete,
-    /// The assigned inspector recorded findings (supervisors only).
-    Inspected,
-}
-
-impl ReportEventKind {
-    /// The database and wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Status => "status",
-            Self::Photo => "photo",
-            Self::Complete => "complete",
-            Self::Inspected => "inspected",
-        }
-    }
-
-    /// Parses the database spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "created" => Self::Created,
-            "status" => Self::Status,
-            "photo" => Self::Photo,
-            "complete" => Self::Complete,
-            "inspected" => Self::Inspected,
-            _ => return None,
-        })
-    }
-}
+/// What happened to a report: the feed's own spelling, shared with the phone.
+pub use postcso_model::ReportEventKind;
 
 /// Who reads the feed, which decides what it contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +55,7 @@ pub enum ChangeBody {
         photos_missing: u32,
     },
     /// The station's full category list after the change, as JSON
-    /// (`postcso_core::model::CategoryInfo` entries).
+    /// (`postcso_model::CategoryInfo` entries).
     Categories(serde_json::Value),
     /// The station's full zone list after the change, as JSON
     /// ([`super::Zone`] entries, device assignments included: cut per device

@@ -2,7 +2,7 @@
 //! the inspector records what was found.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -23,7 +23,7 @@ pub use zone::{NewZone, Zone, ZoneUpdate};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
+use postcso_model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -186,7 +186,7 @@ pub struct StoredReport {
     pub device_id: Uuid,
     /// The content exactly as validated.
     pub content: ReportContent,
-    /// [`postcso_core::model::content_hash`] of the content.
+    /// [`postcso_model::content_hash`] of the content.
     pub content_hash: String,
     /// Review status.
     pub status: ReviewStatus,

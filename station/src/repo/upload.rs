@@ -4,7 +4,7 @@
 //! already fsynced in the part file, so a restart resumes exactly there.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use uuid::Uuid;
 
 use super::StationId;

@@ -1,7 +1,7 @@
 //! Zones of a station's district as the station stores them.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{ZoneArea, ZoneInfo};
+use postcso_model::{ZoneArea, ZoneInfo};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

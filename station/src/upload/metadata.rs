@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 
 /// What a photo upload says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

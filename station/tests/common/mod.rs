@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{Duration, FixedOffset, Utc};
-use postcso_core::model::{
+use postcso_model::{
     CategoryCode, GeoPoint, LocationSource, Note, PhotoManifestEntry, ReportContent, ReportId,
 };
 use postcso_station::auth::{

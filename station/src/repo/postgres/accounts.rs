@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList};
+use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
-use postcso_core::model::{CategoryInfo, CategoryList};
+use postcso_model::{CategoryInfo, CategoryList};
 
 use super::feed::{self, AuditRecord};
 use super::{accounts, execute, lock_station, map_err, micros, query_opt};

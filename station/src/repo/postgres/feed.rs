@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use postcso_core::model::{CategoryList, ReportId, ReviewStatus};
+use postcso_model::{CategoryList, ReportId, ReviewStatus};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_core::model::{ReportId, ReviewStatus};
+use postcso_model::{ReportId, ReviewStatus};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
 };
-use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
+use postcso_model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use postcso_core::model::{ReportContent, ReportId, ReviewStatus};
+use postcso_model::{ReportContent, ReportId, ReviewStatus};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;

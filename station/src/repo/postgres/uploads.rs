@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use tokio_postgres::Row;
 use uuid::Uuid;
 

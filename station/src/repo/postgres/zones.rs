@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_core::model::ZoneArea;
+use postcso_model::ZoneArea;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};

@@ -2,7 +2,7 @@
 //! entry (the whole list) and audit row, inside the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList};
+use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::audit::{self, AuditRecord};

@@ -2,7 +2,7 @@
 //! transaction, and reading them back per audience.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryList, ReportId, ReviewStatus};
+use postcso_model::{CategoryList, ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{get_ts, invalid_text, ts};

@@ -3,7 +3,7 @@
 //! the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::{ReportId, ReviewStatus};
+use postcso_model::{ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 

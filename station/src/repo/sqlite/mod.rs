@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_core::model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
+use postcso_model::{CategoryInfo, CategoryList, ReportContent, ReportId, ReviewStatus};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
 use uuid::Uuid;

@@ -4,7 +4,7 @@
 //! once and every query reads them the same way.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use postcso_core::model::{ReportContent, ReportId, ReviewStatus};
+use postcso_model::{ReportContent, ReportId, ReviewStatus};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 use uuid::Uuid;

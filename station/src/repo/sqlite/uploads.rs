@@ -2,7 +2,7 @@
 //! upload into a received photo.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::ReportId;
+use postcso_model::ReportId;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::audit::{self, AuditRecord};

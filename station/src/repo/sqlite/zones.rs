@@ -3,7 +3,7 @@
 //! transaction.
 
 use chrono::{DateTime, Utc};
-use postcso_core::model::ZoneArea;
+use postcso_model::ZoneArea;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 

@@ -1,6 +1,9 @@
-//! `postcso-station demo`: the main job. An embedded station, a fleet of
-//! simulated carriers filing reports with real photos offline, then syncing
-//! through a link with random outages; a live progress line and a closing table.
+//! `postcso-demo`: the main job (`cargo xtask demo`). An embedded station, a
+//! fleet of simulated carriers filing reports with real photos offline, then
+//! syncing through a link with outages; a live progress line and a closing table.
+//!
+//! Its own crate, so the station server does not link the phone core: each
+//! simulated carrier is a real `postcso-core` queue and sync engine.
 
 mod flaky_link;
 mod fleet;
@@ -13,21 +16,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use clap::Args;
+use clap::Parser;
 use tokio::net::TcpListener;
 
-use crate::auth::{hash_secret, new_enrolment_code, normalise_enrolment_code};
-use crate::config::{RateLimit, ServerConfig};
-use crate::exit::{CliError, Exit};
-use crate::repo::sqlite::SqliteRepository;
-use crate::repo::{NewEnrolmentCode, Repository};
-use crate::server::{DB_FILE, open_state, serve};
 use flaky_link::FlakyLink;
 use fleet::Phone;
+use postcso_station::auth::{hash_secret, new_enrolment_code, normalise_enrolment_code};
+use postcso_station::config::{RateLimit, ServerConfig};
+use postcso_station::exit::{CliError, Exit};
+use postcso_station::repo::sqlite::SqliteRepository;
+use postcso_station::repo::{NewEnrolmentCode, Repository};
+use postcso_station::server::{DB_FILE, open_state, serve};
 use tally::Tally;
 
-/// `demo`
-#[derive(Debug, Args)]
+/// The POST-CSO demo: an embedded station and a fleet of simulated carriers
+/// filing reports offline, then syncing them through a link with outages.
+#[derive(Debug, Parser)]
+#[command(
+    name = "postcso-demo",
+    version,
+    after_help = "Exit status: 0 when every report arrived exactly once, 1 when any was lost or \
+                  duplicated or the demo failed, 2 on a usage error, 6 on an I/O error."
+)]
 pub struct DemoArgs {
     /// Simulated carriers (the Seodaemun programme has 88).
     #[arg(long, default_value_t = 88, value_parser = clap::value_parser!(u32).range(1..=2000))]
@@ -55,8 +65,30 @@ pub struct DemoArgs {
     pub keep_running: bool,
 }
 
+fn main() -> std::process::ExitCode {
+    let args = DemoArgs::parse();
+    postcso_station::telemetry::init(false, "warn");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(Exit::Failure as u8);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            std::process::ExitCode::from(e.exit as u8)
+        }
+    }
+}
+
 /// Runs the demo; fails (exit 1) if any report was lost or duplicated.
-pub async fn run(args: DemoArgs) -> Result<(), CliError> {
+async fn run(args: DemoArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let temp;
     let root = match &args.data_dir {
@@ -134,7 +166,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
             "station running at http://{station_addr}/ (data in {}); Ctrl-C to stop",
             station_dir.display()
         );
-        crate::server::shutdown_signal().await;
+        postcso_station::server::shutdown_signal().await;
     }
     drop(phones);
     if tally.lost > 0 || tally.duplicated > 0 {

@@ -5,9 +5,8 @@ use std::process::Command;
 
 #[test]
 fn a_small_fleet_delivers_everything_exactly_once_through_outages() {
-    let out = Command::new(env!("CARGO_BIN_EXE_postcso-station"))
+    let out = Command::new(env!("CARGO_BIN_EXE_postcso-demo"))
         .args([
-            "demo",
             "--carriers",
             "6",
             "--reports",

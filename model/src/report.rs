@@ -99,7 +99,7 @@ pub fn content_hash(content: &ReportContent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LocationSource;
+    use crate::LocationSource;
     use chrono::Utc;
 
     fn sample() -> ReportContent {
