@@ -940,6 +940,278 @@ mod photo_png {
     }
 }
 
+mod photo_cmyk {
+    //! CMYK and YCCK JPEGs (print and Photoshop exports) come out as RGB; JPEG
+    //! variants the decoder does not read are refused by name.
+
+    use super::*;
+    use turbojpeg::{Colorspace, Compressor};
+
+    /// How the CMYK samples of a test JPEG are stored.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Kind {
+        /// CMYK without an Adobe marker: 0 means no ink.
+        Plain,
+        /// Photoshop's CMYK: Adobe APP14 with transform 0, samples inverted.
+        AdobeCmyk,
+        /// Photoshop's YCCK: Adobe APP14 with transform 2 over inverted CMYK. (YCCK
+        /// exists only through that marker: without it libjpeg reads plain CMYK.)
+        AdobeYcck,
+    }
+
+    const KINDS: [Kind; 3] = [Kind::Plain, Kind::AdobeCmyk, Kind::AdobeYcck];
+
+    /// Ink amounts (C, M, Y, K; 0 = none) for an RGB colour; K = 0 suffices for
+    /// the quadrant colours.
+    fn ink(rgb: &[u8]) -> [u8; 4] {
+        [255 - rgb[0], 255 - rgb[1], 255 - rgb[2], 0]
+    }
+
+    /// The red/green/blue/white quadrants as ink amounts, 4 bytes a pixel.
+    fn ink_quadrants(w: usize, h: usize) -> Vec<u8> {
+        quadrants(w, h).chunks_exact(3).flat_map(ink).collect()
+    }
+
+    /// An Adobe APP14 payload: "Adobe", version 100, flags 0 and 0, `transform`.
+    fn adobe_app14(transform: u8) -> Vec<u8> {
+        let mut p = b"Adobe".to_vec();
+        p.extend_from_slice(&100u16.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0, transform]);
+        p
+    }
+
+    /// Removes every top-level segment with `marker` before the first scan.
+    fn remove_segments(jpeg: &[u8], marker: u8) -> Vec<u8> {
+        let mut out = jpeg.to_vec();
+        while let Some(at) = top_level_segment(&out, marker) {
+            let len = usize::from(u16::from_be_bytes([out[at + 2], out[at + 3]]));
+            out.drain(at..at + 2 + len);
+        }
+        out
+    }
+
+    /// A `kind` JPEG of `w` x `h` pixels from ink amounts. libjpeg-turbo writes an
+    /// Adobe marker of its own for CMYK and YCCK; it is replaced by ours (or
+    /// removed) so that the test, not the encoder, decides what the file says.
+    fn cmyk_jpeg(ink: &[u8], w: usize, h: usize, kind: Kind) -> Vec<u8> {
+        let samples: Vec<u8> = match kind {
+            Kind::Plain => ink.to_vec(),
+            Kind::AdobeCmyk | Kind::AdobeYcck => ink.iter().map(|v| 255 - v).collect(),
+        };
+        let (colorspace, subsamp) = match kind {
+            Kind::Plain | Kind::AdobeCmyk => (Colorspace::CMYK, Subsamp::None),
+            Kind::AdobeYcck => (Colorspace::YCCK, Subsamp::Sub2x2),
+        };
+        let mut c = Compressor::new().expect("compressor");
+        c.set_quality(92).expect("quality");
+        c.set_subsamp(subsamp).expect("subsamp");
+        c.set_colorspace(colorspace).expect("colorspace");
+        let image = Image {
+            pixels: samples.as_slice(),
+            width: w,
+            pitch: w * 4,
+            height: h,
+            format: PixelFormat::CMYK,
+        };
+        let encoded = c.compress_to_vec(image).expect("compress CMYK");
+        let bare = remove_segments(&encoded, 0xEE);
+        let jpeg = match kind {
+            Kind::Plain => bare,
+            Kind::AdobeCmyk => insert_segment(&bare, 0xEE, &adobe_app14(0)),
+            Kind::AdobeYcck => insert_segment(&bare, 0xEE, &adobe_app14(2)),
+        };
+        let header = turbojpeg::read_header(&jpeg).expect("header");
+        assert_eq!(header.colorspace, colorspace, "{kind:?}");
+        assert_eq!(
+            top_level_segment(&jpeg, 0xEE).is_some(),
+            kind != Kind::Plain,
+            "{kind:?}"
+        );
+        jpeg
+    }
+
+    fn assert_quadrants(p: &ProcessedPhoto, expected: [[u8; 3]; 4], what: &str) {
+        let got = corners(&decode_rgb(&p.jpeg));
+        for (g, e) in got.iter().zip(expected) {
+            assert!(
+                near(*g, e, 16),
+                "{what}: corners {got:?}, expected {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cmyk_and_ycck_become_rgb_plain_and_inverted() {
+        // Small (decoded at full size) and large (DCT 1/2 scale, then resized).
+        for (w, h, dims) in [(96, 64, (96, 64)), (3300, 2200, (1600, 1067))] {
+            let ink = ink_quadrants(w, h);
+            for kind in KINDS {
+                let what = format!("{kind:?} {w}x{h}");
+                let p =
+                    process(&cmyk_jpeg(&ink, w, h, kind)).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!((p.width, p.height), dims, "{what}");
+                assert_quadrants(&p, [RED, GREEN, BLUE, WHITE], &what);
+            }
+        }
+    }
+
+    #[test]
+    fn black_ink_darkens() {
+        // K alone at half: mid-grey, for every kind.
+        let (w, h) = (64, 48);
+        let ink: Vec<u8> = (0..w * h).flat_map(|_| [0, 0, 0, 128]).collect();
+        for kind in KINDS {
+            let p =
+                process(&cmyk_jpeg(&ink, w, h, kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            let img = decode_rgb(&p.jpeg);
+            let c = pixel(&img, w / 2, h / 2);
+            assert!(near(c, [127, 127, 127], 6), "{kind:?}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn adobe_marker_alone_decides_inversion() {
+        // The same plain samples, once with an Adobe marker spliced in: now read as
+        // inverted, so red (no cyan, no black) turns into (near) black and white
+        // into black too. Guards against guessing from the pixels or the colorspace.
+        let (w, h) = (96, 64);
+        let plain = cmyk_jpeg(&ink_quadrants(w, h), w, h, Kind::Plain);
+        let marked = insert_segment(&plain, 0xEE, &adobe_app14(0));
+        let p = process(&marked).expect("marked");
+        let got = corners(&decode_rgb(&p.jpeg));
+        assert!(
+            got.iter().all(|c| c.iter().all(|&v| v < 40)),
+            "plain samples read as Adobe must come out dark: {got:?}"
+        );
+    }
+
+    #[test]
+    fn cmyk_orientation_with_dct_scaling() {
+        // Orientation 6 in an EXIF APP1 ahead of the Adobe marker: displayed corners
+        // blue, red, white, green; width and height swap after the 1/2-scale decode.
+        let (w, h) = (3300, 2200);
+        let ink = ink_quadrants(w, h);
+        for kind in [Kind::Plain, Kind::AdobeYcck] {
+            let jpeg = insert_segment(
+                &cmyk_jpeg(&ink, w, h, kind),
+                0xE1,
+                &exif_block(Some(6), None),
+            );
+            let p = process(&jpeg).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!((p.width, p.height), (1067, 1600), "{kind:?}");
+            assert_quadrants(&p, [BLUE, RED, WHITE, GREEN], &format!("{kind:?}"));
+        }
+    }
+
+    #[test]
+    fn cmyk_output_is_a_plain_jpeg_without_metadata() {
+        let (w, h) = (96, 64);
+        let mut jpeg = cmyk_jpeg(&ink_quadrants(w, h), w, h, Kind::AdobeCmyk);
+        jpeg = insert_segment(&jpeg, 0xE1, &exif_block(None, Some((37.5, -122.25))));
+        let mut icc = b"ICC_PROFILE\0\x01\x01".to_vec();
+        icc.extend_from_slice(&[0u8; 128]);
+        jpeg = insert_segment(&jpeg, 0xE2, &icc);
+        let p = process(&jpeg).expect("process");
+        assert!(p.exif_location.is_some(), "GPS was read before stripping");
+        // The Adobe marker is found behind the other segments.
+        assert_quadrants(&p, [RED, GREEN, BLUE, WHITE], "tagged");
+        let header = turbojpeg::read_header(&p.jpeg).expect("output header");
+        assert_eq!(
+            (header.colorspace, header.subsamp),
+            (Colorspace::YCbCr, Subsamp::Sub2x2)
+        );
+        let markers = jpeg_markers(&p.jpeg);
+        for m in &markers {
+            assert!(
+                matches!(m, 0xD8 | 0xE0 | 0xDB | 0xC0 | 0xC4 | 0xDA | 0xD9),
+                "unexpected marker {m:02X} in {markers:02X?}"
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_cmyk_jpegs_are_typed_errors() {
+        let (w, h) = (96, 64);
+        let ink = ink_quadrants(w, h);
+        for kind in KINDS {
+            let full = cmyk_jpeg(&ink, w, h, kind);
+            // Cuts in the Adobe marker, the tables, the scan, and just before EOI.
+            let mut cuts: Vec<usize> = (2..full.len()).step_by(97).collect();
+            cuts.extend([10, full.len() / 2, full.len() - 2, full.len() - 1]);
+            for cut in cuts {
+                let r = process(&full[..cut]);
+                assert!(
+                    matches!(r, Err(PhotoError::Truncated)),
+                    "{kind:?} cut at {cut}/{}: {r:?}",
+                    full.len()
+                );
+            }
+            // Impossible Huffman tables.
+            let mut bad = full.clone();
+            let dht = top_level_segment(&bad, 0xC4).expect("DHT");
+            for b in &mut bad[dht + 5..dht + 21] {
+                *b = 0xFF;
+            }
+            let r = process(&bad);
+            assert!(matches!(r, Err(PhotoError::Corrupt)), "{kind:?}: {r:?}");
+            // An Adobe marker whose length runs past the end of the file.
+            let mut cut_marker = full[..2].to_vec();
+            cut_marker.extend_from_slice(&[0xFF, 0xEE, 0xFF, 0xF0]);
+            cut_marker.extend_from_slice(&adobe_app14(2));
+            let r = process(&cut_marker);
+            assert!(matches!(r, Err(PhotoError::Truncated)), "{kind:?}: {r:?}");
+            // Random damage anywhere: any typed outcome, never a panic; a success
+            // is a valid JPEG.
+            let mut rng = Rng(0xC0FFEE ^ kind as u64);
+            for _ in 0..150 {
+                let mut bytes = full.clone();
+                for _ in 0..1 + rng.next() % 6 {
+                    let at = (rng.next() as usize) % bytes.len();
+                    bytes[at] = rng.next() as u8;
+                }
+                if let Ok(p) = process(&bytes) {
+                    turbojpeg::read_header(&p.jpeg).expect("output decodes");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn jpegs_we_do_not_read_are_refused_by_name() {
+        // 12-bit: a baseline JPEG whose frame header is made extended, precision 12.
+        let mut jpeg = encode_jpeg(&quadrants(64, 48), 64, 48, 90);
+        let sof = top_level_segment(&jpeg, 0xC0).expect("SOF0");
+        jpeg[sof + 1] = 0xC1;
+        jpeg[sof + 4] = 12;
+        match process(&jpeg) {
+            Err(
+                e @ PhotoError::UnsupportedFormat {
+                    format: "jpeg-12bit",
+                },
+            ) => {
+                let msg = e.to_string();
+                assert!(msg.contains("jpeg-12bit"), "{msg}");
+                assert!(!msg.contains("convert to JPEG first"), "{msg}");
+            }
+            other => panic!("12-bit: {other:?}"),
+        }
+        // Two colour components: no colour space libjpeg knows (header only).
+        let mut two = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 14, 8, 0, 16, 0, 16, 2];
+        two.extend_from_slice(&[1, 0x11, 0, 2, 0x11, 0]);
+        two.extend_from_slice(&[0xFF, 0xDA, 0, 10, 2, 1, 0, 2, 0, 0, 63, 0]);
+        let r = process(&two);
+        assert!(
+            matches!(
+                r,
+                Err(PhotoError::UnsupportedFormat {
+                    format: "jpeg-unknown-colorspace"
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}
+
 mod photo_store {
     use super::*;
 

@@ -1,5 +1,6 @@
-//! Decoding to 8-bit RGB: JPEG through libjpeg-turbo with DCT-domain downscaling,
-//! PNG through the `png` crate with alpha flattened onto white.
+//! Decoding to 8-bit RGB: JPEG through libjpeg-turbo with DCT-domain downscaling
+//! (CMYK and YCCK JPEGs converted to RGB after it), PNG through the `png` crate
+//! with alpha flattened onto white.
 
 use std::io::Cursor;
 
@@ -7,6 +8,7 @@ use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
 
 use super::PhotoError;
 use super::orient::Rgb;
+use super::sniff;
 
 /// Progressive JPEGs with absurd scan counts make libjpeg re-walk the whole
 /// coefficient buffer per scan (a CPU bomb); cameras write about ten scans.
@@ -34,7 +36,7 @@ enum JpegIssue {
     Truncated,
     /// Harmless oddities real cameras produce; the pixels are complete.
     Benign,
-    /// Colour spaces the RGB output cannot be produced from.
+    /// JPEG variants libjpeg-turbo's 8-bit API does not read, by name.
     Unsupported(&'static str),
     /// Anything else: damaged entropy data, bad tables, ...
     Corrupt,
@@ -51,8 +53,11 @@ fn classify(message: &str) -> JpegIssue {
         || m.contains("bad icc marker")
     {
         JpegIssue::Benign
-    } else if m.contains("unsupported color conversion") {
-        JpegIssue::Unsupported("jpeg-cmyk")
+    } else if m.contains("could not determine colorspace")
+        || m.contains("unsupported color conversion")
+    {
+        // Two, or five and more, colour components: no known colour space.
+        JpegIssue::Unsupported("jpeg-unknown-colorspace")
     } else if m.contains("unsupported jpeg data precision") {
         JpegIssue::Unsupported("jpeg-12bit")
     } else {
@@ -114,11 +119,14 @@ pub(crate) fn decode_jpeg(
             limit: max_pixels,
         });
     }
-    if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
-        return Err(PhotoError::UnsupportedFormat {
-            format: "jpeg-cmyk",
-        });
-    }
+    // libjpeg-turbo reads CMYK and YCCK JPEGs only into CMYK pixels (converting
+    // YCCK itself); they become RGB after the (DCT-scaled) decode.
+    let cmyk = matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK);
+    let (format, channels) = if cmyk {
+        (PixelFormat::CMYK, 4)
+    } else {
+        (PixelFormat::RGB, 3)
+    };
     let scale = if header.is_lossless {
         ScalingFactor::ONE
     } else {
@@ -132,15 +140,15 @@ pub(crate) fn decode_jpeg(
     let len = scaled
         .width
         .checked_mul(scaled.height)
-        .and_then(|n| n.checked_mul(3))
+        .and_then(|n| n.checked_mul(channels))
         .ok_or(PhotoError::Corrupt)?;
     let mut pixels = vec![0u8; len];
     let out = Image {
         pixels: pixels.as_mut_slice(),
         width: scaled.width,
-        pitch: scaled.width * 3,
+        pitch: scaled.width * channels,
         height: scaled.height,
-        format: PixelFormat::RGB,
+        format,
     };
     if let Err(e) = dec.decompress(bytes, out) {
         // A warning still produced a complete image; only benign ones are accepted.
@@ -151,10 +159,19 @@ pub(crate) fn decode_jpeg(
             _ => return Err(jpeg_error(e)),
         }
     }
+    let adobe = if cmyk {
+        let adobe = sniff::adobe_transform(bytes);
+        cmyk_to_rgb_in_place(&mut pixels, adobe.is_some());
+        adobe
+    } else {
+        None
+    };
     tracing::debug!(
         full_width,
         full_height,
         scale = %scale,
+        colorspace = ?header.colorspace,
+        adobe_transform = ?adobe,
         "JPEG decoded"
     );
     Ok(DecodedJpeg {
@@ -166,6 +183,38 @@ pub(crate) fn decode_jpeg(
         full_width,
         full_height,
     })
+}
+
+/// Turns 4-byte CMYK pixels into 3-byte RGB in place (the buffer shrinks to 3/4,
+/// so no second full-size buffer is needed).
+///
+/// `inverted` is Adobe's convention, which Photoshop and nearly every CMYK JPEG
+/// follow and libjpeg passes through as stored: 0 means full ink. We take it to
+/// apply exactly when the file has an Adobe APP14 marker, as Pillow does;
+/// without one, 0 means no ink.
+///
+/// The conversion is the naive one, R = 255 (1 - C)(1 - K) with C and K the ink
+/// amounts in 0..=1 (G from M, B from Y), without colour management: the ICC
+/// profile a print CMYK file depends on is dropped with the rest of the metadata.
+/// Colours come out somewhat brighter and more saturated than Photoshop shows
+/// them, which is acceptable for an evidence photo.
+fn cmyk_to_rgb_in_place(px: &mut Vec<u8>, inverted: bool) {
+    // For a u8, x ^ 0xFF == 255 - x: turns ink amounts into "no ink" amounts.
+    let flip = if inverted { 0 } else { 0xFF };
+    let n = px.len() / 4;
+    for i in 0..n {
+        // Pixel i is read whole before bytes 3i..3i+3 are written; 3i + 3 <= 4i + 4,
+        // so a write never reaches a pixel that is still to be read.
+        let s = 4 * i;
+        let [c, m, y, k] = [px[s], px[s + 1], px[s + 2], px[s + 3]].map(|v| v ^ flip);
+        let k = u32::from(k);
+        let mul = |v: u8| ((u32::from(v) * k + 127) / 255) as u8;
+        let d = 3 * i;
+        px[d] = mul(c);
+        px[d + 1] = mul(m);
+        px[d + 2] = mul(y);
+    }
+    px.truncate(3 * n);
 }
 
 fn png_error(e: png::DecodingError) -> PhotoError {
@@ -388,6 +437,40 @@ mod tests {
             classify("Bogus marker length"),
             JpegIssue::Corrupt
         ));
+        assert!(matches!(
+            classify("Unsupported JPEG data precision 12"),
+            JpegIssue::Unsupported("jpeg-12bit")
+        ));
+        assert!(matches!(
+            classify("Could not determine colorspace of JPEG image"),
+            JpegIssue::Unsupported("jpeg-unknown-colorspace")
+        ));
+    }
+
+    #[test]
+    fn cmyk_to_rgb_plain_and_inverted() {
+        // Ink amounts (0 = none): white, black, red, green, blue, half-grey via K.
+        let plain: [[u8; 4]; 6] = [
+            [0, 0, 0, 0],
+            [0, 0, 0, 255],
+            [0, 255, 255, 0],
+            [255, 0, 255, 0],
+            [255, 255, 0, 0],
+            [0, 0, 0, 128],
+        ];
+        let rgb = [
+            255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 127, 127, 127,
+        ];
+        let mut px: Vec<u8> = plain.concat();
+        cmyk_to_rgb_in_place(&mut px, false);
+        assert_eq!(px, rgb);
+        let mut px: Vec<u8> = plain.concat().iter().map(|v| 255 - v).collect();
+        cmyk_to_rgb_in_place(&mut px, true);
+        assert_eq!(px, rgb);
+        // C 40 %, K 50 %: R = 255 * 0.6 * 0.5.
+        let mut px = vec![102, 0, 0, 128];
+        cmyk_to_rgb_in_place(&mut px, false);
+        assert_eq!(px, [76, 127, 127]);
     }
 
     #[test]

@@ -21,10 +21,13 @@ pub enum PhotoError {
     #[error("the file is not an image")]
     NotAnImage,
     /// A known image format that the core does not decode; the platform side must
-    /// convert it to JPEG first (HEIC on iPhones, for example).
-    #[error("{format} images are not supported; convert to JPEG first")]
+    /// convert it first (HEIC on iPhones, for example). JPEG variants the decoder
+    /// does not read are named too (`"jpeg-12bit"`), so the message never asks
+    /// for a JPEG to be converted to "JPEG".
+    #[error("{format} images are not supported; convert to an 8-bit JPEG or PNG first")]
     UnsupportedFormat {
-        /// Short lowercase name of the format, e.g. `"heic"`, `"gif"`, `"webp"`.
+        /// Short lowercase name of the format, e.g. `"heic"`, `"gif"`, `"webp"`,
+        /// `"jpeg-12bit"`, `"jpeg-unknown-colorspace"`.
         format: &'static str,
     },
     /// The input is larger than [`super::PhotoOptions::max_input_bytes`].

@@ -9,10 +9,13 @@
 //!    file's metadata before it is read, and the pixel count against the header
 //!    before any decoder allocates (decompression bombs).
 //! 2. **Read EXIF** (orientation and GPS) with `kamadak-exif` while it still exists.
-//! 3. **Decode**: JPEG with libjpeg-turbo (`turbojpeg`), at the smallest DCT-domain
-//!    scale n/8 that leaves the long edge at or above the target (1/2 for a 12 MP
-//!    photo, 3/8 for 24 MP, 3/4 for an 8 MP square), then a Lanczos3 resize with
-//!    `fast_image_resize` to exactly `max_long_edge`; PNG with the `png` crate
+//! 3. **Decode**: JPEG (grey, YCbCr, RGB, CMYK and YCCK) with libjpeg-turbo
+//!    (`turbojpeg`), at the smallest DCT-domain scale n/8 that leaves the long edge
+//!    at or above the target (1/2 for a 12 MP photo, 3/8 for 24 MP, 3/4 for an
+//!    8 MP square), then a Lanczos3 resize with `fast_image_resize` to exactly
+//!    `max_long_edge`; JPEG variants libjpeg-turbo's 8-bit API does not read
+//!    (12-bit, unknown colour spaces) are refused with
+//!    [`PhotoError::UnsupportedFormat`] naming them. PNG with the `png` crate
 //!    (palette, grey, 16-bit and alpha normalised to RGB on white), box-averaged
 //!    by an integer factor while the rows stream in, then the same resize. Images
 //!    are never upscaled.
@@ -62,6 +65,9 @@
 //! ICC profiles are dropped with the rest of the metadata and pixels are not
 //! converted, so a Display P3 photo is shown as if it were sRGB: slightly less
 //! saturated, which is acceptable for an evidence photo of a street corner.
+//! CMYK and YCCK JPEGs (Adobe's inverted CMYK when the Adobe APP14 marker is
+//! present, plain CMYK otherwise) are turned into RGB with the naive formula
+//! R = 255 (1 - C)(1 - K), for the same reason: approximate colours, no ICC.
 //!
 //! # Privacy
 //!

@@ -95,12 +95,15 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
-/// Walks the JPEG marker segments up to the first scan (SOS), returning the size
-/// from the frame header (SOFn). Data ending before the scan is `Truncated`; a scan
-/// without a frame header, or garbage between segments, is `Corrupt`.
-fn jpeg_dimensions(b: &[u8]) -> Result<(u32, u32), PhotoError> {
+/// Walks the JPEG marker segments up to the first scan (SOS), handing each
+/// segment's marker and payload to `visit`; returns at the SOS. Data ending before
+/// the scan is `Truncated`; garbage between segments, or an EOI or second SOI
+/// before any scan, is `Corrupt`.
+fn walk_jpeg_header<'a>(
+    b: &'a [u8],
+    mut visit: impl FnMut(u8, &'a [u8]) -> Result<(), PhotoError>,
+) -> Result<(), PhotoError> {
     let mut i = 2; // after SOI
-    let mut dims = None;
     loop {
         // Markers start with 0xFF, optionally padded with more 0xFF fill bytes.
         match b.get(i) {
@@ -124,28 +127,57 @@ fn jpeg_dimensions(b: &[u8]) -> Result<(u32, u32), PhotoError> {
         if len < 2 {
             return Err(PhotoError::Corrupt);
         }
-        if b.len() < i + len {
-            return Err(PhotoError::Truncated);
-        }
+        let payload = b.get(i + 2..i + len).ok_or(PhotoError::Truncated)?;
         if marker == 0xDA {
-            return dims.ok_or(PhotoError::Corrupt);
+            return Ok(());
         }
+        visit(marker, payload)?;
+        i += len;
+    }
+}
+
+/// Returns the size from the frame header (SOFn); a scan without a frame header is
+/// `Corrupt`.
+fn jpeg_dimensions(b: &[u8]) -> Result<(u32, u32), PhotoError> {
+    let mut dims = None;
+    walk_jpeg_header(b, |marker, payload| {
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof && dims.is_none() {
             // Payload: precision (1), height (2), width (2), components (1).
-            if len < 8 {
+            if payload.len() < 6 {
                 return Err(PhotoError::Corrupt);
             }
-            let height = be16(b, i + 3).ok_or(PhotoError::Truncated)?;
-            let width = be16(b, i + 5).ok_or(PhotoError::Truncated)?;
+            let height = be16(payload, 1).ok_or(PhotoError::Corrupt)?;
+            let width = be16(payload, 3).ok_or(PhotoError::Corrupt)?;
             if width == 0 || height == 0 {
                 // Height 0 means "defined later by a DNL marker": not used by cameras.
                 return Err(PhotoError::Corrupt);
             }
             dims = Some((u32::from(width), u32::from(height)));
         }
-        i += len;
-    }
+        Ok(())
+    })?;
+    dims.ok_or(PhotoError::Corrupt)
+}
+
+/// The colour transform flag of the JPEG's Adobe APP14 segment (0 = CMYK or RGB,
+/// 1 = YCbCr, 2 = YCCK), or `None` without one. Read because libjpeg-turbo's API
+/// does not say whether the marker is there, and its presence is what tells
+/// Photoshop's inverted CMYK from plain CMYK. Recognised as libjpeg does (at least
+/// 12 payload bytes starting with "Adobe"; the last one before the scan wins), so
+/// both agree on the file. A damaged header gives `None`: the decoder reports it.
+pub(crate) fn adobe_transform(b: &[u8]) -> Option<u8> {
+    let mut transform = None;
+    let walked = walk_jpeg_header(b, |marker, payload| {
+        if marker == 0xEE
+            && payload.starts_with(b"Adobe")
+            && let Some(&t) = payload.get(11)
+        {
+            transform = Some(t);
+        }
+        Ok(())
+    });
+    walked.ok().and(transform)
 }
 
 /// Reads the PNG IHDR chunk, which the format requires to come first.
@@ -242,6 +274,43 @@ mod tests {
         // Every prefix is handled without panicking.
         for n in 0..j.len() {
             let _ = jpeg_dimensions(&j[..n]);
+        }
+    }
+
+    #[test]
+    fn adobe_marker() {
+        // SOI, APP14 "Adobe" (version 100, flags 0, 0, transform 2), SOF0, SOS.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xEE, 0, 14];
+        j.extend_from_slice(b"Adobe\x00\x64\0\0\0\0\x02");
+        j.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0]);
+        j.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
+        assert_eq!(adobe_transform(&j), Some(2));
+        // Too short to be Adobe's (libjpeg ignores it too), or another APP14.
+        let mut short = vec![0xFF, 0xD8, 0xFF, 0xEE, 0, 9];
+        short.extend_from_slice(b"Adobe\x00\x64");
+        short.extend_from_slice(&j[18..]);
+        assert!(jpeg_dimensions(&short).is_ok());
+        assert_eq!(adobe_transform(&short), None);
+        let mut other = j.clone();
+        other[6] = b'a';
+        assert_eq!(adobe_transform(&other), None);
+        // Cut inside the marker; or only after the first scan, where libjpeg no
+        // longer looks.
+        assert_eq!(adobe_transform(&j[..12]), None);
+        let mut late = j[..2].to_vec();
+        late.extend_from_slice(&j[18..]);
+        late.extend_from_slice(&j[2..18]);
+        assert_eq!(adobe_transform(&late), None);
+        // Every prefix and every one-byte change is handled without panicking.
+        for n in 0..j.len() {
+            let _ = adobe_transform(&j[..n]);
+        }
+        for at in 0..j.len() {
+            for v in [0x00, 0x02, 0xFF] {
+                let mut m = j.clone();
+                m[at] = v;
+                let _ = adobe_transform(&m);
+            }
         }
     }
 }
