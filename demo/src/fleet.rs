@@ -101,8 +101,9 @@ impl Phone {
         count: usize,
         photos: &[PathBuf],
         seed: usize,
-    ) -> Result<Vec<ReportId>, String> {
+    ) -> Result<(Vec<ReportId>, u64), String> {
         let mut ids = Vec::with_capacity(count);
+        let mut photo_bytes = 0;
         for n in 0..count {
             let (category, note) = REPORTS[(seed + n) % REPORTS.len()];
             let q = &self.queue;
@@ -125,13 +126,15 @@ impl Phone {
             q.set_location(id, fix).map_err(|e| e.to_string())?;
             if !photos.is_empty() {
                 let photo = &photos[(seed + n) % photos.len()];
-                q.attach_photo(id, PhotoInput::Path(photo))
+                let attached = q
+                    .attach_photo(id, PhotoInput::Path(photo))
                     .map_err(|e| e.to_string())?;
+                photo_bytes += attached.photo.size;
             }
             q.submit(id).map_err(|e| e.to_string())?;
             ids.push(id);
         }
-        Ok(ids)
+        Ok((ids, photo_bytes))
     }
 
     /// Reports still to reach the station.

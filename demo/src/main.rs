@@ -19,7 +19,7 @@ use chrono::Utc;
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use flaky_link::FlakyLink;
+use flaky_link::{FlakyLink, Storm};
 use fleet::Phone;
 use postcso_station::auth::{hash_secret, new_enrolment_code, normalise_enrolment_code};
 use postcso_station::config::{RateLimit, ServerConfig};
@@ -121,7 +121,10 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
 
     let phones = open_phones(&root.join("phones"), &codes, &link_url).await?;
     eprintln!("enrolled {} phones through the flaky link", phones.len());
-    let filed = file_offline(&phones, per_carrier).await?;
+    let Filed {
+        ids: filed,
+        photo_bytes,
+    } = file_offline(&phones, per_carrier).await?;
     eprintln!(
         "filed {} reports offline in {:.1}s (photos oriented, downscaled, stripped, sealed)",
         filed.len(),
@@ -130,7 +133,14 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
 
     let sync_started = Instant::now();
     if !args.no_outages {
-        link.storm(seed);
+        // About one outage per 25 phones, at least three.
+        let storm = Storm::over(photo_bytes, (carriers / 25).max(3), seed);
+        eprintln!(
+            "{} outages placed along the {:.1} MB upload",
+            storm.len(),
+            photo_bytes as f64 / 1e6
+        );
+        link.storm(storm);
     }
     for phone in phones.iter() {
         phone
@@ -245,34 +255,42 @@ async fn open_phones(
     Ok(Arc::new(phones))
 }
 
+/// What the fleet filed offline.
+#[derive(Debug, Default)]
+struct Filed {
+    /// The reports' ids.
+    ids: Vec<String>,
+    /// Bytes of their processed photos: what the drain will upload.
+    photo_bytes: u64,
+}
+
 /// Files every carrier's reports, on two threads (photo processing is CPU work).
-async fn file_offline(
-    phones: &Arc<Vec<Phone>>,
-    per_carrier: usize,
-) -> Result<Vec<String>, CliError> {
+async fn file_offline(phones: &Arc<Vec<Phone>>, per_carrier: usize) -> Result<Filed, CliError> {
     let photos = camera_photos();
     let mut workers = Vec::new();
     for worker in 0..2 {
         let phones = Arc::clone(phones);
         let photos = photos.clone();
         workers.push(tokio::task::spawn_blocking(
-            move || -> Result<Vec<String>, String> {
-                let mut ids = Vec::new();
+            move || -> Result<Filed, String> {
+                let mut filed = Filed::default();
                 for (n, phone) in phones.iter().enumerate().skip(worker).step_by(2) {
-                    let filed = phone.file_reports(per_carrier, &photos, n)?;
-                    ids.extend(filed.iter().map(ToString::to_string));
+                    let (ids, photo_bytes) = phone.file_reports(per_carrier, &photos, n)?;
+                    filed.ids.extend(ids.iter().map(ToString::to_string));
+                    filed.photo_bytes += photo_bytes;
                 }
-                Ok(ids)
+                Ok(filed)
             },
         ));
     }
-    let mut all = Vec::new();
+    let mut all = Filed::default();
     for worker in workers {
-        let ids = worker
+        let filed = worker
             .await
             .map_err(|e| failure(e.to_string()))?
             .map_err(failure)?;
-        all.extend(ids);
+        all.ids.extend(filed.ids);
+        all.photo_bytes += filed.photo_bytes;
     }
     Ok(all)
 }

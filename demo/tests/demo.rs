@@ -36,6 +36,16 @@ fn a_small_fleet_delivers_everything_exactly_once_through_outages() {
     assert_eq!(row("delivered (with every photo)"), "12");
     assert_eq!(row("duplicated (must be 0)"), "0");
     assert_eq!(row("lost (must be 0)"), "0");
+    // The outages happen while photos flow, on a fast machine too.
+    let link = row("link outages / connections cut");
+    let (outages, cut) = link.split_once(" / ").expect("`outages / cut`");
+    let outages: u64 = outages.parse().expect("outages");
+    let cut: u64 = cut.parse().expect("connections cut");
+    assert!(outages >= 3, "outages: {link}\n{table}");
+    assert!(
+        cut >= outages,
+        "every outage cuts a connection: {link}\n{table}"
+    );
     assert!(
         log.contains("seed 7"),
         "the seed is printed for replay:\n{log}"
