@@ -11,7 +11,9 @@
 //! becomes `rejected_by_server` with the station's message, and the run goes on
 //! with the reports behind it. Holding the whole queue behind one report the
 //! station will never take would strand every later report of the carrier; the
-//! refused one stays on the phone, visible, and `retry_rejected` sends it again.
+//! refused one stays on the phone, visible, and `retry_rejected` gives it back to
+//! the carrier to correct and submit again (or re-queues it as sealed when the
+//! station already stored its content).
 //! A transient failure, by contrast, stops the run (in-flight uploads are cut,
 //! keeping their confirmed offsets) and keeps the order: the same report goes
 //! first next time.
