@@ -162,6 +162,20 @@ impl PostCore {
         Ok(self.get_open()?.queue.withdraw(report_id(&id)?)?)
     }
 
+    /// Takes back a report the station refused for good (`RejectedByServer`) so
+    /// the carrier can correct it and send it again under the same id. Returns
+    /// its new state: `Draft` when the station never stored it (edit it, then
+    /// `submit` re-seals it; `server_message` still says what was wrong), or
+    /// `Queued` when the station already holds its content (it goes again as
+    /// sealed). Any other state raises `NotADraft`.
+    pub fn retry_rejected(&self, id: String) -> Result<ReportState, PostError> {
+        Ok(self
+            .get_open()?
+            .queue
+            .retry_rejected(report_id(&id)?)?
+            .into())
+    }
+
     /// One report with its photos.
     pub fn get(&self, id: String) -> Result<Report, PostError> {
         Ok(self.get_open()?.queue.get(report_id(&id)?)?.into())

@@ -86,8 +86,12 @@ class Station:
         self.admin("device", "revoke", "--station", self.slug, "--device", label)
 
     def supervisor_session(self, username):
+        return self.staff_session(username, "supervisor")
+
+    def staff_session(self, username, role):
+        """Adds a staff user with `role` and signs them in; returns the session token."""
         out = self.admin(
-            "user", "add", "--station", self.slug, "--username", username, "--role", "supervisor"
+            "user", "add", "--station", self.slug, "--username", username, "--role", role
         )
         password = next(
             l.split("password (shown once): ", 1)[1].strip()
@@ -99,6 +103,10 @@ class Station:
             {"station": self.slug, "username": username, "password": password},
         )
         return reply["token"]
+
+    def retire_category(self, admin_session, code):
+        """Retires a category as an admin does: new reports in it are refused."""
+        return self._request("POST", f"v1/categories/{code}/retire", token=admin_session)
 
     def report(self, session, report_id):
         """`GET /v1/reports/{id}` as a supervisor: the full report."""

@@ -1,7 +1,7 @@
 """End to end through the FFI against a real `postcso-station serve` on
 127.0.0.1: enrolment, a report with a real photo delivered exactly once, the
-supervisor's triage coming back through the core, a revoked device, and a
-listener that throws."""
+supervisor's triage coming back through the core, a refused report corrected
+and delivered under its id, a revoked device, and a listener that throws."""
 
 import json
 
@@ -77,6 +77,46 @@ def test_a_report_reaches_the_station_and_its_review_comes_back(open_core, stati
     assert report.review_status.is_rejected()
     assert report.server_message == "already reported by a resident"
     assert core.transfer_stats().photo_bytes_sent >= photo.size
+
+
+def test_a_refused_report_is_corrected_and_delivered_under_its_id(open_core, station, recorder):
+    core, _ = enrolled_core(open_core, station, recorder)
+    core.set_network_state(OFFLINE)
+    report_id = file_report(core)
+    first_hash = core.get(report_id).content_hash
+    # While the carrier was offline the admin retired the report's category.
+    station.retire_category(station.staff_session("lee", "admin"), "safety_facility")
+
+    core.set_network_state(ONLINE)
+    outcome = run(core.sync_now(BUDGET_MS))
+    assert outcome.stop.is_drained(), outcome
+    refused = core.get(report_id)
+    assert refused.state == ffi.ReportState.REJECTED_BY_SERVER
+    assert "/category" in refused.server_message
+    assert station.db_row("SELECT count(*) FROM reports WHERE id = ?", report_id) == (0,)
+
+    # Back to a draft with the station's reason; unchanged, the phone refuses to seal it.
+    assert core.retry_rejected(report_id) == ffi.ReportState.DRAFT
+    recorder.wait_for(lambda e: e.is_state_changed() and e.id == report_id
+                      and e.state == ffi.ReportState.DRAFT)
+    assert core.get(report_id).content_hash is None
+    with pytest.raises(ffi.PostError.InvalidCategory):
+        core.submit(report_id)
+
+    core.set_category(report_id, "crime_risk")
+    receipt = core.submit(report_id)
+    assert receipt.content_hash != first_hash
+    outcome = run(core.sync_now(BUDGET_MS))
+    assert outcome.stop.is_drained(), outcome
+    sent = core.get(report_id)
+    assert sent.state == ffi.ReportState.SENT
+    assert sent.server_message is None
+    assert station.db_row(
+        "SELECT count(*), category, content_hash, complete FROM reports WHERE id = ?", report_id
+    ) == (1, "crime_risk", receipt.content_hash, 1)
+    # Only a refused report can be taken back.
+    with pytest.raises(ffi.PostError.NotADraft):
+        core.retry_rejected(report_id)
 
 
 def test_a_revoked_device_raises_re_enrol_required_and_keeps_its_queue(open_core, station, recorder):

@@ -183,6 +183,12 @@ impl Station {
 
     /// Adds a supervisor and signs them in; returns their session token.
     pub fn supervisor_session(&self, username: &str) -> String {
+        self.staff_session(username, "supervisor")
+    }
+
+    /// Adds a staff user with `role` (`supervisor`, `admin`, ...) and signs them
+    /// in; returns their session token.
+    pub fn staff_session(&self, username: &str, role: &str) -> String {
         let out = self.admin(&[
             "user",
             "add",
@@ -191,7 +197,7 @@ impl Station {
             "--username",
             username,
             "--role",
-            "supervisor",
+            role,
         ]);
         let password = out
             .lines()
@@ -223,6 +229,21 @@ impl Station {
         assert!(
             response.status().is_success(),
             "triage answered {}",
+            response.status()
+        );
+    }
+
+    /// Retires a category as an admin does (`POST /v1/categories/{code}/retire`):
+    /// the station refuses new reports in it from then on.
+    pub fn retire_category(&self, admin_session: &str, code: &str) {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}v1/categories/{code}/retire", self.url()))
+            .bearer_auth(admin_session)
+            .send()
+            .expect("retire request");
+        assert!(
+            response.status().is_success(),
+            "retiring {code} answered {}",
             response.status()
         );
     }

@@ -1,15 +1,17 @@
 //! The sync engine against a real station process on loopback: exactly-once
-//! delivery in creation order, refusals that do not block the queue, re-enrolment,
-//! triggers, backoff, cancellation and deadlines.
+//! delivery in creation order, refusals that do not block the queue, a refused
+//! report corrected and delivered under its id, re-enrolment, triggers, backoff,
+//! cancellation and deadlines, and sync decisions the phone fails to save.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState, ReviewStatus};
-use postcso_core::sync::{NetworkState, StopReason, SyncEvent};
+use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent};
+use postcso_core::{QueueConfig, QueueError, ReportQueue};
 use postcso_tests::faults::wait_until;
-use postcso_tests::phone::Phone;
-use postcso_tests::station::Station;
+use postcso_tests::phone::{Phone, fixture_photo};
+use postcso_tests::station::{Station, free_port};
 
 const BUDGET: Duration = Duration::from_secs(30);
 
@@ -126,6 +128,86 @@ fn a_report_the_station_refuses_does_not_block_the_ones_behind_it() {
     assert_eq!(station.copies_of(&refused.to_string()), 0);
     assert!(phone.events.events().iter().any(|e| matches!(e,
         SyncEvent::ReportState { id, state: ReportState::RejectedByServer } if *id == refused)));
+}
+
+#[test]
+fn a_refused_report_is_corrected_sealed_again_and_delivered_under_its_id() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let photo = fixture_photo("npm-exif-0.6.0/test1.jpg");
+    let id = phone.file_report(1, &[photo.as_path()]);
+    let first_hash = phone.queue.get(id).unwrap().content_hash.unwrap();
+    // While the carrier was offline, the admin retired the report's category:
+    // the station refuses the report for good.
+    let admin = station.staff_session("lee", "admin");
+    station.retire_category(&admin, "safety_facility");
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    // (Coming online also starts a run by itself, which may be the one that
+    // meets the refusal; this one then finds the queue settled.)
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    let refused = phone.queue.get(id).unwrap();
+    assert_eq!(refused.state, ReportState::RejectedByServer);
+    assert!(
+        refused
+            .server_message
+            .as_deref()
+            .unwrap()
+            .contains("/category"),
+        "{:?}",
+        refused.server_message
+    );
+    assert_eq!(
+        station.copies_of(&id.to_string()),
+        0,
+        "a refusal stores nothing"
+    );
+
+    // The carrier takes it back: a draft again, with the station's reason.
+    assert_eq!(phone.queue.retry_rejected(id).unwrap(), ReportState::Draft);
+    phone.events.wait_for(
+        Duration::from_secs(5),
+        "the report back as a draft",
+        |e| matches!(e, SyncEvent::ReportState { id: r, state: ReportState::Draft } if *r == id),
+    );
+    let draft = phone.queue.get(id).unwrap();
+    assert_eq!(draft.content_hash, None);
+    assert!(draft.server_message.is_some(), "the reason stays readable");
+    // The feed brought the retirement: sealing it unchanged is refused on the phone.
+    assert!(
+        matches!(phone.queue.submit(id), Err(QueueError::Category(_))),
+        "an uncorrected report must not be sealed again"
+    );
+
+    // Corrected, sealed again, delivered: same id, new content, once.
+    phone.queue.set_category(id, "crime_risk").unwrap();
+    let receipt = phone.queue.submit(id).unwrap();
+    assert_ne!(receipt.content_hash, first_hash);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
+    let sent = phone.queue.get(id).unwrap();
+    assert_eq!(sent.state, ReportState::Sent);
+    assert_eq!(sent.server_message, None);
+    let key = id.to_string();
+    assert_eq!(station.copies_of(&key), 1);
+    assert!(station.is_complete(&key), "the photo arrived too");
+    assert_eq!(
+        station.query_strings(
+            "SELECT category FROM reports WHERE CAST(id AS TEXT) = $1",
+            &[&key]
+        ),
+        vec!["crime_risk".to_owned()]
+    );
+    assert_eq!(
+        station.query_strings(
+            "SELECT content_hash FROM reports WHERE CAST(id AS TEXT) = $1",
+            &[&key]
+        ),
+        vec![receipt.content_hash]
+    );
 }
 
 #[test]
@@ -341,6 +423,83 @@ fn the_stations_review_comes_back_to_the_phone() {
     let before = phone.queue.get(fixed).unwrap();
     assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
     assert_eq!(phone.queue.get(fixed).unwrap(), before);
+}
+
+#[test]
+fn a_reenrol_stop_the_phone_cannot_save_is_surfaced_as_a_storage_error() {
+    let station = Station::start();
+    let codes = station.enrolment_codes(1);
+    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    station.revoke(&codes[0].0);
+    let id = phone.file_report(1, &[]);
+    refuse_sync_state_writes(&phone.dir, "reenrol_required");
+
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(BUDGET);
+    assert_eq!(outcome.stop, StopReason::ReEnrolRequired, "{outcome:?}");
+    let events = phone.events.events();
+    assert!(events.contains(&SyncEvent::ReEnrolRequired));
+    assert!(
+        events.iter().any(|e| matches!(e,
+            SyncEvent::Error { kind: SyncErrorKind::Storage, message, report: None }
+                if message.contains("enrolled again"))),
+        "{events:#?}"
+    );
+    assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
+}
+
+#[test]
+fn a_backoff_the_phone_cannot_save_is_surfaced_and_saved_whole_or_not_at_all() {
+    // Nothing listens on this port: every attempt fails at once, transiently.
+    let url = format!("http://127.0.0.1:{}/", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    drop(ReportQueue::open(QueueConfig::new(dir.path())).unwrap());
+    // Only the backoff's time is refused; its failure count must not be saved alone.
+    refuse_sync_state_writes(&dir, "backoff_not_before_ms");
+    let phone = Phone::open(dir, &url, None, Some("pcd_test".into()));
+    phone.engine.set_network_state(NetworkState::OFFLINE);
+    let id = phone.file_report(1, &[]);
+    phone.engine.set_network_state(NetworkState::UNMETERED);
+    let outcome = phone.engine.sync_now(Duration::from_secs(1));
+    assert!(
+        matches!(
+            outcome.stop,
+            StopReason::BackingOff { .. } | StopReason::DeadlineReached
+        ),
+        "{outcome:?}"
+    );
+    let events = phone.events.events();
+    assert!(
+        events.iter().any(|e| matches!(e,
+            SyncEvent::Error { kind: SyncErrorKind::Storage, message, report: None }
+                if message.contains("wait before the next sync attempt"))),
+        "{events:#?}"
+    );
+    let saved: i64 = rusqlite::Connection::open(phone.dir.path().join("queue.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sync_state WHERE key LIKE 'backoff_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(saved, 0, "the failure count was not saved without its time");
+    assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
+}
+
+/// Makes the phone's database refuse to save the sync state `key`, as a failing
+/// disk would, through a trigger added from a second connection.
+fn refuse_sync_state_writes(dir: &tempfile::TempDir, key: &str) {
+    rusqlite::Connection::open(dir.path().join("queue.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TRIGGER test_refuse_insert BEFORE INSERT ON sync_state \
+               WHEN NEW.key = '{key}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+             CREATE TRIGGER test_refuse_update BEFORE UPDATE ON sync_state \
+               WHEN NEW.key = '{key}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+        ))
+        .unwrap();
 }
 
 /// The sealed JSON a report is sent with, read from the phone's database.

@@ -91,16 +91,7 @@ impl ReportQueue {
     /// Whether the station already stored this report's metadata, so that a run
     /// holding photos back can leave the report alone.
     pub(crate) fn metadata_acked(&self, id: ReportId) -> Result<bool, QueueError> {
-        self.store.read(|tx| -> Result<bool, QueueError> {
-            Ok(tx
-                .query_row(
-                    "SELECT metadata_acked FROM deliveries WHERE report_id = ?1",
-                    [id.to_string()],
-                    |r| r.get::<_, bool>(0),
-                )
-                .optional()?
-                .unwrap_or(false))
-        })
+        self.store.read(|tx| delivery_acked(tx, id))
     }
 
     /// Records that the station stored the metadata.
@@ -158,11 +149,38 @@ impl ReportQueue {
         })
     }
 
-    /// Sends a report the station refused back to the queue, as sealed.
-    pub fn retry_rejected(&self, id: ReportId) -> Result<(), QueueError> {
-        self.transition(id, ReportEvent::Retry)?;
-        self.observers.notify(super::QueueChange::Queued(id));
-        Ok(())
+    /// Takes back a report the station refused for good (`rejected_by_server`) so
+    /// the carrier can correct it and send it again under the same id, which stays
+    /// the idempotency key. Returns the state the report is now in:
+    ///
+    /// - [`ReportState::Draft`] when the station never stored the report (it
+    ///   refused the metadata, e.g. a retired category): the seal is broken, the
+    ///   report is editable again with the station's message kept for the carrier
+    ///   to read, and `submit` re-validates and re-seals it. The station keeps
+    ///   nothing of a refused `PUT`, so the corrected content is new to it.
+    /// - [`ReportState::Queued`] when the station already stored the metadata and
+    ///   refused a photo: under this id its content is fixed at the station (other
+    ///   content would be a conflict), so the report goes again as sealed, as the
+    ///   lifecycle's `Retry` says, e.g. after the station fixed its configuration.
+    ///
+    /// Any other state is an [`QueueError::IllegalTransition`], decided by the
+    /// lifecycle's `Retry` rule.
+    pub fn retry_rejected(&self, id: ReportId) -> Result<ReportState, QueueError> {
+        let to = self.store.write(|tx| -> Result<ReportState, QueueError> {
+            let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
+            let sealed_retry = from.apply(ReportEvent::Retry)?;
+            if delivery_acked(tx, id)? {
+                set_state(tx, id, sealed_retry)?;
+                return Ok(sealed_retry);
+            }
+            reopen(tx, id)?;
+            Ok(ReportState::Draft)
+        })?;
+        self.observers.notify(match to {
+            ReportState::Draft => super::QueueChange::Reopened(id),
+            _ => super::QueueChange::Queued(id),
+        });
+        Ok(to)
     }
 
     /// Reads a value of the sync engine's persisted state.
@@ -178,15 +196,27 @@ impl ReportQueue {
 
     /// Writes (or, with `None`, clears) a value of the sync engine's persisted state.
     pub(crate) fn set_sync_value(&self, key: &str, value: Option<&str>) -> Result<(), QueueError> {
+        self.set_sync_values(&[(key, value)])
+    }
+
+    /// Writes (or clears) several values of the sync engine's state in one
+    /// transaction, for values that only make sense together (a backoff's failure
+    /// count and its time).
+    pub(crate) fn set_sync_values(
+        &self,
+        values: &[(&str, Option<&str>)],
+    ) -> Result<(), QueueError> {
         self.store.write(|tx| {
-            match value {
-                Some(v) => tx.execute(
-                    "INSERT INTO sync_state (key, value) VALUES (?1, ?2) \
-                     ON CONFLICT (key) DO UPDATE SET value = ?2",
-                    params![key, v],
-                )?,
-                None => tx.execute("DELETE FROM sync_state WHERE key = ?1", [key])?,
-            };
+            for (key, value) in values {
+                match value {
+                    Some(v) => tx.execute(
+                        "INSERT INTO sync_state (key, value) VALUES (?1, ?2) \
+                         ON CONFLICT (key) DO UPDATE SET value = ?2",
+                        params![key, v],
+                    )?,
+                    None => tx.execute("DELETE FROM sync_state WHERE key = ?1", [key])?,
+                };
+            }
             Ok(())
         })
     }
@@ -195,6 +225,37 @@ impl ReportQueue {
     pub(crate) fn photo_bytes(&self, sha256: &str) -> Result<Vec<u8>, QueueError> {
         Ok(self.photos.read_verified(sha256)?)
     }
+}
+
+/// Whether the station already stored this report's metadata.
+fn delivery_acked(conn: &rusqlite::Connection, id: ReportId) -> Result<bool, QueueError> {
+    Ok(conn
+        .query_row(
+            "SELECT metadata_acked FROM deliveries WHERE report_id = ?1",
+            [id.to_string()],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Turns a refused report the station never stored back into a draft: the seal
+/// and what was computed with it go, and so does the delivery progress, which
+/// belonged to the old content (a photo removed while it is a draft must not
+/// inherit another photo's upload by position). The station's message stays for
+/// the carrier to read until the report is submitted again.
+fn reopen(conn: &rusqlite::Transaction<'_>, id: ReportId) -> Result<(), QueueError> {
+    let key = id.to_string();
+    // The state first: the database refuses changes to sealed content.
+    set_state(conn, id, ReportState::Draft)?;
+    conn.execute(
+        "UPDATE reports SET content_json = NULL, content_hash = NULL, flag_low_accuracy = 0, \
+         flag_stale = 0, queued_at_ms = NULL WHERE id = ?1",
+        [&key],
+    )?;
+    conn.execute("DELETE FROM photo_uploads WHERE report_id = ?1", [&key])?;
+    conn.execute("DELETE FROM deliveries WHERE report_id = ?1", [&key])?;
+    Ok(())
 }
 
 fn load_delivery(conn: &rusqlite::Connection, id: ReportId) -> Result<Delivery, QueueError> {

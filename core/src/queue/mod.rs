@@ -268,14 +268,19 @@ impl ReportQueue {
     ///
     /// Returns only once the sealed report is committed with `synchronous = FULL`
     /// (its photos were fsynced when attached and are re-verified here), so the
-    /// report survives a kill or power cut from that moment on.
+    /// report survives a kill or power cut from that moment on. A report reopened
+    /// by [`ReportQueue::retry_rejected`] is re-validated and re-sealed under its
+    /// id, and the station's earlier refusal message is cleared.
     pub fn submit(&self, id: ReportId) -> Result<SubmitReceipt, QueueError> {
         let categories = self.read_categories().clone();
         let now = Utc::now();
         let receipt = self.store.write(|tx| {
             let draft = rows::load_report(tx, id)?.ok_or(QueueError::NotFound(id))?;
             draft.state.apply(ReportEvent::Submit)?;
-            let category = draft.category.as_deref().ok_or(QueueError::Missing("category"))?;
+            let category = draft
+                .category
+                .as_deref()
+                .ok_or(QueueError::Missing("category"))?;
             let category = categories.validate_for_new_report(category)?;
             let location = draft.location.ok_or(QueueError::Missing("location"))?;
             if draft.photos.len() > self.config.max_photos {
@@ -292,7 +297,12 @@ impl ReportQueue {
                     content_type: "image/jpeg".to_owned(),
                 });
             }
-            let note = draft.note.as_deref().map(Note::parse).transpose()?.flatten();
+            let note = draft
+                .note
+                .as_deref()
+                .map(Note::parse)
+                .transpose()?
+                .flatten();
             let content = ReportContent {
                 id,
                 category,
@@ -306,7 +316,8 @@ impl ReportQueue {
             let flags = location.flags(now, &self.config.geo);
             tx.execute(
                 "UPDATE reports SET content_json = ?2, content_hash = ?3, flag_low_accuracy = ?4, \
-                 flag_stale = ?5, queued_at_ms = ?6, updated_at_ms = ?6 WHERE id = ?1 AND state = 'draft'",
+                 flag_stale = ?5, queued_at_ms = ?6, updated_at_ms = ?6, server_message = NULL \
+                 WHERE id = ?1 AND state = 'draft'",
                 params![
                     id.to_string(),
                     json,
@@ -448,9 +459,15 @@ impl ReportQueue {
     }
 
     /// Records the station's final refusal with its message. Used by the sync engine.
+    ///
+    /// One transaction: a refused report never shows without the station's reason
+    /// (the carrier needs it to correct the report), and a failed write leaves the
+    /// report as it was, in `sending`, to go again after the next open.
     pub(crate) fn mark_rejected(&self, id: ReportId, message: &str) -> Result<(), QueueError> {
-        self.transition(id, ReportEvent::Rejected)?;
         self.store.write(|tx| -> Result<(), QueueError> {
+            let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
+            let to = from.apply(ReportEvent::Rejected)?;
+            set_state(tx, id, to)?;
             tx.execute(
                 "UPDATE reports SET server_message = ?2 WHERE id = ?1",
                 params![id.to_string(), message],

@@ -19,6 +19,9 @@ pub enum QueueChange {
     Queued(ReportId),
     /// A queued report was withdrawn.
     Withdrawn(ReportId),
+    /// A report the station refused became a draft again, for the carrier to
+    /// correct and submit (`retry_rejected`).
+    Reopened(ReportId),
 }
 
 impl QueueChange {

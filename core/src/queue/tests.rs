@@ -22,6 +22,7 @@ enum Op {
     Withdraw(usize),
     DeleteDraft(usize),
     Engine(usize, ReportEvent),
+    RetryRejected(usize),
     Reopen,
 }
 
@@ -43,6 +44,7 @@ fn op() -> impl Strategy<Value = Op> {
             Just(ReportEvent::Acknowledged),
             Just(ReportEvent::Rejected),
         ]).prop_map(|(i, e)| Op::Engine(i, e)),
+        2 => (0usize..6).prop_map(Op::RetryRejected),
         1 => Just(Op::Reopen),
     ]
 }
@@ -160,6 +162,15 @@ fn expect(models: &mut Vec<Model>, op: &Op, created: Option<ReportId>) -> bool {
             }
             _ => false,
         },
+        // The station never stored these (no delivery was acknowledged), so a
+        // refused report comes back as a draft for the carrier to correct.
+        Op::RetryRejected(i) => match pick(models, i) {
+            Some(k) if models[k].state == S::RejectedByServer && !models[k].deleted => {
+                models[k].state = S::Draft;
+                true
+            }
+            _ => false,
+        },
         Op::Withdraw(i) => apply_event(models, i, ReportEvent::Withdraw),
         Op::Engine(i, event) => apply_event(models, i, event),
     }
@@ -218,6 +229,7 @@ fn run(queue: &ReportQueue, models: &[Model], op: &Op) -> Result<Option<ReportId
             .mark_rejected(target(i), "category retired")
             .map(|_| None),
         Op::Engine(i, event) => queue.transition(target(i), event).map(|_| None),
+        Op::RetryRejected(i) => queue.retry_rejected(target(i)).map(|_| None),
     }
 }
 
@@ -247,6 +259,10 @@ proptest! {
                         prop_assert_eq!(r.content_hash.is_some(), m.state.is_sealed());
                         if m.state == S::RejectedByServer {
                             prop_assert_eq!(r.server_message.as_deref(), Some("category retired"));
+                        }
+                        if m.state == S::Queued {
+                            // Re-sealing clears an earlier refusal.
+                            prop_assert_eq!(r.server_message, None);
                         }
                     }
                     Err(QueueError::NotFound(_)) => prop_assert!(m.deleted),
@@ -303,4 +319,152 @@ fn a_report_interrupted_mid_send_is_queued_again_on_reopen() {
         queue.get(id).expect("get").review_status,
         Some(ReviewStatus::Fixed)
     );
+}
+
+/// A draft with a category, a position and one photo, submitted; returns its id.
+fn queued_report(queue: &ReportQueue) -> ReportId {
+    let id = queue.create_draft().expect("draft");
+    queue.set_category(id, "crime_risk").expect("category");
+    let fix = GeoPoint::new(
+        37.56,
+        126.94,
+        Some(5.0),
+        None,
+        Utc::now(),
+        LocationSource::Gps,
+    )
+    .expect("fix");
+    queue.set_location(id, fix).expect("location");
+    queue
+        .attach_photo(id, PhotoInput::Bytes(&tiny_png(1)))
+        .expect("photo");
+    queue.submit(id).expect("submit");
+    id
+}
+
+/// Opens a second connection to the queue's database, as another process would.
+fn side_connection(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("queue.db")).expect("side connection")
+}
+
+#[test]
+fn a_refused_report_reopens_as_a_draft_and_is_sealed_again_under_its_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let id = queued_report(&queue);
+    let first_hash = queue.get(id).expect("get").content_hash.expect("sealed");
+    queue.begin_delivery(id).expect("sending");
+    queue
+        .mark_rejected(id, "/category: the category is retired")
+        .expect("refused");
+
+    assert_eq!(queue.retry_rejected(id).expect("retry"), S::Draft);
+    let reopened = queue.get(id).expect("get");
+    assert_eq!(reopened.state, S::Draft);
+    assert_eq!(reopened.content_hash, None, "the seal is broken");
+    assert_eq!(
+        reopened.server_message.as_deref(),
+        Some("/category: the category is retired"),
+        "the carrier still reads what to correct"
+    );
+    assert_eq!(reopened.photos.len(), 1, "the content is kept for editing");
+    assert!(
+        !queue.metadata_acked(id).expect("acked"),
+        "no delivery progress survives"
+    );
+    assert!(queue.queued_in_order().expect("queued").is_empty());
+
+    // Corrected like any draft, then sealed again under the same id.
+    queue.set_category(id, "other").expect("category");
+    queue.remove_photo(id, 0).expect("remove photo");
+    let receipt = queue.submit(id).expect("submit again");
+    assert_ne!(receipt.content_hash, first_hash);
+    let resealed = queue.get(id).expect("get");
+    assert_eq!(resealed.state, S::Queued);
+    assert_eq!(resealed.server_message, None);
+    let content = queue.sealed_content(id).expect("sealed");
+    assert_eq!(content.id, id);
+    assert_eq!(content.category.as_str(), "other");
+    assert!(content.photos.is_empty());
+    assert_eq!(queue.queued_in_order().expect("queued"), vec![id]);
+    let delivery = queue.begin_delivery(id).expect("sending again");
+    assert!(!delivery.metadata_acked);
+    assert!(delivery.photos.is_empty());
+}
+
+#[test]
+fn a_refused_report_the_station_already_stored_goes_again_as_sealed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let id = queued_report(&queue);
+    let hash = queue.get(id).expect("get").content_hash;
+    queue.begin_delivery(id).expect("sending");
+    queue.record_metadata_acked(id).expect("acked");
+    queue
+        .mark_rejected(id, "/photos/0: refused")
+        .expect("refused");
+
+    assert_eq!(queue.retry_rejected(id).expect("retry"), S::Queued);
+    let report = queue.get(id).expect("get");
+    assert_eq!(report.state, S::Queued);
+    assert_eq!(report.content_hash, hash, "the seal is kept");
+    assert!(matches!(
+        queue.set_note(id, "changed"),
+        Err(QueueError::IllegalTransition(_))
+    ));
+    assert!(
+        queue.metadata_acked(id).expect("acked"),
+        "progress is kept: the metadata is not sent again"
+    );
+}
+
+#[test]
+fn only_a_refused_report_can_be_retried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let draft = queue.create_draft().expect("draft");
+    let queued = queued_report(&queue);
+    for id in [draft, queued] {
+        let before = queue.get(id).expect("get");
+        assert!(
+            matches!(
+                queue.retry_rejected(id),
+                Err(QueueError::IllegalTransition(t)) if t.event == ReportEvent::Retry
+            ),
+            "{:?}",
+            before.state
+        );
+        assert_eq!(queue.get(id).expect("get"), before, "left as it was");
+    }
+    assert!(matches!(
+        queue.retry_rejected(ReportId::new()),
+        Err(QueueError::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_refusal_is_recorded_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let id = queued_report(&queue);
+    queue.begin_delivery(id).expect("sending");
+
+    // The message cannot be written: the refusal must not be half recorded.
+    let side = side_connection(dir.path());
+    side.execute_batch(
+        "CREATE TRIGGER test_no_message BEFORE UPDATE OF server_message ON reports \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .expect("inject");
+    assert!(queue.mark_rejected(id, "refused").is_err());
+    let report = queue.get(id).expect("get");
+    assert_eq!(report.state, S::Sending, "the state change was rolled back");
+    assert_eq!(report.server_message, None);
+
+    side.execute_batch("DROP TRIGGER test_no_message;")
+        .expect("heal");
+    queue.mark_rejected(id, "refused").expect("refused");
+    let report = queue.get(id).expect("get");
+    assert_eq!(report.state, S::RejectedByServer);
+    assert_eq!(report.server_message.as_deref(), Some("refused"));
 }

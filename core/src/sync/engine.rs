@@ -208,6 +208,7 @@ impl SyncEngine {
     ) -> Option<T> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.spawn(async move {
+            // The receiver is gone only if the caller stopped waiting; nothing to tell.
             let _ = tx.send(fut.await);
         })?;
         rx.recv().ok()
@@ -306,8 +307,13 @@ impl SyncEngine {
 
     /// A new network is a new chance: forget the backoff of the old one, so a
     /// carrier walking into Wi-Fi is not kept waiting by failures on the street.
+    ///
+    /// A failed write is only logged: the old wait then stands, bounded by the
+    /// backoff cap and visible as `BackingOff`, and nothing is lost.
     fn reset_backoff_for_new_network(&self) {
-        let _ = self.shared.queue.set_sync_value(NOT_BEFORE_KEY, None);
+        if let Err(e) = self.shared.queue.set_sync_value(NOT_BEFORE_KEY, None) {
+            tracing::warn!(error = %e, "could not forget the backoff on a new network");
+        }
     }
 }
 
@@ -349,6 +355,10 @@ impl QueueObserver for Shared {
             QueueChange::Withdrawn(id) => self.listener.emit(SyncEvent::ReportState {
                 id,
                 state: ReportState::Withdrawn,
+            }),
+            QueueChange::Reopened(id) => self.listener.emit(SyncEvent::ReportState {
+                id,
+                state: ReportState::Draft,
             }),
             _ => {}
         }
@@ -396,7 +406,8 @@ async fn drive(shared: Arc<Shared>) {
             }
             StopReason::Cancelled => {
                 // A trigger that came before the cancel must not restart the run
-                // the caller just stopped; only a new trigger does.
+                // the caller just stopped; only a new trigger does. (Consumes a
+                // pending wake if there is one; timing out means there was none.)
                 let _ = tokio::time::timeout(Duration::ZERO, shared.wake.notified()).await;
             }
             _ => {}
@@ -528,28 +539,35 @@ pub(crate) async fn settle(
         DeliverError::Stop(Stop::Cancelled) => StopReason::Cancelled,
         DeliverError::Stop(Stop::Deadline) => StopReason::DeadlineReached,
         DeliverError::Failure(Failure::Unauthorized) => {
-            let _ = run.db(|q| q.set_sync_value(REENROL_KEY, Some("1"))).await;
+            let saved = run.db(|q| q.set_sync_value(REENROL_KEY, Some("1"))).await;
             run.emit(SyncEvent::ReEnrolRequired);
+            if let Err(e) = saved {
+                not_saved(run, StateNotSaved::ReEnrolStop(e));
+            }
             StopReason::ReEnrolRequired
         }
         DeliverError::Failure(Failure::Transient {
             reason,
             retry_after,
         }) => {
-            let failures = run
-                .db(|q| q.sync_value(FAILURES_KEY))
-                .await
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(0)
-                + 1;
+            let failures = match run.db(|q| q.sync_value(FAILURES_KEY)).await {
+                Ok(stored) => stored.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0),
+                Err(e) => {
+                    // The wait is then the first one again; the write below says
+                    // whether the database is failing for good.
+                    tracing::warn!(error = %e, "could not read the backoff failure count");
+                    0
+                }
+            } + 1;
             let retry_in = run.backoff.delay(failures, retry_after, &mut rand::rng());
             let not_before = now_ms() + retry_in.as_millis() as i64;
-            let _ = run
+            let (failures_text, not_before_text) = (failures.to_string(), not_before.to_string());
+            let saved = run
                 .db(move |q| {
-                    q.set_sync_value(FAILURES_KEY, Some(&failures.to_string()))?;
-                    q.set_sync_value(NOT_BEFORE_KEY, Some(&not_before.to_string()))
+                    q.set_sync_values(&[
+                        (FAILURES_KEY, Some(failures_text.as_str())),
+                        (NOT_BEFORE_KEY, Some(not_before_text.as_str())),
+                    ])
                 })
                 .await;
             run.emit(SyncEvent::Error {
@@ -557,6 +575,9 @@ pub(crate) async fn settle(
                 message: reason.clone(),
                 report: id,
             });
+            if let Err(e) = saved {
+                not_saved(run, StateNotSaved::Backoff(e));
+            }
             StopReason::BackingOff { retry_in, reason }
         }
         DeliverError::Failure(Failure::Permanent { message, .. }) => {
@@ -590,9 +611,43 @@ fn backoff_remaining(shared: &Shared) -> Option<Duration> {
     (wait > 0 && wait <= longest).then(|| Duration::from_millis(wait as u64))
 }
 
+/// Forgets the backoff after a run that reached the station. A failed write is
+/// only logged: the stale wait delays the next run at most by the backoff cap,
+/// shows as `BackingOff`, and the next run that gets through clears it again.
 fn clear_backoff(shared: &Shared) {
-    let _ = shared.queue.set_sync_value(FAILURES_KEY, None);
-    let _ = shared.queue.set_sync_value(NOT_BEFORE_KEY, None);
+    if let Err(e) = shared
+        .queue
+        .set_sync_values(&[(FAILURES_KEY, None), (NOT_BEFORE_KEY, None)])
+    {
+        tracing::warn!(error = %e, "could not clear the backoff after a good run");
+    }
+}
+
+/// A decision the engine took from the station's answer but could not save in
+/// the queue database. The run that took it still acts on it; a later run, or
+/// the app after a restart, does not know it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StateNotSaved {
+    /// The station no longer accepts the device, but the stop was not saved: the
+    /// engine asks the station again (and is refused again) on the next run.
+    #[error("could not save that this device must be enrolled again: {0}")]
+    ReEnrolStop(#[source] QueueError),
+    /// The wait after a failure was not saved: the next run may come early and
+    /// the wait does not grow, so a struggling station gets more requests.
+    #[error("could not save the wait before the next sync attempt: {0}")]
+    Backoff(#[source] QueueError),
+}
+
+/// Logs a decision that could not be saved and tells the app, as a `Storage`
+/// error event: the phone is failing to write, which the carrier may be able to
+/// fix (free space) before it costs more. The message names no report data.
+fn not_saved(run: &Run, e: StateNotSaved) {
+    tracing::error!(error = %e, "sync decision not saved");
+    run.emit(SyncEvent::Error {
+        kind: SyncErrorKind::Storage,
+        message: e.to_string(),
+        report: None,
+    });
 }
 
 fn now_ms() -> i64 {

@@ -11,7 +11,9 @@
 //! becomes `rejected_by_server` with the station's message, and the run goes on
 //! with the reports behind it. Holding the whole queue behind one report the
 //! station will never take would strand every later report of the carrier; the
-//! refused one stays on the phone, visible, and `retry_rejected` sends it again.
+//! refused one stays on the phone, visible, and `retry_rejected` gives it back to
+//! the carrier to correct and submit again (or re-queues it as sealed when the
+//! station already stored its content).
 //! A transient failure, by contrast, stops the run (in-flight uploads are cut,
 //! keeping their confirmed offsets) and keeps the order: the same report goes
 //! first next time.
@@ -99,25 +101,39 @@ async fn finish(
     failure: &mut Option<(ReportId, DeliverError)>,
 ) {
     match result {
-        Ok(()) => {
-            if let Ok(state) = run.db(move |q| q.end_delivery(id, Ok(()))).await {
+        Ok(()) => match run.db(move |q| q.end_delivery(id, Ok(()))).await {
+            Ok(state) => {
                 run.emit(SyncEvent::ReportState { id, state });
                 outcome.delivered += 1;
             }
-        }
+            Err(e) => {
+                // The station has it; the report stays `sending` until the queue
+                // reopens, then goes again and the station answers 200.
+                tracing::error!(report_id = %id, error = %e, "could not record a delivery");
+                run.local_error(Some(id), &e);
+            }
+        },
         Err(DeliverError::Failure(Failure::Permanent { message, .. })) => {
             let stored = message.clone();
-            if run.db(move |q| q.mark_rejected(id, &stored)).await.is_ok() {
-                outcome.rejected += 1;
-                run.emit(SyncEvent::ReportState {
-                    id,
-                    state: ReportState::RejectedByServer,
-                });
-                run.emit(SyncEvent::Error {
-                    kind: SyncErrorKind::Rejected,
-                    message,
-                    report: Some(id),
-                });
+            match run.db(move |q| q.mark_rejected(id, &stored)).await {
+                Ok(()) => {
+                    outcome.rejected += 1;
+                    run.emit(SyncEvent::ReportState {
+                        id,
+                        state: ReportState::RejectedByServer,
+                    });
+                    run.emit(SyncEvent::Error {
+                        kind: SyncErrorKind::Rejected,
+                        message,
+                        report: Some(id),
+                    });
+                }
+                Err(e) => {
+                    // Nothing was written (one transaction): the report stays
+                    // `sending` until the queue reopens, then goes again.
+                    tracing::error!(report_id = %id, error = %e, "could not record a refusal");
+                    run.local_error(Some(id), &e);
+                }
             }
         }
         Err(DeliverError::Local(e @ (QueueError::PhotoFile(_) | QueueError::NotFound(_)))) => {
@@ -143,7 +159,9 @@ async fn finish(
 
 /// Puts a report back in the queue after an unfinished attempt, keeping progress.
 async fn requeue(run: &Run, id: ReportId, reason: &'static str) {
-    if let Ok(state) = run.db(move |q| q.end_delivery(id, Err(reason))).await {
-        run.emit(SyncEvent::ReportState { id, state });
+    match run.db(move |q| q.end_delivery(id, Err(reason))).await {
+        Ok(state) => run.emit(SyncEvent::ReportState { id, state }),
+        // It stays `sending` until the queue reopens, which puts it back.
+        Err(e) => tracing::warn!(report_id = %id, error = %e, "could not requeue a report"),
     }
 }

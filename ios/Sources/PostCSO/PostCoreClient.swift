@@ -43,6 +43,11 @@ public final class PostCoreClient: @unchecked Sendable {
         continuation.finish()
     }
 
+    /// Whether `close()` was called; afterwards every call throws `PostError.Closed`.
+    public var isClosed: Bool {
+        core.isClosed()
+    }
+
     // MARK: Drafts
 
     /// Starts a new draft and returns its id.
@@ -70,6 +75,12 @@ public final class PostCoreClient: @unchecked Sendable {
         try await offMain { try self.core.attachPhoto(id: id, path: fileURL.path) }
     }
 
+    /// Like `attachPhoto(_:fileURL:)`, from bytes in memory (a photo picker's data);
+    /// JPEG or PNG only, so convert HEIC with ImageIO first.
+    public func attachPhoto(_ id: String, data: Data) async throws -> AttachedPhoto {
+        try await offMain { try self.core.attachPhotoBytes(id: id, bytes: data) }
+    }
+
     /// Removes the photo at `position`.
     public func removePhoto(_ id: String, position: UInt32) async throws {
         try await offMain { try self.core.removePhoto(id: id, position: position) }
@@ -88,6 +99,16 @@ public final class PostCoreClient: @unchecked Sendable {
     /// Takes back a queued report that has not started sending.
     public func withdraw(_ id: String) async throws {
         try await offMain { try self.core.withdraw(id: id) }
+    }
+
+    /// Takes back a report the station refused for good (`.rejectedByServer`) so
+    /// the carrier can correct it and send it again under the same id. Returns
+    /// its new state: `.draft` when the station never stored it (edit it, then
+    /// `submit` seals it again; `serverMessage` still says what was wrong until
+    /// then), or `.queued` when the station already holds its content (it goes
+    /// again as sealed). Any other state throws `PostError.NotADraft`.
+    public func retryRejected(_ id: String) async throws -> ReportState {
+        try await offMain { try self.core.retryRejected(id: id) }
     }
 
     /// One report with its photos.
@@ -115,11 +136,22 @@ public final class PostCoreClient: @unchecked Sendable {
         try await offMain { try self.core.zones() }
     }
 
+    /// Bytes and requests sent since the client was opened.
+    public func transferStats() async throws -> TransferStats {
+        try await offMain { try self.core.transferStats() }
+    }
+
     // MARK: Enrolment and sync
 
     /// Redeems a one-time code; store `token` in the Keychain.
     public func enrol(code: String) async throws -> Enrolment {
         try await core.enrol(code: code)
+    }
+
+    /// Replaces the device credential (after re-enrolment by other means, e.g. a
+    /// token from the Keychain) and syncs; `nil` removes it.
+    public func setCredential(_ credential: String?) async throws {
+        try await offMain { try self.core.setCredential(credential: credential) }
     }
 
     /// Feeds connectivity (see `NetworkStateFeeder`).
@@ -153,6 +185,11 @@ public final class PostCoreClient: @unchecked Sendable {
     /// Stops the sync in progress; progress is kept.
     public func cancel() {
         core.cancel()
+    }
+
+    /// Crosses the FFI and does nothing: the baseline of the overhead figures.
+    public func noop() {
+        core.noop()
     }
 
     private func offMain<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {

@@ -729,6 +729,16 @@ public protocol PostCoreProtocol: AnyObject, Sendable {
     func removePhoto(id: String, position: UInt32) throws 
     
     /**
+     * Takes back a report the station refused for good (`RejectedByServer`) so
+     * the carrier can correct it and send it again under the same id. Returns
+     * its new state: `Draft` when the station never stored it (edit it, then
+     * `submit` re-seals it; `server_message` still says what was wrong), or
+     * `Queued` when the station already holds its content (it goes again as
+     * sealed). Any other state raises `NotADraft`.
+     */
+    func retryRejected(id: String) throws  -> ReportState
+    
+    /**
      * The platform's battery-low signal: photo uploads wait while it is set
      * (unless the policy says otherwise).
      */
@@ -1050,6 +1060,24 @@ open func removePhoto(id: String, position: UInt32)throws   {try rustCallWithErr
         FfiConverterUInt32.lower(position),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Takes back a report the station refused for good (`RejectedByServer`) so
+     * the carrier can correct it and send it again under the same id. Returns
+     * its new state: `Draft` when the station never stored it (edit it, then
+     * `submit` re-seals it; `server_message` still says what was wrong), or
+     * `Queued` when the station already holds its content (it goes again as
+     * sealed). Any other state raises `NotADraft`.
+     */
+open func retryRejected(id: String)throws  -> ReportState  {
+    return try  FfiConverterTypeReportState_lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_retry_rejected(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -4520,6 +4548,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_postcore_remove_photo() != 19349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_retry_rejected() != 10858) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_postcore_set_battery_low() != 15628) {

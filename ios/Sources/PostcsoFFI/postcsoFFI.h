@@ -339,6 +339,11 @@ void uniffi_postcso_ffi_fn_method_postcore_noop(uint64_t ptr, RustCallStatus *_N
 void uniffi_postcso_ffi_fn_method_postcore_remove_photo(uint64_t ptr, RustBuffer id, uint32_t position, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_RETRY_REJECTED
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_RETRY_REJECTED
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_retry_rejected(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_SET_BATTERY_LOW
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_SET_BATTERY_LOW
 void uniffi_postcso_ffi_fn_method_postcore_set_battery_low(uint64_t ptr, int8_t low, RustCallStatus *_Nonnull out_status
@@ -764,6 +769,12 @@ uint16_t uniffi_postcso_ffi_checksum_method_postcore_noop(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_REMOVE_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_REMOVE_PHOTO
 uint16_t uniffi_postcso_ffi_checksum_method_postcore_remove_photo(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_RETRY_REJECTED
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_RETRY_REJECTED
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_retry_rejected(void
     
 );
 #endif

@@ -31,4 +31,32 @@ final class PostCoreClientTests: XCTestCase {
         let stats = try await client.stats()
         XCTAssertEqual(stats.queued, 1)
     }
+
+    func testTheSurfaceTheKotlinWrapperHasToo() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let client = try PostCoreClient(
+            dataDirectory: dir,
+            stationURL: URL(string: "http://127.0.0.1:9/")!,
+            credential: nil
+        )
+        try client.setNetworkState(NetworkState(online: false, metered: false, constrained: false))
+        let id = try await client.createDraft()
+        do {
+            _ = try await client.attachPhoto(id, data: Data("not a photo".utf8))
+            XCTFail("text was accepted as a photo")
+        } catch PostError.BadPhoto {
+        }
+        do {
+            _ = try await client.retryRejected(id)
+            XCTFail("a draft was retried as if the station had refused it")
+        } catch PostError.NotADraft {
+        }
+        try await client.setCredential("pcd_not_a_real_token")
+        let sent = try await client.transferStats()
+        XCTAssertEqual(sent.photoBytesSent, 0)
+        client.noop()
+        XCTAssertFalse(client.isClosed)
+        client.close()
+        XCTAssertTrue(client.isClosed)
+    }
 }

@@ -551,6 +551,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_remove_photo() != 19349:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_retry_rejected() != 10858:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_set_battery_low() != 15628:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_set_category() != 31364:
@@ -651,6 +653,9 @@ _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_noop.restype = ctypes.c_u
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_remove_photo.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_remove_photo.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_retry_rejected.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_retry_rejected.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_set_battery_low.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_set_battery_low.restype = ctypes.c_uint16
@@ -772,6 +777,12 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_remove_photo.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_remove_photo.restype = None
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_retry_rejected.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_retry_rejected.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_set_battery_low.argtypes = (
     ctypes.c_uint64,
     ctypes.c_int8,
@@ -4501,6 +4512,16 @@ class PostCoreProtocol(typing.Protocol):
         Removes the photo at `position` from a draft; later photos move up.
 """
         raise NotImplementedError
+    def retry_rejected(self, id: str) -> ReportState:
+        """
+        Takes back a report the station refused for good (`RejectedByServer`) so
+        the carrier can correct it and send it again under the same id. Returns
+        its new state: `Draft` when the station never stored it (edit it, then
+        `submit` re-seals it; `server_message` still says what was wrong), or
+        `Queued` when the station already holds its content (it goes again as
+        sealed). Any other state raises `NotADraft`.
+"""
+        raise NotImplementedError
     def set_battery_low(self, low: bool) -> None:
         """
         The platform's battery-low signal: photo uploads wait while it is set
@@ -4857,6 +4878,29 @@ class PostCore(PostCoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_remove_photo,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def retry_rejected(self, id: str) -> ReportState:
+        """
+        Takes back a report the station refused for good (`RejectedByServer`) so
+        the carrier can correct it and send it again under the same id. Returns
+        its new state: `Draft` when the station never stored it (edit it, then
+        `submit` re-seals it; `server_message` still says what was wrong), or
+        `Queued` when the station already holds its content (it goes again as
+        sealed). Any other state raises `NotADraft`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeReportState.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_retry_rejected,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)

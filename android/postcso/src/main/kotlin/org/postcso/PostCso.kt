@@ -19,6 +19,7 @@ import org.postcso.ffi.PostCore
 import org.postcso.ffi.PostException
 import org.postcso.ffi.QueueStats
 import org.postcso.ffi.Report
+import org.postcso.ffi.ReportState
 import org.postcso.ffi.ReportSummary
 import org.postcso.ffi.SubmitReceipt
 import org.postcso.ffi.SyncEvent
@@ -108,6 +109,16 @@ class PostCso private constructor(
 
     /** Takes back a queued report that has not started sending. */
     suspend fun withdraw(id: String) = io { core.withdraw(id) }
+
+    /**
+     * Takes back a report the station refused for good ([ReportState.REJECTED_BY_SERVER]) so
+     * the carrier can correct it and send it again under the same id. Returns its new state:
+     * [ReportState.DRAFT] when the station never stored it (edit it, then [submit] seals it
+     * again; [Report.serverMessage] still says what was wrong until then), or
+     * [ReportState.QUEUED] when the station already holds its content (it goes again as
+     * sealed). Any other state raises [PostException.NotADraft].
+     */
+    suspend fun retryRejected(id: String): ReportState = io { core.retryRejected(id) }
 
     /** One report with its photos. */
     suspend fun report(id: String): Report = io { core.get(id) }

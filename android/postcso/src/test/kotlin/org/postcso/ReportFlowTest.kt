@@ -1,7 +1,11 @@
 package org.postcso
 
+import kotlin.test.assertContains
 import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertNotEquals
 import kotlin.test.assertNotNull
+import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.async
@@ -14,6 +18,8 @@ import org.json.JSONObject
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
+import org.postcso.ffi.NetworkState
+import org.postcso.ffi.PostException
 import org.postcso.ffi.ReportState
 import org.postcso.ffi.ReviewStatus
 import org.postcso.ffi.StopReason
@@ -90,6 +96,48 @@ class ReportFlowTest {
             assertEquals(ReviewStatus.Accepted, (review.await() as SyncEvent.ReviewChanged).status)
             assertEquals(ReviewStatus.Accepted, cso.report(id).reviewStatus)
             recorder.stop()
+        }
+        dataDir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun `a report the station refuses is corrected, sealed again and delivered under its id`(): Unit = runBlocking {
+        val (code, _) = station.enrolmentCodes(1).single()
+        val dataDir = tempDataDir()
+        PostCso.open(dataDir, station.url).use { cso ->
+            cso.enrol(code)
+            cso.setNetworkState(NetworkState(online = false, metered = false, constrained = false))
+            val id = cso.fileReport()
+            val firstHash = cso.report(id).contentHash
+            // While the carrier was offline the admin retired the report's category.
+            station.retireCategory(station.staffSession("lee", "admin"), "safety_facility")
+
+            cso.setNetworkState(NetworkState(online = true, metered = false, constrained = false))
+            cso.syncNow(60.seconds)
+            val refused = cso.report(id)
+            assertEquals(ReportState.REJECTED_BY_SERVER, refused.state)
+            assertContains(refused.serverMessage.orEmpty(), "/category")
+
+            // Back to a draft, with the station's reason; unchanged it is refused on the phone.
+            assertEquals(ReportState.DRAFT, cso.retryRejected(id))
+            assertNull(cso.report(id).contentHash, "the seal is broken")
+            assertFailsWith<PostException.InvalidCategory> { cso.submit(id) }
+
+            cso.setCategory(id, "crime_risk")
+            val receipt = cso.submit(id)
+            assertNotEquals(firstHash, receipt.contentHash)
+            cso.syncNow(60.seconds)
+            val sent = cso.report(id)
+            assertEquals(ReportState.SENT, sent.state)
+            assertNull(sent.serverMessage)
+
+            val atStation = assertNotNull(station.report(station.supervisorSession("kim"), id))
+            assertEquals("crime_risk", atStation.getJSONObject("content").getString("category"))
+            assertEquals(receipt.contentHash, atStation.getString("content_hash"))
+            assertTrue(atStation.getBoolean("complete"), "the photo arrived: $atStation")
+
+            // Only a refused report can be taken back.
+            assertFailsWith<PostException.NotADraft> { cso.retryRejected(id) }
         }
         dataDir.toFile().deleteRecursively()
     }

@@ -730,6 +730,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_postcso_ffi_checksum_method_postcore_remove_photo(
     ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_retry_rejected(
+    ): Int
     external fun uniffi_postcso_ffi_checksum_method_postcore_set_battery_low(
     ): Int
     external fun uniffi_postcso_ffi_checksum_method_postcore_set_category(
@@ -815,6 +817,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_postcso_ffi_fn_method_postcore_remove_photo(`ptr`: Long,`id`: RustBuffer.ByValue,`position`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_postcso_ffi_fn_method_postcore_retry_rejected(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_postcso_ffi_fn_method_postcore_set_battery_low(`ptr`: Long,`low`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_postcso_ffi_fn_method_postcore_set_category(`ptr`: Long,`id`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1007,6 +1011,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_remove_photo() and 0xFFFF) != 19349) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_retry_rejected() and 0xFFFF) != 10858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_set_battery_low() and 0xFFFF) != 15628) {
@@ -1671,6 +1678,16 @@ public interface PostCoreInterface {
     fun `removePhoto`(`id`: kotlin.String, `position`: kotlin.UInt)
     
     /**
+     * Takes back a report the station refused for good (`RejectedByServer`) so
+     * the carrier can correct it and send it again under the same id. Returns
+     * its new state: `Draft` when the station never stored it (edit it, then
+     * `submit` re-seals it; `server_message` still says what was wrong), or
+     * `Queued` when the station already holds its content (it goes again as
+     * sealed). Any other state raises `NotADraft`.
+     */
+    fun `retryRejected`(`id`: kotlin.String): ReportState
+    
+    /**
      * The platform's battery-low signal: photo uploads wait while it is set
      * (unless the policy says otherwise).
      */
@@ -2091,6 +2108,29 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
 }
     }
     
+    
+
+    
+    /**
+     * Takes back a report the station refused for good (`RejectedByServer`) so
+     * the carrier can correct it and send it again under the same id. Returns
+     * its new state: `Draft` when the station never stored it (edit it, then
+     * `submit` re-seals it; `server_message` still says what was wrong), or
+     * `Queued` when the station already holds its content (it goes again as
+     * sealed). Any other state raises `NotADraft`.
+     */
+    @Throws(PostException::class)override fun `retryRejected`(`id`: kotlin.String): ReportState {
+            return FfiConverterTypeReportState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_retry_rejected(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
+}
+    }
+    )
+    }
     
 
     

@@ -61,8 +61,11 @@ class Station private constructor(
     }
 
     /** Adds a supervisor, signs them in over HTTP and returns the session token. */
-    fun supervisorSession(username: String): String {
-        val out = admin("user", "add", "--station", slug, "--username", username, "--role", "supervisor")
+    fun supervisorSession(username: String): String = staffSession(username, "supervisor")
+
+    /** Adds a staff user with [role] (`supervisor`, `admin`, ...), signs them in, returns the token. */
+    fun staffSession(username: String, role: String): String {
+        val out = admin("user", "add", "--station", slug, "--username", username, "--role", role)
         val password = out.lineSequence()
             .firstNotNullOfOrNull { it.removePrefix("password (shown once): ").takeIf { p -> p != it } }
             ?.trim()
@@ -103,6 +106,16 @@ class Station private constructor(
             404 -> null
             else -> error("GET report answered ${response.statusCode()}: ${response.body()}")
         }
+    }
+
+    /** Retires a category as an admin does: the station refuses new reports in it from then on. */
+    fun retireCategory(adminSession: String, code: String) {
+        val response = send(
+            HttpRequest.newBuilder(URI.create("${url}v1/categories/$code/retire"))
+                .header("Authorization", "Bearer $adminSession")
+                .POST(HttpRequest.BodyPublishers.noBody()),
+        )
+        check(response.statusCode() == 200) { "retiring $code answered ${response.statusCode()}: ${response.body()}" }
     }
 
     /** Revokes the device enrolled with `label`, as an admin does for a lost phone. */
