@@ -6,6 +6,8 @@
 //!   └──┘          withdraw └──── send_failed ─────┤
 //!                      ▼                          └──rejected──▶ rejected_by_server
 //!                  withdrawn ◀──withdraw── rejected_by_server ──retry──▶ queued
+//!                                                │
+//!                                                └──reopen──▶ draft (to correct and submit again)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +74,7 @@ impl ReportState {
             (S::Sending, E::Acknowledged) => S::Sent,
             (S::Sending, E::Rejected) => S::RejectedByServer,
             (S::RejectedByServer, E::Retry) => S::Queued,
+            (S::RejectedByServer, E::Reopen) => S::Draft,
             (S::RejectedByServer, E::Withdraw) => S::Withdrawn,
             (S::Sent, E::ReviewUpdate) => S::Sent,
             (from, event) => return Err(IllegalTransition { from, event }),
@@ -101,8 +104,13 @@ pub enum ReportEvent {
     /// The station reported a review status.
     ReviewUpdate,
     /// The carrier asked to send a refused report again (e.g. after the station
-    /// fixed a misconfiguration); the content stays as sealed.
+    /// fixed a misconfiguration); the content stays as sealed. Used when the
+    /// station already stored the report, so its content is fixed there.
     Retry,
+    /// The carrier takes back a refused report the station never stored, to
+    /// correct it: the seal is broken and `submit` seals it again under the same
+    /// id (the station kept nothing of the refused content).
+    Reopen,
 }
 
 /// A transition the lifecycle does not allow, e.g. withdrawing a sent report.
@@ -216,6 +224,20 @@ mod tests {
                 .to_string(),
             "cannot Withdraw a report that is draft"
         );
+    }
+
+    #[test]
+    fn only_a_refused_report_reopens_as_a_draft_or_retries_as_sealed() {
+        for from in ALL_STATES {
+            let reopened = from.apply(ReportEvent::Reopen);
+            let retried = from.apply(ReportEvent::Retry);
+            if from == ReportState::RejectedByServer {
+                assert_eq!(reopened, Ok(ReportState::Draft));
+                assert_eq!(retried, Ok(ReportState::Queued));
+            } else {
+                assert!(reopened.is_err() && retried.is_err(), "{from:?}");
+            }
+        }
     }
 
     #[test]

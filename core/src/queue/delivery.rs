@@ -164,17 +164,18 @@ impl ReportQueue {
     ///   lifecycle's `Retry` says, e.g. after the station fixed its configuration.
     ///
     /// Any other state is an [`QueueError::IllegalTransition`], decided by the
-    /// lifecycle's `Retry` rule.
+    /// lifecycle's `Retry` and `Reopen` rules.
     pub fn retry_rejected(&self, id: ReportId) -> Result<ReportState, QueueError> {
         let to = self.store.write(|tx| -> Result<ReportState, QueueError> {
             let from = rows::load_state(tx, id)?.ok_or(QueueError::NotFound(id))?;
-            let sealed_retry = from.apply(ReportEvent::Retry)?;
             if delivery_acked(tx, id)? {
-                set_state(tx, id, sealed_retry)?;
-                return Ok(sealed_retry);
+                let to = from.apply(ReportEvent::Retry)?;
+                set_state(tx, id, to)?;
+                return Ok(to);
             }
-            reopen(tx, id)?;
-            Ok(ReportState::Draft)
+            let to = from.apply(ReportEvent::Reopen)?;
+            reopen(tx, id, to)?;
+            Ok(to)
         })?;
         self.observers.notify(match to {
             ReportState::Draft => super::QueueChange::Reopened(id),
@@ -244,10 +245,14 @@ fn delivery_acked(conn: &rusqlite::Connection, id: ReportId) -> Result<bool, Que
 /// belonged to the old content (a photo removed while it is a draft must not
 /// inherit another photo's upload by position). The station's message stays for
 /// the carrier to read until the report is submitted again.
-fn reopen(conn: &rusqlite::Transaction<'_>, id: ReportId) -> Result<(), QueueError> {
+fn reopen(
+    conn: &rusqlite::Transaction<'_>,
+    id: ReportId,
+    draft: ReportState,
+) -> Result<(), QueueError> {
     let key = id.to_string();
     // The state first: the database refuses changes to sealed content.
-    set_state(conn, id, ReportState::Draft)?;
+    set_state(conn, id, draft)?;
     conn.execute(
         "UPDATE reports SET content_json = NULL, content_hash = NULL, flag_low_accuracy = 0, \
          flag_stale = 0, queued_at_ms = NULL WHERE id = ?1",

@@ -429,7 +429,8 @@ fn only_a_refused_report_can_be_retried() {
         assert!(
             matches!(
                 queue.retry_rejected(id),
-                Err(QueueError::IllegalTransition(t)) if t.event == ReportEvent::Retry
+                Err(QueueError::IllegalTransition(t))
+                    if matches!(t.event, ReportEvent::Retry | ReportEvent::Reopen)
             ),
             "{:?}",
             before.state
