@@ -122,6 +122,7 @@ impl StationClient {
     pub fn url(&self, path: &str) -> Result<Url, Failure> {
         self.base.join(path).map_err(|_| Failure::Permanent {
             status: 0,
+            problem: None,
             message: "the station sent an unusable address".to_owned(),
         })
     }

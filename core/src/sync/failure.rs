@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::{DATE, HeaderMap, RETRY_AFTER};
 
 use super::backoff::parse_retry_after;
+use crate::model::ProblemType;
 
 /// Longest server message kept on a refused report.
 const MAX_MESSAGE_CHARS: usize = 500;
@@ -25,6 +26,9 @@ pub(crate) enum Failure {
     Permanent {
         /// HTTP status.
         status: u16,
+        /// The kind of problem the station named (`type`), when it sent one this
+        /// build knows: for logs, which may not carry the message itself.
+        problem: Option<ProblemType>,
         /// The station's explanation, from its problem+json.
         message: String,
     },
@@ -63,6 +67,7 @@ impl Failure {
             },
             code => Self::Permanent {
                 status: code,
+                problem: problem_type(body),
                 message: problem_message(status, body),
             },
         }
@@ -74,6 +79,17 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     let date = headers.get(DATE).and_then(|d| d.to_str().ok());
     parse_retry_after(value, date)
+}
+
+/// The kind an RFC 9457 problem document names in its `type` member.
+fn problem_type(body: &[u8]) -> Option<ProblemType> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        type_uri: String,
+    }
+    let kind: Kind = serde_json::from_slice(body).ok()?;
+    ProblemType::from_uri(&kind.type_uri)
 }
 
 /// A readable message from an RFC 9457 problem document, naming the fields at fault.
@@ -153,18 +169,32 @@ mod tests {
     }
 
     #[test]
-    fn permanent_refusals_keep_the_problem_detail_and_field_pointers() {
-        let body = br#"{"type":"/problems/validation","title":"Invalid report","status":422,
-            "detail":"the report is invalid","errors":[{"pointer":"/location/lat","detail":"lat is out of range"}]}"#;
-        let f = Failure::from_response(StatusCode::UNPROCESSABLE_ENTITY, &HeaderMap::new(), body);
-        let Failure::Permanent { message, .. } = f else {
+    fn permanent_refusals_keep_the_problem_kind_detail_and_field_pointers() {
+        let body = format!(
+            r#"{{"type":"{}","title":"Invalid report","status":422,
+            "detail":"the report is invalid","errors":[{{"pointer":"/location/lat","detail":"lat is out of range"}}]}}"#,
+            ProblemType::Validation.uri()
+        );
+        let f = Failure::from_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &HeaderMap::new(),
+            body.as_bytes(),
+        );
+        let Failure::Permanent {
+            message, problem, ..
+        } = f
+        else {
             panic!("{f:?}")
         };
+        assert_eq!(problem, Some(ProblemType::Validation));
         assert_eq!(
             message,
             "the report is invalid; /location/lat: lat is out of range"
         );
         let f = Failure::from_response(StatusCode::CONFLICT, &HeaderMap::new(), b"<html>");
-        assert!(matches!(f, Failure::Permanent { message, .. } if message.contains("409")));
+        assert!(matches!(
+            f,
+            Failure::Permanent { message, problem: None, .. } if message.contains("409")
+        ));
     }
 }

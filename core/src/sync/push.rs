@@ -26,7 +26,7 @@ use super::engine::settle;
 use super::events::{StopReason, SyncErrorKind, SyncEvent, SyncOutcome};
 use super::failure::Failure;
 use super::pass::{DeliverError, Run, Stop};
-use crate::model::{ReportId, ReportState};
+use crate::model::{ProblemType, ReportId, ReportState};
 use crate::queue::QueueError;
 
 type Upload = (ReportId, Result<(), DeliverError>);
@@ -113,7 +113,18 @@ async fn finish(
                 run.local_error(Some(id), &e);
             }
         },
-        Err(DeliverError::Failure(Failure::Permanent { message, .. })) => {
+        Err(DeliverError::Failure(Failure::Permanent {
+            status,
+            problem,
+            message,
+        })) => {
+            // The kind and status only: the message may echo the carrier's note.
+            tracing::warn!(
+                report_id = %id,
+                status,
+                problem = problem.map(ProblemType::slug),
+                "the station refused the report for good"
+            );
             let stored = message.clone();
             match run.db(move |q| q.mark_rejected(id, &stored)).await {
                 Ok(()) => {
