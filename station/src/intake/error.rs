@@ -1,6 +1,6 @@
 //! What intake refuses, field by field, and why.
 
-use postcso_model::CategoryError;
+use postcso_model::{CategoryError, CreatedAtError};
 
 use crate::repo::RepoError;
 
@@ -51,6 +51,10 @@ pub enum Violation {
     /// The category is unknown to the station, or retired.
     #[error("{0}")]
     Category(CategoryError),
+    /// `created_at` is implausible by the station's clock: the phone's clock
+    /// was wrong (see [`postcso_model::check_created_at`]).
+    #[error("{0}")]
+    CreatedAt(CreatedAtError),
 }
 
 impl Violation {
@@ -65,6 +69,7 @@ impl Violation {
             Self::PhotoSize { index, .. } => format!("/photos/{index}/size"),
             Self::PhotoContentType { index } => format!("/photos/{index}/content_type"),
             Self::Category(_) => "/category".to_owned(),
+            Self::CreatedAt(_) => "/created_at".to_owned(),
         }
     }
 }

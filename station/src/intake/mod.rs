@@ -57,9 +57,13 @@ impl<'a> Intake<'a> {
     /// (the station's clock, which also orders reports as `received_at`).
     ///
     /// Shape errors (id, manifest) are refused outright. A breach of the rules
-    /// for new reports is refused unless the same device already stored the
-    /// same content under this id: that is a retry of a report stored before the
-    /// rule refused it (its category retired since), and gets the stored report.
+    /// for new reports (category, `created_at`) is refused unless the same
+    /// device already stored the same content under this id: that is a retry of
+    /// a report stored before the rule refused it (its category retired since,
+    /// or stored before the `created_at` rule), and gets the stored report.
+    /// `created_at` is judged by `now`, so a phone whose clock was wrong is
+    /// refused for good; the phone marks the report `rejected_by_server` with
+    /// the problem's detail.
     pub async fn receive(
         &self,
         by: Deliverer,
@@ -73,7 +77,7 @@ impl<'a> Intake<'a> {
         }
         let hash = content_hash(&content);
         let categories = self.repo.categories(by.station).await?;
-        let breaches = rules::check_new(&content, &categories);
+        let breaches = rules::check_new(&content, &categories, now);
         if !breaches.is_empty() {
             let stored = self.repo.report(by.station, path_id).await?;
             return match stored {

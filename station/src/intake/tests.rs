@@ -1,10 +1,10 @@
 //! Intake's rules without HTTP or a database: each rule refuses with its own
 //! typed violation and pointer, and a report keeping them all passes.
 
-use chrono::{FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use postcso_model::{
-    CategoryCode, CategoryError, CategoryInfo, CategoryList, GeoPoint, LocationSource,
-    PhotoManifestEntry, ReportContent, ReportId,
+    CREATED_AT_MAX_AHEAD, CategoryCode, CategoryError, CategoryInfo, CategoryList, CreatedAtError,
+    GeoPoint, LocationSource, PhotoManifestEntry, ReportContent, ReportId,
 };
 
 use super::manifest;
@@ -59,7 +59,7 @@ fn pointers(violations: &[Violation]) -> Vec<String> {
 fn a_report_keeping_every_rule_passes() {
     let content = report("parcel_theft", vec![photo(1), photo(2)]);
     assert_eq!(check_shape(&content, content.id, LIMITS), vec![]);
-    assert_eq!(check_new(&content, &categories()), vec![]);
+    assert_eq!(check_new(&content, &categories(), Utc::now()), vec![]);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn the_body_id_must_be_the_path_id() {
 #[test]
 fn a_retired_category_is_refused_for_new_reports() {
     let content = report("other", vec![]);
-    let violations = check_new(&content, &categories());
+    let violations = check_new(&content, &categories(), Utc::now());
     assert_eq!(
         violations,
         vec![Violation::Category(CategoryError::Retired("other".into()))]
@@ -85,7 +85,7 @@ fn a_retired_category_is_refused_for_new_reports() {
 #[test]
 fn an_unknown_category_is_refused() {
     let content = report("graffiti", vec![]);
-    let violations = check_new(&content, &categories());
+    let violations = check_new(&content, &categories(), Utc::now());
     assert_eq!(
         violations,
         vec![Violation::Category(CategoryError::Unknown(
@@ -101,6 +101,62 @@ fn category_rules_are_not_shape_rules() {
     // before the retirement must still be recognised as one.
     let content = report("other", vec![]);
     assert_eq!(check_shape(&content, content.id, LIMITS), vec![]);
+}
+
+fn created(rfc3339: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(rfc3339).expect("test time")
+}
+
+#[test]
+fn a_created_at_in_the_year_9999_is_refused_by_the_station_clock() {
+    let mut content = report("parcel_theft", vec![]);
+    content.created_at = created("9999-01-01T00:00:00+09:00");
+    let violations = check_new(&content, &categories(), Utc::now());
+    assert_eq!(
+        violations,
+        vec![Violation::CreatedAt(CreatedAtError::TooFarAhead)]
+    );
+    assert_eq!(pointers(&violations), ["/created_at"]);
+    assert!(violations[0].to_string().contains("clock"));
+}
+
+#[test]
+fn a_created_at_before_2020_is_refused() {
+    let mut content = report("parcel_theft", vec![]);
+    content.created_at = created("1970-01-01T09:00:00+09:00");
+    let violations = check_new(&content, &categories(), Utc::now());
+    assert_eq!(
+        violations,
+        vec![Violation::CreatedAt(CreatedAtError::TooEarly)]
+    );
+    assert_eq!(pointers(&violations), ["/created_at"]);
+}
+
+#[test]
+fn created_at_is_judged_by_the_clock_intake_is_given() {
+    let now = created("2026-12-07T09:00:00Z").with_timezone(&Utc);
+    let mut content = report("parcel_theft", vec![]);
+    content.created_at = (now + CREATED_AT_MAX_AHEAD).fixed_offset();
+    assert_eq!(check_new(&content, &categories(), now), vec![]);
+    content.created_at += Duration::seconds(1);
+    assert_eq!(
+        pointers(&check_new(&content, &categories(), now)),
+        ["/created_at"]
+    );
+    // A day later by the station's clock the same report is fine.
+    assert_eq!(
+        check_new(&content, &categories(), now + Duration::days(1)),
+        vec![]
+    );
+}
+
+#[test]
+fn category_and_created_at_are_reported_together_and_are_not_shape_rules() {
+    let mut content = report("graffiti", vec![]);
+    content.created_at = created("9999-01-01T00:00:00Z");
+    assert_eq!(check_shape(&content, content.id, LIMITS), vec![]);
+    let violations = check_new(&content, &categories(), Utc::now());
+    assert_eq!(pointers(&violations), ["/category", "/created_at"]);
 }
 
 #[test]
