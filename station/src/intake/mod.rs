@@ -85,7 +85,17 @@ impl<'a> Intake<'a> {
                     metrics::counter!("report_retries_total").increment(1);
                     Ok(IntakeOutcome::Unchanged(r))
                 }
-                _ => Err(breaches.into()),
+                _ => {
+                    if breaches
+                        .iter()
+                        .any(|v| matches!(v, Violation::CreatedAt(_)))
+                    {
+                        // Worth an operator's look: that phone's clock is wrong.
+                        tracing::info!(report_id = %path_id, device_id = %by.device,
+                            "report refused: created_at implausible by the station's clock");
+                    }
+                    Err(breaches.into())
+                }
             };
         }
         match self
