@@ -77,6 +77,14 @@ pub enum PostError {
     /// The station URL or configuration is unusable.
     #[error("{0}")]
     InvalidConfig(String),
+    // Last: the frozen API adds variants at the end only.
+    /// At submit: the draft's creation time is before 2020 or more than a day
+    /// ahead of the phone's clock, so the phone's clock was wrong when the draft
+    /// was started (or is wrong now). The station would refuse the report, so it
+    /// is not queued; the draft is kept. Ask the carrier to check the phone's
+    /// date and time.
+    #[error("{0}")]
+    InvalidCreatedAt(String),
 }
 
 impl From<QueueError> for PostError {
@@ -88,6 +96,7 @@ impl From<QueueError> for PostError {
             QueueError::Category(_) => Self::InvalidCategory(message),
             QueueError::Note(_) => Self::InvalidNote(message),
             QueueError::Location(_) => Self::InvalidLocation(message),
+            QueueError::CreatedAt(_) => Self::InvalidCreatedAt(message),
             QueueError::Missing(_) => Self::MissingField(message),
             QueueError::TooManyPhotos { .. } => Self::TooManyPhotos(message),
             QueueError::NoSuchPhoto(_) => Self::NoSuchPhoto(message),
@@ -151,7 +160,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
 
 #[cfg(test)]
 mod tests {
-    use postcso_core::model::{GeoError, ReportId};
+    use postcso_core::model::{CreatedAtError, GeoError, ReportId};
     use postcso_core::photo::PhotoError;
 
     use super::*;
@@ -178,6 +187,10 @@ mod tests {
         assert!(matches!(
             PostError::from(QueueError::Missing("location")),
             PostError::MissingField(_)
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::CreatedAt(CreatedAtError::TooEarly)),
+            PostError::InvalidCreatedAt(m) if m.contains("2020") && m.contains("clock")
         ));
         assert!(matches!(
             PostError::from(EnrolError::Refused("used".into())),

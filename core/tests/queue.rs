@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use common::{file_report, open, png_bytes, seodaemun_fix};
 use postcso_core::model::{
-    CategoryCode, CategoryError, CategoryInfo, CategoryList, GeoPoint, LocationSource, ReportState,
+    CategoryCode, CategoryError, CategoryInfo, CategoryList, CreatedAtError, GeoPoint,
+    LocationSource, ReportId, ReportState,
 };
 use postcso_core::photo::{BlobError, PhotoError, PhotoInput};
 use postcso_core::{QueueConfig, QueueError, ReportQueue};
@@ -461,4 +462,61 @@ fn a_camera_gps_position_is_offered_only_when_the_report_has_none() {
         !stored.windows(4).any(|w| w == b"Exif"),
         "EXIF left in the stored photo"
     );
+}
+
+/// Stamps a draft's creation time as `create_draft` would have with the phone's
+/// clock showing `created_at`: how a draft started under a wrong clock looks.
+fn stamp_created_at(dir: &std::path::Path, id: ReportId, created_at: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(created_at).unwrap();
+    let changed = rusqlite::Connection::open(dir.join("queue.db"))
+        .unwrap()
+        .execute(
+            "UPDATE reports SET created_at = ?2, created_at_ms = ?3 WHERE id = ?1",
+            rusqlite::params![id.to_string(), at.to_rfc3339(), at.timestamp_millis()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+#[test]
+fn a_draft_started_under_a_wrong_clock_is_refused_at_submit_and_kept_as_a_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = open(dir.path());
+    for (created_at, expected) in [
+        ("1970-01-01T09:00:00+09:00", CreatedAtError::TooEarly),
+        ("2019-12-31T23:59:59Z", CreatedAtError::TooEarly),
+        ("9999-01-01T00:00:00+09:00", CreatedAtError::TooFarAhead),
+    ] {
+        let id = q.create_draft().unwrap();
+        q.set_category(id, "crime_risk").unwrap();
+        q.set_location(id, seodaemun_fix(7)).unwrap();
+        q.attach_photo(id, PhotoInput::Bytes(&png_bytes(30, 20, 9)))
+            .unwrap();
+        stamp_created_at(dir.path(), id, created_at);
+        let before = q.get(id).unwrap();
+
+        let err = q.submit(id).unwrap_err();
+        assert!(
+            matches!(err, QueueError::CreatedAt(e) if e == expected),
+            "{created_at}: {err:?}"
+        );
+        assert!(err.to_string().contains("clock"), "{err}");
+        let after = q.get(id).unwrap();
+        assert_eq!(after, before, "the draft is kept as it was");
+        assert_eq!(after.state, ReportState::Draft);
+        assert!(after.content_hash.is_none());
+        // Still a draft: editable and deletable.
+        q.set_note(id, "still editable").unwrap();
+    }
+    assert_eq!(q.stats().unwrap().queued, 0);
+    assert_eq!(q.stats().unwrap().drafts, 3);
+
+    // A clock a little fast (23 hours) is skew, not a wrong clock: sealed.
+    let id = q.create_draft().unwrap();
+    q.set_category(id, "crime_risk").unwrap();
+    q.set_location(id, seodaemun_fix(8)).unwrap();
+    let ahead = (Utc::now() + Duration::hours(23)).to_rfc3339();
+    stamp_created_at(dir.path(), id, &ahead);
+    q.submit(id).unwrap();
+    assert_eq!(q.get(id).unwrap().state, ReportState::Queued);
 }

@@ -8,6 +8,7 @@
 //! alone, without the phone's HTTP client or JPEG codec.
 
 mod category;
+mod created_at;
 mod feed;
 mod geo;
 mod lifecycle;
@@ -18,6 +19,7 @@ pub mod routes;
 mod zone;
 
 pub use category::{BUILTIN_CATEGORIES, CategoryCode, CategoryError, CategoryInfo, CategoryList};
+pub use created_at::{CREATED_AT_EARLIEST, CREATED_AT_MAX_AHEAD, CreatedAtError, check_created_at};
 pub use feed::{ChangesPage, FeedEntry, ReportEventKind};
 pub use geo::{GeoError, GeoFlags, GeoPoint, GeoPolicy, LocationSource};
 pub use lifecycle::{IllegalTransition, ReportEvent, ReportState, ReviewStatus};

@@ -1,11 +1,11 @@
 //! A sealed report's content, as the phone freezes it and the station stores it.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{CategoryCode, GeoPoint, Note};
+use super::{CategoryCode, CreatedAtError, GeoPoint, Note, check_created_at};
 
 /// How many photos a report may carry unless the station says otherwise.
 pub const MAX_PHOTOS_DEFAULT: usize = 4;
@@ -72,6 +72,8 @@ pub struct ReportContent {
     /// Where the problem is.
     pub location: GeoPoint,
     /// When the draft was created, with the phone's UTC offset at the time.
+    /// From the phone's clock, so only plausible, not exact: see
+    /// [`ReportContent::check_created_at`].
     pub created_at: DateTime<FixedOffset>,
     /// Photos in the carrier's order.
     pub photos: Vec<PhotoManifestEntry>,
@@ -87,6 +89,14 @@ impl ReportContent {
         // number, bool or list, and no map has non-string keys.
         serde_json::to_string(self).expect("ReportContent always serialises")
     }
+
+    /// Refuses a `created_at` that only a wrong phone clock can have produced,
+    /// judged by the checker's clock `now` (see [`check_created_at`]). Not part
+    /// of deserialising, because the verdict depends on when and by whom it is
+    /// asked: the station asks at receipt with its own clock.
+    pub fn check_created_at(&self, now: DateTime<Utc>) -> Result<(), CreatedAtError> {
+        check_created_at(&self.created_at, now)
+    }
 }
 
 /// SHA-256 over [`ReportContent::canonical_json`], lowercase hex.
@@ -100,7 +110,6 @@ pub fn content_hash(content: &ReportContent) -> String {
 mod tests {
     use super::*;
     use crate::LocationSource;
-    use chrono::Utc;
 
     fn sample() -> ReportContent {
         let now = Utc::now();
@@ -142,6 +151,23 @@ mod tests {
         let content = sample();
         let wire = serde_json::to_value(&content).unwrap();
         assert!(wire["created_at"].as_str().unwrap().ends_with("+09:00"));
+    }
+
+    #[test]
+    fn content_checks_its_created_at_against_the_given_clock() {
+        let mut content = sample();
+        let now = content.created_at.with_timezone(&Utc);
+        assert_eq!(content.check_created_at(now), Ok(()));
+        content.created_at = DateTime::parse_from_rfc3339("9999-01-01T00:00:00+09:00").unwrap();
+        assert_eq!(
+            content.check_created_at(now),
+            Err(CreatedAtError::TooFarAhead)
+        );
+        // The same content is fine for a clock that has caught up with it.
+        assert_eq!(
+            content.check_created_at(content.created_at.with_timezone(&Utc)),
+            Ok(())
+        );
     }
 
     #[test]

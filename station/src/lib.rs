@@ -7,6 +7,8 @@
 //! - [`server`]: binding, serving, graceful shutdown;
 //! - [`http`]: routes by resource, problem+json errors, OpenAPI, metrics;
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
+//! - [`intake`]: the station's rules for a delivered report, retries and conflicts;
+//! - [`upload`]: resumable photo uploads (the storage side of tus);
 //! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL).
 
 #![warn(missing_docs)]
@@ -20,6 +22,7 @@ pub mod config;
 pub mod exit;
 pub mod fsync;
 pub mod http;
+pub mod intake;
 pub mod repo;
 pub mod server;
 pub mod telemetry;

@@ -300,6 +300,59 @@ async fn validation_errors_point_at_the_field_with_the_cores_rules() {
 }
 
 #[tokio::test]
+async fn a_created_at_only_a_wrong_phone_clock_can_give_is_422_at_created_at() {
+    let s = setup().await;
+    let base = sample_report(1);
+
+    let mut r = base.clone();
+    r["created_at"] = Value::from("9999-01-01T00:00:00+09:00");
+    let p = s.expect_invalid(&r, &["/created_at"]).await;
+    let detail = p["errors"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("more than 24 hours in the future"), "{p}");
+    assert!(detail.contains("clock"), "{p}");
+    assert_eq!(p["detail"], format!("/created_at: {detail}"));
+
+    // A clock reset to 1970, and the last second before 2020.
+    for before in ["1970-01-01T09:00:00+09:00", "2019-12-31T23:59:59Z"] {
+        let mut r = base.clone();
+        r["created_at"] = Value::from(before);
+        let p = s.expect_invalid(&r, &["/created_at"]).await;
+        assert!(
+            p["errors"][0]["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("before 2020-01-01"),
+            "{p}"
+        );
+    }
+
+    // Two days ahead of the station's clock: refused like the year 9999.
+    let mut r = base.clone();
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(48);
+    r["created_at"] = Value::from(ahead.to_rfc3339());
+    s.expect_invalid(&r, &["/created_at"]).await;
+
+    // With an unknown category too, both are pointed at, in body order.
+    let mut r = base.clone();
+    r["category"] = Value::from("graffiti");
+    r["created_at"] = Value::from("9999-01-01T00:00:00Z");
+    s.expect_invalid(&r, &["/category", "/created_at"]).await;
+
+    s.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn a_created_at_a_few_hours_ahead_of_the_station_is_clock_skew_and_stored() {
+    let s = setup().await;
+    let mut r = sample_report(0);
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(23);
+    r["created_at"] = Value::from(ahead.to_rfc3339());
+    let response = s.server.put_report(&s.token, &id_of(&r), &r).await;
+    assert_eq!(response.status(), 201);
+    s.server.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_are_problems_too() {
     let s = setup().await;
     let p = problem(

@@ -6,7 +6,9 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{TestServer, count, id_of, parallel_statuses, problem, sample_report};
+use postcso_model::{ReportContent, content_hash};
 use postcso_station::auth::Role;
+use postcso_station::repo::PutOutcome;
 use serde_json::Value;
 
 #[tokio::test]
@@ -252,5 +254,97 @@ async fn categories_come_from_the_callers_station() {
         ]
     );
     assert!(list[0]["guidance"].as_str().is_some_and(|g| !g.is_empty()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_of_a_report_stored_before_its_category_was_retired_is_still_200() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let carrier = server.device(&station).await;
+    let admin = server.staff(&station, "kim", Role::Admin).await;
+    let mut report = sample_report(0);
+    report["category"] = Value::from("other");
+    let id = id_of(&report);
+    assert_eq!(
+        server.put_report(&carrier, &id, &report).await.status(),
+        201
+    );
+
+    let retired = server
+        .http
+        .post(server.url("/v1/categories/other/retire"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("retire");
+    assert_eq!(retired.status(), 200);
+
+    let retry = server.put_report(&carrier, &id, &report).await;
+    assert_eq!(retry.status(), 200);
+    let body: Value = retry.json().await.expect("json");
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["content"]["category"], "other");
+
+    // New reports, and changed content under the stored id, are refused.
+    let mut changed = report.clone();
+    changed["note"] = Value::from("changed");
+    let p = problem(server.put_report(&carrier, &id, &changed).await, 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/category");
+    let mut late = sample_report(0);
+    late["category"] = Value::from("other");
+    let p = problem(server.put_report(&carrier, &id_of(&late), &late).await, 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/category");
+    assert_eq!(server.count_rows("reports"), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_of_a_report_stored_before_the_created_at_rule_is_still_200() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let carrier = server.device(&station).await;
+    let other_carrier = server.device(&station).await;
+    // The device's id, from a report it delivers.
+    let first = sample_report(0);
+    let response = server.put_report(&carrier, &id_of(&first), &first).await;
+    assert_eq!(response.status(), 201);
+    let device_id: uuid::Uuid = response.json::<Value>().await.expect("json")["device_id"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("device id");
+
+    // Stored as the station stored it before the rule: straight into the repository.
+    let mut report = sample_report(0);
+    report["created_at"] = Value::from("9999-01-01T00:00:00+09:00");
+    let id = id_of(&report);
+    let content: ReportContent = serde_json::from_value(report.clone()).expect("content");
+    let stored = server
+        .repo
+        .put_report(
+            station.id,
+            device_id,
+            content.clone(),
+            content_hash(&content),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("store");
+    assert!(matches!(stored, PutOutcome::Created(_)));
+
+    let retry = server.put_report(&carrier, &id, &report).await;
+    assert_eq!(retry.status(), 200);
+    let body: Value = retry.json().await.expect("json");
+    assert_eq!(body["content_hash"], content_hash(&content).as_str());
+
+    // Anything else with that created_at is refused at it.
+    let mut changed = report.clone();
+    changed["note"] = Value::from("changed");
+    let p = problem(server.put_report(&carrier, &id, &changed).await, 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/created_at");
+    let p = problem(server.put_report(&other_carrier, &id, &report).await, 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/created_at");
+    assert_eq!(server.count_rows("reports"), 2);
     server.stop().await;
 }

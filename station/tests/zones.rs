@@ -507,7 +507,7 @@ async fn the_openapi_document_describes_zones_inspections_and_category_admin() {
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    let kinds = doc["components"]["schemas"]["ChangeView"].to_string();
+    let kinds = doc["components"]["schemas"]["FeedEntry"].to_string();
     assert!(kinds.contains("zones"));
     assert!(doc["components"]["schemas"]["ZoneInfo"].is_object());
 }

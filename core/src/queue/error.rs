@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use crate::model::{CategoryError, GeoError, IllegalTransition, NoteError, ReportId};
+use crate::model::{
+    CategoryError, CreatedAtError, GeoError, IllegalTransition, NoteError, ReportId,
+};
 use crate::photo::{BlobError, PhotoError};
 use crate::store::StoreError;
 
@@ -28,6 +30,12 @@ pub enum QueueError {
     /// The position was refused.
     #[error("location: {0}")]
     Location(#[from] GeoError),
+    /// The draft's creation time is implausible by the phone's clock at submit
+    /// (before 2020, or more than a day ahead): the clock was wrong when the
+    /// draft was started, or is wrong now. The station would refuse the report
+    /// for good, so it is not sealed; the draft is kept as it was.
+    #[error("created_at {0}")]
+    CreatedAt(#[from] CreatedAtError),
     /// A field needed to submit is not set yet (`category` or `location`).
     #[error("the report has no {0} yet; set it before submitting")]
     Missing(&'static str),

@@ -283,6 +283,9 @@ impl ReportQueue {
                 .ok_or(QueueError::Missing("category"))?;
             let category = categories.validate_for_new_report(category)?;
             let location = draft.location.ok_or(QueueError::Missing("location"))?;
+            // The station applies the same rule by its clock; refusing here keeps
+            // the draft instead of sealing a report bound to be rejected.
+            crate::model::check_created_at(&draft.created_at, now)?;
             if draft.photos.len() > self.config.max_photos {
                 return Err(QueueError::TooManyPhotos {
                     max: self.config.max_photos,

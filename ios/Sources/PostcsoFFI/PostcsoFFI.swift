@@ -3329,6 +3329,15 @@ enum PostError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case InvalidConfig(message: String)
     
+    /**
+     * At submit: the draft's creation time is before 2020 or more than a day
+     * ahead of the phone's clock, so the phone's clock was wrong when the draft
+     * was started (or is wrong now). The station would refuse the report, so it
+     * is not queued; the draft is kept. Ask the carrier to check the phone's
+     * date and time.
+     */
+    case InvalidCreatedAt(message: String)
+    
 
     
 
@@ -3438,6 +3447,10 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
+        case 21: return .InvalidCreatedAt(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
 
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3489,6 +3502,8 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(19))
         case .InvalidConfig(_ /* message is ignored*/):
             writeInt(&buf, Int32(20))
+        case .InvalidCreatedAt(_ /* message is ignored*/):
+            writeInt(&buf, Int32(21))
 
         
         }

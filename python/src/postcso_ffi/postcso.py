@@ -3412,6 +3412,17 @@ class PostError:  # type: ignore
         def __repr__(self):
             return "PostError.InvalidConfig({})".format(repr(str(self)))
     _UniffiTempPostError.InvalidConfig = InvalidConfig # type: ignore
+    class InvalidCreatedAt(_UniffiTempPostError):
+        """
+        At submit: the draft's creation time is before 2020 or more than a day
+        ahead of the phone's clock, so the phone's clock was wrong when the draft
+        was started (or is wrong now). The station would refuse the report, so it
+        is not queued; the draft is kept. Ask the carrier to check the phone's
+        date and time.
+"""
+        def __repr__(self):
+            return "PostError.InvalidCreatedAt({})".format(repr(str(self)))
+    _UniffiTempPostError.InvalidCreatedAt = InvalidCreatedAt # type: ignore
 
 PostError = _UniffiTempPostError # type: ignore
 del _UniffiTempPostError
@@ -3501,6 +3512,10 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return PostError.InvalidConfig(
                 _UniffiFfiConverterString.read(buf),
             )
+        if variant == 21:
+            return PostError.InvalidCreatedAt(
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3545,6 +3560,8 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, PostError.InvalidConfig):
             return
+        if isinstance(value, PostError.InvalidCreatedAt):
+            return
 
     @staticmethod
     def write(value, buf):
@@ -3588,6 +3605,8 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             buf.write_i32(19)
         if isinstance(value, PostError.InvalidConfig):
             buf.write_i32(20)
+        if isinstance(value, PostError.InvalidCreatedAt):
+            buf.write_i32(21)
 
 
 

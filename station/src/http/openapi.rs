@@ -86,7 +86,9 @@ pub struct ReportContentDoc {
     note: Option<String>,
     /// Where the problem is.
     location: GeoPointDoc,
-    /// When the draft was made, with the phone's UTC offset.
+    /// When the draft was made, with the phone's UTC offset. Not before
+    /// 2020-01-01T00:00:00Z and at most 24 hours ahead of the station's clock
+    /// (else the phone's clock was wrong: `422` at `/created_at`).
     created_at: chrono::DateTime<chrono::FixedOffset>,
     /// The photos in the carrier's order (at most 4).
     photos: Vec<PhotoManifestEntryDoc>,

@@ -2,17 +2,17 @@
 //!
 //! PUT is idempotent on the client's UUID: the first delivery stores the report
 //! (201), a retry with the same content hash gets the stored report back (200),
-//! and different content under a taken id is refused (409). Validation is the
-//! core model's, so station and phone never disagree about what is valid.
+//! and different content under a taken id is refused (409). Parsing is the
+//! shared model's, so station and phone never disagree about what is valid; the
+//! station's intake rules and storing are in [`crate::intake`], and this module
+//! only parses the body and maps the outcome or [`IntakeError`] to HTTP.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use postcso_model::{
-    GeoError, GeoPoint, LocationSource, PhotoManifestEntry, ReportContent, ReportId, content_hash,
-};
+use postcso_model::{GeoError, GeoPoint, LocationSource, ReportContent, ReportId};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,8 +22,8 @@ use super::body::{JsonError, JsonText, parse_json};
 use super::problem::{FieldError, Problem, ProblemType};
 use crate::auth::policy::{ReportAccess, may_read_reports, report_access};
 use crate::auth::{Caller, DeviceCaller};
-use crate::config::ServerConfig;
-use crate::repo::{PutOutcome, StoredReport};
+use crate::intake::{Deliverer, Intake, IntakeError, IntakeOutcome, ManifestLimits};
+use crate::repo::StoredReport;
 
 /// Body limit of a report PUT: content plus manifest is a few KB; photos travel apart.
 pub const REPORT_BODY_LIMIT: usize = 64 * 1024;
@@ -138,6 +138,28 @@ pub enum ReportRead {
     Status(ReportStatusView),
 }
 
+impl From<IntakeError> for Problem {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid(violations) => Problem::validation(
+                violations
+                    .iter()
+                    .map(|v| FieldError {
+                        pointer: v.pointer(),
+                        detail: v.to_string(),
+                    })
+                    .collect(),
+            ),
+            IntakeError::Conflict => Problem::conflict(
+                ProblemType::ReportIdConflict,
+                "Report id already used",
+                "a different report is already stored under this id; make a new id for new content",
+            ),
+            IntakeError::Repo(e) => e.into(),
+        }
+    }
+}
+
 fn parse_id(raw: &str) -> Result<ReportId, Problem> {
     ReportId::parse(raw).map_err(|_| {
         Problem::invalid_id(
@@ -194,53 +216,6 @@ fn parse_content(text: &str) -> Result<ReportContent, Problem> {
     })
 }
 
-/// Checks the photo manifest. The core model does not constrain it yet; these
-/// are the station's intake rules until it does.
-fn check_manifest(photos: &[PhotoManifestEntry], config: &ServerConfig) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    if photos.len() > config.max_photos {
-        errors.push(FieldError {
-            pointer: "/photos".into(),
-            detail: format!(
-                "a report may carry at most {} photos, not {}",
-                config.max_photos,
-                photos.len()
-            ),
-        });
-    }
-    for (i, photo) in photos.iter().enumerate() {
-        let is_hex = photo.sha256.len() == 64
-            && photo
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !is_hex {
-            errors.push(FieldError {
-                pointer: format!("/photos/{i}/sha256"),
-                detail: "must be a SHA-256 as 64 lowercase hex digits".into(),
-            });
-        } else if photos[..i].iter().any(|p| p.sha256 == photo.sha256) {
-            errors.push(FieldError {
-                pointer: format!("/photos/{i}/sha256"),
-                detail: "the same photo is listed twice".into(),
-            });
-        }
-        if photo.size == 0 || photo.size > config.max_photo_bytes {
-            errors.push(FieldError {
-                pointer: format!("/photos/{i}/size"),
-                detail: format!("must be between 1 and {} bytes", config.max_photo_bytes),
-            });
-        }
-        if photo.content_type != "image/jpeg" {
-            errors.push(FieldError {
-                pointer: format!("/photos/{i}/content_type"),
-                detail: "photos are sent as image/jpeg".into(),
-            });
-        }
-    }
-    errors
-}
-
 /// `PUT /v1/reports/{id}`
 #[utoipa::path(put, path = "/v1/reports/{id}", tag = "reports",
     params(("id" = String, Path, description = "The report's UUID, made on the phone")),
@@ -267,42 +242,13 @@ pub async fn put_report(
 ) -> Result<Response, Problem> {
     let path_id = parse_id(&raw_id)?;
     let content = parse_content(&text)?;
-    let mut errors = Vec::new();
-    if content.id != path_id {
-        errors.push(FieldError {
-            pointer: "/id".into(),
-            detail: "the id in the body must equal the id in the path".into(),
-        });
-    }
-    errors.extend(check_manifest(&content.photos, &state.config));
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
-    let hash = content_hash(&content);
-    let categories = state.repo.categories(device.station_id).await?;
-    if let Err(e) = categories.validate_for_new_report(content.category.as_str()) {
-        // A retry of a report stored before its category was retired is still a retry.
-        let stored = state.repo.report(device.station_id, path_id).await?;
-        match stored {
-            Some(r) if r.device_id == device.id && r.content_hash == hash => {
-                return Ok((StatusCode::OK, axum::Json(ReportView::from(r))).into_response());
-            }
-            _ => {
-                return Err(Problem::validation(vec![FieldError {
-                    pointer: "/category".into(),
-                    detail: e.to_string(),
-                }]));
-            }
-        }
-    }
-    let outcome = state
-        .repo
-        .put_report(device.station_id, device.id, content, hash, Utc::now())
-        .await?;
-    match outcome {
-        PutOutcome::Created(report) => {
-            metrics::counter!("reports_received_total").increment(1);
-            tracing::info!(report_id = %report.id, device_id = %device.id, "report stored");
+    let by = Deliverer {
+        station: device.station_id,
+        device: device.id,
+    };
+    let intake = Intake::new(state.repo.as_ref(), ManifestLimits::from(&*state.config));
+    match intake.receive(by, path_id, content, Utc::now()).await? {
+        IntakeOutcome::Created(report) => {
             let location = format!("/v1/reports/{}", report.id);
             Ok((
                 StatusCode::CREATED,
@@ -311,17 +257,8 @@ pub async fn put_report(
             )
                 .into_response())
         }
-        PutOutcome::Unchanged(report) => {
-            metrics::counter!("report_retries_total").increment(1);
+        IntakeOutcome::Unchanged(report) => {
             Ok((StatusCode::OK, axum::Json(ReportView::from(report))).into_response())
-        }
-        PutOutcome::Conflict => {
-            metrics::counter!("report_conflicts_total").increment(1);
-            Err(Problem::conflict(
-                ProblemType::ReportIdConflict,
-                "Report id already used",
-                "a different report is already stored under this id; make a new id for new content",
-            ))
         }
     }
 }

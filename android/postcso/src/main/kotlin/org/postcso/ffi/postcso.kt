@@ -4100,6 +4100,15 @@ sealed class PostException(message: String): kotlin.Exception(message) {
      */
         class InvalidConfig(message: String) : PostException(message)
         
+    /**
+     * At submit: the draft's creation time is before 2020 or more than a day
+     * ahead of the phone's clock, so the phone's clock was wrong when the draft
+     * was started (or is wrong now). The station would refuse the report, so it
+     * is not queued; the draft is kept. Ask the carrier to check the phone's
+     * date and time.
+     */
+        class InvalidCreatedAt(message: String) : PostException(message)
+        
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<PostException> {
         override fun lift(error_buf: RustBuffer.ByValue): PostException = FfiConverterTypePostError.lift(error_buf)
@@ -4133,6 +4142,7 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             18 -> PostException.ReEnrolRequired(FfiConverterString.read(buf))
             19 -> PostException.NotEnrolled(FfiConverterString.read(buf))
             20 -> PostException.InvalidConfig(FfiConverterString.read(buf))
+            21 -> PostException.InvalidCreatedAt(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4222,6 +4232,10 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             }
             is PostException.InvalidConfig -> {
                 buf.putInt(20)
+                Unit
+            }
+            is PostException.InvalidCreatedAt -> {
+                buf.putInt(21)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
