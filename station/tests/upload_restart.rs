@@ -8,13 +8,15 @@ mod common;
 mod process;
 
 use common::{blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
-use process::{StationProcess, setup_station};
+use postcso_harness::StationDir;
+use process::{StationProcess, setup_station, station_dir};
 use serde_json::Value;
 
 /// A stopped-and-started station needs the same data dir, token and upload.
 struct Rig {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
+    station: StationDir,
     http: reqwest::Client,
     server: StationProcess,
     token: String,
@@ -28,10 +30,12 @@ struct Rig {
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).expect("data dir");
-    common::test_database_url(&data).await;
-    let code = setup_station(&data, dir.path());
-    let server = StationProcess::start(&data, &[], &[]);
+    let station = station_dir(&data)
+        .with_test_database()
+        .await
+        .expect("test database");
+    let code = setup_station(&station).await;
+    let server = StationProcess::start(&station, &[], &[]).await;
     let http = server.http.clone();
     let token = server.enrol(&code).await;
     let photo = photo_bytes(1_000_000, 3);
@@ -42,6 +46,7 @@ async fn rig() -> Rig {
     Rig {
         _dir: dir,
         data,
+        station,
         http,
         server,
         token,
@@ -77,9 +82,8 @@ async fn head(rig: &Rig) -> reqwest::Response {
 }
 
 /// SIGKILLs the server: no shutdown, no chance to flush anything more.
-fn kill(server: &mut StationProcess) {
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().expect("wait");
+async fn kill(server: &mut StationProcess) {
+    server.server.kill().await.expect("SIGKILL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,9 +92,9 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     let photo = rig.photo.clone();
     let half = 500_000;
     assert_eq!(patch(&rig, 0, &photo[..half]).await.status(), 204);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
 
-    rig.server = StationProcess::start(&rig.data, &["--max-upload-size", "2000000"], &[]);
+    rig.server = StationProcess::start(&rig.station, &["--max-upload-size", "2000000"], &[]).await;
     let options = rig
         .http
         .request(
@@ -118,7 +122,7 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
         .await
         .expect("json");
     assert_eq!(status["complete"], true);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     assert_eq!(
         blob_on_disk(&rig.data, &sha256_hex(&photo)).expect("blob"),
         photo
@@ -135,7 +139,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     let photo = rig.photo.clone();
     let response = patch(&rig, 0, &photo[..600_000]).await;
     assert_eq!(response.status(), 204);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     let upload_id = rig.path.trim_start_matches("/v1/uploads/").to_owned();
     let (_, changed) = common::db_sql(
         &rig.data,
@@ -145,7 +149,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     )
     .expect("set the checkpoint back");
     assert_eq!(changed, 1);
-    rig.server = StationProcess::start(&rig.data, &[], &[]);
+    rig.server = StationProcess::start(&rig.station, &[], &[]).await;
 
     // The client, told 600,000 before the crash, is refused and learns 200,000.
     let stale = patch(&rig, 600_000, &photo[600_000..]).await;
@@ -155,7 +159,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     let resumed = patch(&rig, 200_000, &photo[200_000..]).await;
     assert_eq!(resumed.status(), 204);
     assert_eq!(header_u64(&resumed, "upload-offset"), photo.len() as u64);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     assert_eq!(
         blob_on_disk(&rig.data, &sha256_hex(&photo)).expect("blob"),
         photo,
