@@ -2,6 +2,7 @@
 //! enrolment code, and a supervisor signing in.
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::HarnessError;
 
@@ -20,21 +21,8 @@ pub async fn enrol_device(
     base_url: &str,
     code: &str,
 ) -> Result<Enrolled, HarnessError> {
-    let answer = http
-        .post(format!(
-            "{}/v1/devices/enrol",
-            base_url.trim_end_matches('/')
-        ))
-        .json(&serde_json::json!({ "code": code }))
-        .send()
-        .await?;
-    if answer.status() != reqwest::StatusCode::CREATED {
-        return Err(HarnessError::Unexpected {
-            request: "POST /v1/devices/enrol",
-            status: answer.status(),
-        });
-    }
-    Ok(answer.json().await?)
+    let body = serde_json::json!({ "code": code });
+    create(http, base_url, "/v1/devices/enrol", &body).await
 }
 
 /// Signs staff user `username` of station `slug` in; returns the session token.
@@ -49,16 +37,28 @@ pub async fn sign_in(
     struct Session {
         token: String,
     }
+    let body = serde_json::json!({ "station": slug, "username": username, "password": password });
+    let session: Session = create(http, base_url, "/v1/sessions", &body).await?;
+    Ok(session.token)
+}
+
+/// POSTs `body` to `path` and reads the answer, which must be 201 Created.
+async fn create<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    base_url: &str,
+    path: &'static str,
+    body: &serde_json::Value,
+) -> Result<T, HarnessError> {
     let answer = http
-        .post(format!("{}/v1/sessions", base_url.trim_end_matches('/')))
-        .json(&serde_json::json!({ "station": slug, "username": username, "password": password }))
+        .post(format!("{}{path}", base_url.trim_end_matches('/')))
+        .json(body)
         .send()
         .await?;
     if answer.status() != reqwest::StatusCode::CREATED {
         return Err(HarnessError::Unexpected {
-            request: "POST /v1/sessions",
+            request: path,
             status: answer.status(),
         });
     }
-    Ok(answer.json::<Session>().await?.token)
+    Ok(answer.json().await?)
 }

@@ -71,9 +71,9 @@ pub enum HarnessError {
     #[error("postcso-station serve did not start: {0}")]
     NotListening(String),
     /// The station answered a setup request with an unexpected status.
-    #[error("{request} answered {status}")]
+    #[error("POST {request} answered {status}")]
     Unexpected {
-        /// The request, e.g. `POST /v1/devices/enrol`.
+        /// The path POSTed to, e.g. `/v1/devices/enrol`.
         request: &'static str,
         /// The status it got.
         status: reqwest::StatusCode,

@@ -10,14 +10,12 @@ mod process;
 use common::{blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
 use postcso_harness::StationDir;
 use process::{StationProcess, setup_station, station_dir};
-use serde_json::Value;
 
 /// A stopped-and-started station needs the same data dir, token and upload.
 struct Rig {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
     station: StationDir,
-    http: reqwest::Client,
     server: StationProcess,
     token: String,
     id: String,
@@ -36,7 +34,6 @@ async fn rig() -> Rig {
         .expect("test database");
     let code = setup_station(&station).await;
     let server = StationProcess::start(&station, &[], &[]).await;
-    let http = server.http.clone();
     let token = server.enrol(&code).await;
     let photo = photo_bytes(1_000_000, 3);
     let report = report_with_photos(&[&photo]);
@@ -47,7 +44,6 @@ async fn rig() -> Rig {
         _dir: dir,
         data,
         station,
-        http,
         server,
         token,
         id,
@@ -56,29 +52,14 @@ async fn rig() -> Rig {
     }
 }
 
-/// PATCHes `bytes` at `offset`.
+/// PATCHes `bytes` at `offset` of the upload.
 async fn patch(rig: &Rig, offset: usize, bytes: &[u8]) -> reqwest::Response {
-    rig.http
-        .patch(format!("{}{}", rig.server.base, rig.path))
-        .bearer_auth(&rig.token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("patch")
+    rig.server.patch(&rig.token, &rig.path, offset, bytes).await
 }
 
 /// HEADs the upload.
 async fn head(rig: &Rig) -> reqwest::Response {
-    rig.http
-        .head(format!("{}{}", rig.server.base, rig.path))
-        .bearer_auth(&rig.token)
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .expect("head")
+    rig.server.head(&rig.token, &rig.path).await
 }
 
 /// SIGKILLs the server: no shutdown, no chance to flush anything more.
@@ -96,6 +77,7 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
 
     rig.server = StationProcess::start(&rig.station, &["--max-upload-size", "2000000"], &[]).await;
     let options = rig
+        .server
         .http
         .request(
             reqwest::Method::OPTIONS,
@@ -111,16 +93,7 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     let response = patch(&rig, half, &photo[half..]).await;
     assert_eq!(response.status(), 204);
     assert_eq!(header_u64(&response, "upload-offset"), photo.len() as u64);
-    let status: Value = rig
-        .http
-        .get(format!("{}/v1/reports/{}", rig.server.base, rig.id))
-        .bearer_auth(&rig.token)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status = rig.server.report(&rig.token, &rig.id).await;
     assert_eq!(status["complete"], true);
     kill(&mut rig.server).await;
     assert_eq!(
