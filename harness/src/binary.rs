@@ -35,12 +35,22 @@ pub fn build_station_binary() -> Result<PathBuf, HarnessError> {
             command.args(["--profile", profile]);
         }
     }
+    // The running test's own cargo variables would reach the build scripts
+    // (ring's reads CARGO_MANIFEST_DIR) and rebuild them at every switch
+    // between this build and a plain `cargo build`.
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(is_crate_variable) {
+            command.env_remove(key);
+        }
+    }
     tracing::info!(?command, "building the station binary");
     let status = command.status().map_err(io("running cargo build"))?;
     if !status.success() {
-        return Err(HarnessError::Build(format!(
-            "cargo build exited with {status}"
-        )));
+        return Err(HarnessError::Command {
+            command: format!("cargo build -p {BINARY_NAME}"),
+            status,
+            stderr: "(shown above)".to_owned(),
+        });
     }
     let binary = dir.join(BINARY_NAME);
     if binary.is_file() {
@@ -61,4 +71,21 @@ fn profile_dir() -> Result<PathBuf, HarnessError> {
         _ => dir,
     };
     Ok(dir.to_owned())
+}
+
+/// Whether cargo sets `key` for the crate it builds or runs (not for itself).
+fn is_crate_variable(key: &str) -> bool {
+    key == "OUT_DIR"
+        || key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
 }

@@ -46,9 +46,6 @@ pub enum HarnessError {
     /// There is no station binary where one was expected.
     #[error("no station binary at {}", .0.display())]
     NoBinary(PathBuf),
-    /// `cargo build` of the station failed.
-    #[error("building postcso-station failed: {0}")]
-    Build(String),
     /// A file, directory or process could not be used.
     #[error("{what}: {source}")]
     Io {
@@ -57,10 +54,10 @@ pub enum HarnessError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// An admin command exited unsuccessfully.
-    #[error("`postcso-station {command}` failed ({status}): {stderr}")]
-    Admin {
-        /// The command's arguments.
+    /// An admin command, or the build of the station, exited unsuccessfully.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Command {
+        /// The command line.
         command: String,
         /// How it exited.
         status: ExitStatus,

@@ -2,7 +2,6 @@
 //! ready once it prints `listening on http://ADDR`, stopped or killed by
 //! signal, and started again over the same dir.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -53,7 +52,6 @@ pub struct ServeOptions {
 pub struct Server {
     child: Child,
     url: String,
-    addr: SocketAddr,
 }
 
 impl StationDir {
@@ -87,38 +85,30 @@ impl StationDir {
             .take()
             .ok_or_else(|| HarnessError::NotListening("its standard output is gone".into()))?;
         let mut lines = BufReader::new(stdout).lines();
-        let read = tokio::time::timeout(STARTUP_TIMEOUT, async {
+        let listening = tokio::time::timeout(STARTUP_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.trim().strip_prefix("listening on ") {
                     return Ok(Some(url.to_owned()));
                 }
             }
-            Ok(None)
-        })
-        .await;
-        let url = match read {
+            Ok::<_, std::io::Error>(None)
+        });
+        let url = match listening.await {
             Ok(Ok(Some(url))) => url,
             Ok(Ok(None)) => {
                 let status = child.wait().await.map_err(io("waiting for serve"))?;
-                return Err(HarnessError::NotListening(format!(
-                    "it exited ({status}) first"
-                )));
+                return Err(HarnessError::NotListening(format!("it exited ({status})")));
             }
             Ok(Err(e)) => return Err(io("reading serve's standard output")(e)),
             Err(_) => {
-                return Err(HarnessError::NotListening(format!(
-                    "no `listening on` line within {STARTUP_TIMEOUT:?}"
-                )));
+                let waited = format!("no `listening on` line within {STARTUP_TIMEOUT:?}");
+                return Err(HarnessError::NotListening(waited));
             }
         };
-        let addr = url
-            .strip_prefix("http://")
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| HarnessError::NotListening(format!("unreadable address {url:?}")))?;
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         tracing::info!(%url, data_dir = %self.path().display(), "station listening");
-        Ok(Server { child, url, addr })
+        Ok(Server { child, url })
     }
 }
 
@@ -126,11 +116,6 @@ impl Server {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// The process id, while it has not been waited for.

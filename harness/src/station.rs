@@ -1,7 +1,6 @@
 //! A station on disk: its data dir and database, and the binary that
 //! administers and serves it.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -90,9 +89,9 @@ impl StationDir {
         self.database_url.as_deref()
     }
 
-    /// The binary with `args`, set to this dir and database through the
-    /// environment (which every subcommand reads) and nothing else.
-    pub(crate) fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+    /// The binary with `args`, pointed at this dir and database through the
+    /// environment (which every subcommand reads) and at nothing else.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.binary);
         command
             .args(args)
@@ -109,54 +108,31 @@ impl StationDir {
     /// Runs an admin command (`station create …`, `zone list …`) on this dir
     /// and returns its standard output; an unsuccessful exit is an error.
     pub async fn admin(&self, args: &[&str]) -> Result<String, HarnessError> {
-        self.run(args, None).await
+        self.run(args, "").await
     }
 
-    /// [`Self::admin`] with `input` on the command's standard input, e.g. a
-    /// password for `--password-stdin`.
-    pub async fn admin_with_input(
-        &self,
-        args: &[&str],
-        input: &str,
-    ) -> Result<String, HarnessError> {
-        self.run(args, Some(input)).await
-    }
-
-    async fn run<S: AsRef<OsStr>>(
-        &self,
-        args: &[S],
-        input: Option<&str>,
-    ) -> Result<String, HarnessError> {
-        let shown = args
-            .iter()
-            .map(|a| a.as_ref().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ");
+    /// [`Self::admin`] with `input` on its standard input.
+    async fn run(&self, args: &[&str], input: &str) -> Result<String, HarnessError> {
+        let shown = args.join(" ");
         tracing::debug!(command = %shown, data_dir = %self.path.display(), "station admin");
         let mut child = self
             .command(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(io(format!("starting {}", self.binary.display())))?;
-        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin
-                .write_all(text.as_bytes())
-                .await
-                .map_err(io(format!("writing to `postcso-station {shown}`")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that exits without reading is judged by its status below.
+            let _ = stdin.write_all(input.as_bytes()).await;
         }
         let out = child
             .wait_with_output()
             .await
             .map_err(io(format!("running `postcso-station {shown}`")))?;
         if !out.status.success() {
-            return Err(HarnessError::Admin {
-                command: shown,
+            return Err(HarnessError::Command {
+                command: format!("postcso-station {shown}"),
                 status: out.status,
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
             });
@@ -190,7 +166,7 @@ impl StationDir {
             role,
             "--password-stdin",
         ];
-        self.admin_with_input(&args, password).await.map(drop)
+        self.run(&args, password).await.map(drop)
     }
 
     /// Makes `count` one-time enrolment codes at station `slug` with the
@@ -206,16 +182,9 @@ impl StationDir {
         for sheet in 0..count.div_ceil(CODES_PER_SHEET) {
             let n = (count - codes.len()).min(CODES_PER_SHEET).to_string();
             let csv = sheets.path().join(format!("codes-{sheet}.csv"));
-            let args: [&OsStr; 7] = [
-                "enrol".as_ref(),
-                "--station".as_ref(),
-                slug.as_ref(),
-                "--count".as_ref(),
-                n.as_ref(),
-                "--out".as_ref(),
-                csv.as_ref(),
-            ];
-            self.run(&args, None).await?;
+            let out = csv.to_string_lossy();
+            self.admin(&["enrol", "--station", slug, "--count", &n, "--out", &out])
+                .await?;
             let text =
                 std::fs::read_to_string(&csv).map_err(io(format!("reading {}", csv.display())))?;
             // label,code,expires_at,qr_png
