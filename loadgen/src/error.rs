@@ -24,6 +24,9 @@ pub enum LoadError {
     /// The server answered a setup request (enrolment, report) unexpectedly.
     #[error("setup request failed: {0}")]
     Setup(String),
+    /// The station could not be started, administered or enrolled on.
+    #[error("station: {0}")]
+    Station(#[from] postcso_harness::HarnessError),
     /// An HTTP request could not be made at all.
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),

@@ -55,7 +55,8 @@ struct StationArgs {
     /// Data dir of the station (default: a fresh temporary one).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Passed to every station command as `--database-url` (PostgreSQL).
+    /// The PostgreSQL database of every station command (default: the data
+    /// dir's SQLite file).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// Load a station already serving `--data-dir` at this URL instead of starting one.
@@ -155,17 +156,17 @@ async fn main() -> ExitCode {
     }
 }
 
-fn station_options(args: &StationArgs, max_upload_size: u64) -> StationOptions {
-    StationOptions {
+fn station_options(args: &StationArgs, max_upload_size: u64) -> Result<StationOptions, LoadError> {
+    Ok(StationOptions {
         binary: args
             .station_bin
             .clone()
-            .unwrap_or_else(station::default_binary),
+            .map_or_else(postcso_harness::binary_beside_current_exe, Ok)?,
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         url: args.url.clone(),
         max_upload_size,
-    }
+    })
 }
 
 fn note(quiet: bool, message: std::fmt::Arguments) {
@@ -177,7 +178,7 @@ fn note(quiet: bool, message: std::fmt::Arguments) {
 /// Runs `loadgen puts`; the number of failed requests.
 async fn puts(args: PutsArgs) -> Result<u64, LoadError> {
     let quiet = args.station.quiet;
-    let mut station = Station::start(station_options(&args.station, 25 * 1024 * 1024)).await?;
+    let mut station = Station::start(station_options(&args.station, 25 * 1024 * 1024)?).await?;
     note(quiet, format_args!("station at {}", station.url()));
     let devices = station.enrol(args.devices as usize).await?;
     note(
@@ -199,7 +200,7 @@ async fn puts(args: PutsArgs) -> Result<u64, LoadError> {
     let fsync = disk::probe(station.data_dir(), FSYNC_SAMPLES).await?;
     let mut result = puts::run(station.url(), station.pid(), &devices, &options).await?;
     result.disk_fsync = Some(fsync);
-    station.stop().await;
+    station.stop().await?;
     let errors = result.puts.errors;
     if args.station.json {
         print_json(&result)?;
@@ -279,7 +280,7 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
     let want_node = args.against != Against::Station;
     let mut station = if want_station {
         let max = Scenario::Large.size() as u64 * 2;
-        let station = Station::start(station_options(&args.station, max)).await?;
+        let station = Station::start(station_options(&args.station, max)?).await?;
         note(quiet, format_args!("station at {}", station.url()));
         Some(station)
     } else {
@@ -389,7 +390,7 @@ async fn tus_cmd(args: TusArgs) -> Result<u64, LoadError> {
         }
     }
     if let Some(s) = station.as_mut() {
-        s.stop().await;
+        s.stop().await?;
     }
     let ratios = ratios(&results);
     let errors = results.iter().map(|r| r.uploads.errors).sum();

@@ -15,8 +15,8 @@ use crate::error::LoadError;
 use crate::procstat;
 use crate::progress::Progress;
 use crate::report::{new_report, phantom_photo};
-use crate::station::Device;
 use crate::stats::{Latencies, ServerCost, Summary};
+use postcso_harness::Enrolled;
 
 /// How to load.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub struct PutsResult {
 pub async fn run(
     base: &str,
     server_pid: Option<u32>,
-    devices: &[Device],
+    devices: &[Enrolled],
     options: &PutsOptions,
 ) -> Result<PutsResult, LoadError> {
     let start = Instant::now();

@@ -3,40 +3,15 @@
 //! measurements. Figures are not checked, only that the runs are real: the
 //! requests it counts as stored are in the station's database and blob store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
-
-/// The debug station binary, built once (the release one is for measuring).
-fn station_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let loadgen = PathBuf::from(env!("CARGO_BIN_EXE_loadgen"));
-            let dir = loadgen.parent().expect("target dir");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "postcso-station",
-                    "--bin",
-                    "postcso-station",
-                ])
-                .status()
-                .expect("run cargo build for the station");
-            assert!(status.success(), "building postcso-station failed");
-            dir.join("postcso-station")
-        })
-        .clone()
-}
 
 fn loadgen(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args(args)
         .arg("--station-bin")
-        .arg(station_binary())
+        // The debug station, built once (the release one is for measuring).
+        .arg(postcso_harness::blocking::station_binary())
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--json", "--quiet"])

@@ -4,12 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{id_of, sample_report};
+use postcso_harness::{Logs, ServeOptions, StationDir, enrol_device};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
@@ -310,16 +311,6 @@ fn device_commands_exit_3_for_unknown_devices() {
     assert_eq!(stdout(&out), "");
 }
 
-/// The server child process, killed if the test fails half-way.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");
@@ -336,31 +327,17 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
         .map(|l| l.split(',').nth(1).expect("code").to_owned())
         .collect();
 
-    let mut child = Child(
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--data-dir",
-                &ds,
-                "--listen",
-                "127.0.0.1:0",
-                "--log-json",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn serve"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut first_line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first_line)
-        .expect("read stdout");
-    let base = first_line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
+    let log = dir.path().join("serve.log");
+    let mut server = StationDir::new(BIN, &d)
+        .expect("data dir")
+        .serve(&ServeOptions {
+            args: vec!["--log-json".to_owned()],
+            logs: Logs::File(log.clone()),
+            ..ServeOptions::default()
+        })
+        .await
+        .expect("serve");
+    let base = server.url().to_owned();
     let http = reqwest::Client::new();
 
     let ready = http
@@ -370,16 +347,11 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
         .expect("readyz");
     assert_eq!(ready.status(), 200);
 
-    let enrolled = http
-        .post(format!("{base}/v1/devices/enrol"))
-        .json(&serde_json::json!({ "code": codes[0] }))
-        .send()
+    let enrolled = enrol_device(&http, &base, &codes[0])
         .await
-        .expect("enrol");
-    assert_eq!(enrolled.status(), 201);
-    let body: Value = enrolled.json().await.expect("json");
-    let token = body["token"].as_str().expect("token").to_owned();
-    let label = body["label"].as_str().expect("label").to_owned();
+        .expect("enrol: 201");
+    let token = enrolled.token;
+    let label = enrolled.label;
 
     let report = sample_report(1);
     let id = id_of(&report);
@@ -407,26 +379,14 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
     assert_eq!(put(report.clone()).await, 401);
 
     // SIGTERM: exits 0, promptly.
-    let pid = child.0.id().to_string();
-    let kill = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("server did not stop on SIGTERM")
+        .expect("wait");
     assert_eq!(status.code(), Some(0));
 
     // Logs are JSON lines and never carry the note or the position.
-    let mut logs = String::new();
-    std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut logs)
-        .expect("read logs");
+    let logs = std::fs::read_to_string(&log).expect("read logs");
     assert!(
         logs.lines()
             .all(|l| serde_json::from_str::<Value>(l).is_ok()),

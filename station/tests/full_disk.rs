@@ -11,7 +11,7 @@ mod process;
 mod tmpfs;
 
 use common::{blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
-use process::{StationProcess, part_file, photos_missing, setup_station};
+use process::{StationProcess, part_file, photos_missing, setup_station, station_dir};
 use tmpfs::Tmpfs;
 
 /// Asserts a 507 with a Retry-After (and, but for HEAD, its problem body).
@@ -38,9 +38,10 @@ async fn blob_rig(size: u64) -> BlobRig {
     let blobs = Tmpfs::mount(size);
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let code = setup_station(&data, dir.path());
+    let station_dir = station_dir(&data);
+    let code = setup_station(&station_dir).await;
     let blob_dir = blobs.path().to_str().expect("path").to_owned();
-    let station = StationProcess::start(&data, &["--blob-store", &blob_dir], &[]);
+    let station = StationProcess::start(&station_dir, &["--blob-store", &blob_dir], &[]).await;
     let token = station.enrol(&code).await;
     BlobRig {
         blobs,
@@ -54,10 +55,10 @@ async fn blob_rig(size: u64) -> BlobRig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_data_dir_refuses_bytes_with_507_keeps_the_offset_and_resumes_when_freed() {
     let disk = Tmpfs::mount(8 * 1024 * 1024);
-    let scratch = tempfile::tempdir().expect("scratch");
     let data = disk.path().join("data");
-    let code = setup_station(&data, scratch.path());
-    let station = StationProcess::start(&data, &[], &[]);
+    let dir = station_dir(&data);
+    let code = setup_station(&dir).await;
+    let station = StationProcess::start(&dir, &[], &[]).await;
     let token = station.enrol(&code).await;
     let photo = photo_bytes(1_000_000, 31);
     let report = report_with_photos(&[&photo]);
@@ -124,7 +125,7 @@ async fn a_full_data_dir_refuses_bytes_with_507_keeps_the_offset_and_resumes_whe
         .await;
     station.put_report(&token, &second_id, &second).await;
     assert_eq!(photos_missing(&station.report(&token, &id).await), 0);
-    station.stop();
+    station.stop().await;
     assert_eq!(
         blob_on_disk(&data, &sha256_hex(&photo)).expect("blob"),
         photo
@@ -183,7 +184,7 @@ async fn a_full_blob_store_is_507_at_completion_leaves_no_partial_blob_and_compl
     let stored = std::fs::read(blobs.path().join(&sha[..2]).join(&sha)).expect("blob");
     assert_eq!(stored, photo);
     assert!(!part_file(&data, &path).exists());
-    station.stop();
+    station.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,5 +228,5 @@ async fn a_whole_photo_meeting_a_full_blob_store_is_507_leaves_nothing_and_goes_
     let sha = sha256_hex(&photo);
     let stored = std::fs::read(blobs.path().join(&sha[..2]).join(&sha)).expect("blob");
     assert_eq!(stored, photo);
-    station.stop();
+    station.stop().await;
 }

@@ -15,7 +15,7 @@ mod process;
 mod s3;
 
 use common::{fixture_photo, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
-use process::{StationProcess, part_file, photos_missing, setup_station};
+use process::{StationProcess, part_file, photos_missing, setup_station, station_dir};
 use s3::{S3Server, blob_key};
 
 const BUCKET: &str = "photos";
@@ -32,10 +32,11 @@ struct Rig {
 async fn start_rig(s3: &S3Server) -> Rig {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let code = setup_station(&data, dir.path());
+    let station_dir = station_dir(&data);
+    let code = setup_station(&station_dir).await;
     let args = s3.station_args(BUCKET, PREFIX);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let station = StationProcess::start(&data, &args, &S3Server::env());
+    let station = StationProcess::start(&station_dir, &args, &S3Server::env()).await;
     let token = station.enrol(&code).await;
     Rig {
         station,
@@ -151,8 +152,8 @@ async fn photos_land_in_the_bucket_byte_identical_and_are_served_with_thumbnails
         .await;
     assert_eq!(served.status(), 200);
     assert_eq!(served.bytes().await.expect("bytes").as_ref(), small);
-    rig.station.stop();
-    other.station.stop();
+    rig.station.stop().await;
+    other.station.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +218,7 @@ async fn the_store_down_at_completion_is_503_keeps_the_bytes_and_completes_when_
     );
     assert_eq!(in_bucket(&s3, &photo).expect("stored"), photo);
     no_local_copies(&rig.data);
-    rig.station.stop();
+    rig.station.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,7 +272,7 @@ async fn a_client_that_hangs_up_mid_upload_leaves_nothing_in_the_bucket_and_can_
         0
     );
     no_local_copies(&rig.data);
-    rig.station.stop();
+    rig.station.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,12 +301,7 @@ async fn sigterm_during_an_upload_lets_it_finish_into_the_bucket_before_exiting(
         !in_flight.is_finished(),
         "the PATCH must still be in flight when SIGTERM arrives, or this test shows nothing"
     );
-    let pid = rig.station.child.id().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    rig.station.server.terminate().expect("SIGTERM");
 
     let response = in_flight
         .await
@@ -314,10 +310,7 @@ async fn sigterm_during_an_upload_lets_it_finish_into_the_bucket_before_exiting(
     assert_eq!(response.status(), 204, "the request in flight finishes");
     assert_eq!(header_u64(&response, "upload-offset"), photo.len() as u64);
     let mut station = rig.station;
-    let exit = tokio::task::spawn_blocking(move || station.child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
+    let exit = station.server.wait().await.expect("wait");
     assert!(exit.success(), "graceful exit: {exit:?}");
     let stored = in_bucket(&s3, &photo).expect("stored before exit");
     assert_eq!(sha256_hex(&stored), sha256_hex(&photo));
@@ -385,5 +378,5 @@ async fn a_whole_photo_in_one_post_goes_straight_to_the_bucket_or_is_refused_wit
     );
     assert_eq!(in_bucket(&s3, &photo).expect("stored"), photo);
     no_local_copies(&rig.data);
-    rig.station.stop();
+    rig.station.stop().await;
 }

@@ -8,14 +8,14 @@ mod common;
 mod process;
 
 use common::{blob_on_disk, header_u64, id_of, photo_bytes, report_with_photos, sha256_hex};
-use process::{StationProcess, setup_station};
-use serde_json::Value;
+use postcso_harness::StationDir;
+use process::{StationProcess, setup_station, station_dir};
 
 /// A stopped-and-started station needs the same data dir, token and upload.
 struct Rig {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
-    http: reqwest::Client,
+    station: StationDir,
     server: StationProcess,
     token: String,
     id: String,
@@ -28,11 +28,12 @@ struct Rig {
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).expect("data dir");
-    common::test_database_url(&data).await;
-    let code = setup_station(&data, dir.path());
-    let server = StationProcess::start(&data, &[], &[]);
-    let http = server.http.clone();
+    let station = station_dir(&data)
+        .with_test_database()
+        .await
+        .expect("test database");
+    let code = setup_station(&station).await;
+    let server = StationProcess::start(&station, &[], &[]).await;
     let token = server.enrol(&code).await;
     let photo = photo_bytes(1_000_000, 3);
     let report = report_with_photos(&[&photo]);
@@ -42,7 +43,7 @@ async fn rig() -> Rig {
     Rig {
         _dir: dir,
         data,
-        http,
+        station,
         server,
         token,
         id,
@@ -51,35 +52,19 @@ async fn rig() -> Rig {
     }
 }
 
-/// PATCHes `bytes` at `offset`.
+/// PATCHes `bytes` at `offset` of the upload.
 async fn patch(rig: &Rig, offset: usize, bytes: &[u8]) -> reqwest::Response {
-    rig.http
-        .patch(format!("{}{}", rig.server.base, rig.path))
-        .bearer_auth(&rig.token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("patch")
+    rig.server.patch(&rig.token, &rig.path, offset, bytes).await
 }
 
 /// HEADs the upload.
 async fn head(rig: &Rig) -> reqwest::Response {
-    rig.http
-        .head(format!("{}{}", rig.server.base, rig.path))
-        .bearer_auth(&rig.token)
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .expect("head")
+    rig.server.head(&rig.token, &rig.path).await
 }
 
 /// SIGKILLs the server: no shutdown, no chance to flush anything more.
-fn kill(server: &mut StationProcess) {
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().expect("wait");
+async fn kill(server: &mut StationProcess) {
+    server.server.kill().await.expect("SIGKILL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,10 +73,11 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     let photo = rig.photo.clone();
     let half = 500_000;
     assert_eq!(patch(&rig, 0, &photo[..half]).await.status(), 204);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
 
-    rig.server = StationProcess::start(&rig.data, &["--max-upload-size", "2000000"], &[]);
+    rig.server = StationProcess::start(&rig.station, &["--max-upload-size", "2000000"], &[]).await;
     let options = rig
+        .server
         .http
         .request(
             reqwest::Method::OPTIONS,
@@ -107,18 +93,9 @@ async fn an_upload_resumes_at_its_durable_offset_after_sigkill() {
     let response = patch(&rig, half, &photo[half..]).await;
     assert_eq!(response.status(), 204);
     assert_eq!(header_u64(&response, "upload-offset"), photo.len() as u64);
-    let status: Value = rig
-        .http
-        .get(format!("{}/v1/reports/{}", rig.server.base, rig.id))
-        .bearer_auth(&rig.token)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status = rig.server.report(&rig.token, &rig.id).await;
     assert_eq!(status["complete"], true);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     assert_eq!(
         blob_on_disk(&rig.data, &sha256_hex(&photo)).expect("blob"),
         photo
@@ -135,7 +112,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     let photo = rig.photo.clone();
     let response = patch(&rig, 0, &photo[..600_000]).await;
     assert_eq!(response.status(), 204);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     let upload_id = rig.path.trim_start_matches("/v1/uploads/").to_owned();
     let (_, changed) = common::db_sql(
         &rig.data,
@@ -145,7 +122,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     )
     .expect("set the checkpoint back");
     assert_eq!(changed, 1);
-    rig.server = StationProcess::start(&rig.data, &[], &[]);
+    rig.server = StationProcess::start(&rig.station, &[], &[]).await;
 
     // The client, told 600,000 before the crash, is refused and learns 200,000.
     let stale = patch(&rig, 600_000, &photo[600_000..]).await;
@@ -155,7 +132,7 @@ async fn a_lost_progress_checkpoint_only_moves_the_offset_back() {
     let resumed = patch(&rig, 200_000, &photo[200_000..]).await;
     assert_eq!(resumed.status(), 204);
     assert_eq!(header_u64(&resumed, "upload-offset"), photo.len() as u64);
-    kill(&mut rig.server);
+    kill(&mut rig.server).await;
     assert_eq!(
         blob_on_disk(&rig.data, &sha256_hex(&photo)).expect("blob"),
         photo,

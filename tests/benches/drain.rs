@@ -34,7 +34,7 @@ fn main() {
     let link = SharedLink::start(station.port(), RATE_BYTES_PER_S);
     let toxiproxy = Toxiproxy::start();
     let proxy = toxiproxy.proxy("station", link.port());
-    let code = station.enrolment_codes(1).remove(0).1;
+    let code = station.enrolment_codes(1).remove(0).code;
     let phone = fault_phone_with(&proxy.url(), &code, upload_timeouts());
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let photos = [

@@ -202,8 +202,8 @@ impl Rig {
         self.station
             .enrolment_codes(n)
             .iter()
-            .map(|(_, code)| {
-                let phone = fault_phone_with(&self.url(), code, timeouts);
+            .map(|code| {
+                let phone = fault_phone_with(&self.url(), &code.code, timeouts);
                 phone.engine.set_network_state(NetworkState::OFFLINE);
                 phone
             })

@@ -1,86 +1,33 @@
-//! A real `postcso-station` process for tests: created, served on a loopback
-//! port it keeps across restarts, killed with SIGKILL when a test wants it dead.
+//! A real `postcso-station` process for tests, started through
+//! `postcso-harness`: created, served on a loopback port it keeps across
+//! restarts, killed with SIGKILL when a test wants it dead.
 //!
-//! With `POSTCSO_TEST_DATABASE_URL` set to a PostgreSQL server URL (as the
-//! second run of `cargo xtask test` does), each station gets a fresh database
-//! `t_<uuid>` there and runs with `--database-url`; otherwise it uses its data
-//! dir's SQLite file. The query helpers work on either.
+//! On the PostgreSQL run (`POSTCSO_TEST_DATABASE_URL` set, as the second run
+//! of `cargo xtask test` does) each station gets a fresh database there;
+//! otherwise it uses its data dir's SQLite file. The query helpers work on
+//! either.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-/// The station binary, built on first use if `cargo test` did not build it.
-pub fn station_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("test executable path");
-            // target/<profile>/deps/<test> → target/<profile>/postcso-station
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-            let binary = profile_dir.join("postcso-station");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "postcso-station",
-                    "--bin",
-                    "postcso-station",
-                ])
-                .status()
-                .expect("run cargo build for the station");
-            assert!(status.success(), "building postcso-station failed");
-            assert!(binary.exists(), "no station binary at {}", binary.display());
-            binary
-        })
-        .clone()
-}
+use postcso_harness::blocking::{run, station_binary};
+use postcso_harness::{EnrolmentCode, ServeOptions, Server, StationDir, sign_in};
 
-/// A station on disk and, while running, its server process.
+/// The slug of every test station.
+const SLUG: &str = "seodaemun";
+
+/// Password of the staff users [`Station::supervisor_session`] adds.
+const PASSWORD: &str = "a long enough test password";
+
+/// A station on disk and, while running, its server process (killed when
+/// the station is dropped).
 pub struct Station {
-    dir: tempfile::TempDir,
+    // Declared first, so dropped (killed) before the data dir is removed.
+    server: Option<Server>,
+    dir: StationDir,
     port: u16,
-    child: Option<Child>,
-    /// The station's PostgreSQL database, when testing that backend.
-    database_url: Option<String>,
     /// The station's slug.
     pub slug: String,
-}
-
-/// Creates a fresh database on the PostgreSQL test server named by
-/// `POSTCSO_TEST_DATABASE_URL`, if set, and returns its URL.
-fn fresh_test_database() -> Option<String> {
-    let server = std::env::var("POSTCSO_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())?;
-    let name = format!(
-        "t_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let create = format!("CREATE DATABASE {name}");
-    on_postgres(&server, move |client| client.batch_execute(&create))
-        .unwrap_or_else(|e| panic!("cannot create a test database on {server}: {e}"));
-    let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
-    let authority_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|start| base[start..].find('/').map(|i| start + i))
-        .unwrap_or(base.len());
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    Some(format!("{}/{name}{query}", &base[..authority_end]))
 }
 
 /// Runs `f` with a synchronous PostgreSQL client on a thread of its own (the
@@ -101,23 +48,21 @@ fn on_postgres<T: Send + 'static>(
 impl Station {
     /// Creates a station in a fresh data dir and starts serving it.
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let dir = run("a test station's data dir", async {
+            StationDir::temporary(station_binary())?
+                .with_test_database()
+                .await
+        });
+        run(
+            "creating the test station",
+            dir.create_station(SLUG, "Seodaemun Police Station"),
+        );
         let mut station = Self {
             dir,
-            port,
-            child: None,
-            database_url: fresh_test_database(),
-            slug: "seodaemun".to_owned(),
+            port: free_port(),
+            server: None,
+            slug: SLUG.to_owned(),
         };
-        station.admin(&[
-            "station",
-            "create",
-            "--slug",
-            "seodaemun",
-            "--name",
-            "Seodaemun Police Station",
-        ]);
         station.serve();
         station
     }
@@ -139,46 +84,15 @@ impl Station {
 
     /// Runs an admin command on the data dir and returns its standard output.
     pub fn admin(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new(station_binary());
-        cmd.args(args).arg("--data-dir").arg(self.dir.path());
-        if let Some(url) = &self.database_url {
-            cmd.arg("--database-url").arg(url);
-        }
-        let out = cmd.output().expect("run postcso-station");
-        assert!(
-            out.status.success(),
-            "postcso-station {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        run("postcso-station admin command", self.dir.admin(args))
     }
 
-    /// Makes `count` one-time enrolment codes and returns them with their labels.
-    pub fn enrolment_codes(&self, count: usize) -> Vec<(String, String)> {
-        let batch = std::fs::read_dir(self.dir.path())
-            .map(|d| d.count())
-            .unwrap_or(0);
-        let csv = self.dir.path().join(format!("codes-{batch}.csv"));
-        let csv_arg = csv.to_string_lossy().into_owned();
-        let count_arg = count.to_string();
-        self.admin(&[
-            "enrol",
-            "--station",
-            &self.slug,
-            "--count",
-            &count_arg,
-            "--out",
-            &csv_arg,
-        ]);
-        std::fs::read_to_string(&csv)
-            .expect("codes csv")
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let mut fields = line.split(',');
-                Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
-            })
-            .collect()
+    /// Makes `count` one-time enrolment codes.
+    pub fn enrolment_codes(&self, count: usize) -> Vec<EnrolmentCode> {
+        run(
+            "making enrolment codes",
+            self.dir.enrolment_codes(&self.slug, count),
+        )
     }
 
     /// Adds a supervisor and signs them in; returns their session token.
@@ -189,33 +103,19 @@ impl Station {
     /// Adds a staff user with `role` (`supervisor`, `admin`, ...) and signs them
     /// in; returns their session token.
     pub fn staff_session(&self, username: &str, role: &str) -> String {
-        let out = self.admin(&[
-            "user",
-            "add",
-            "--station",
-            &self.slug,
-            "--username",
-            username,
-            "--role",
-            role,
-        ]);
-        let password = out
-            .lines()
-            .find_map(|l| l.strip_prefix("password (shown once): "))
-            .expect("generated password")
-            .trim()
-            .to_owned();
-        let response: serde_json::Value = reqwest::blocking::Client::new()
-            .post(format!("{}v1/sessions", self.url()))
-            .json(&serde_json::json!({ "station": self.slug, "username": username, "password": password }))
-            .send()
-            .expect("sign in")
-            .json()
-            .expect("session json");
-        response["token"]
-            .as_str()
-            .expect("session token")
-            .to_owned()
+        run("signing a staff user in", async {
+            self.dir
+                .add_user(&self.slug, username, role, PASSWORD)
+                .await?;
+            sign_in(
+                &reqwest::Client::new(),
+                &self.url(),
+                &self.slug,
+                username,
+                PASSWORD,
+            )
+            .await
+        })
     }
 
     /// A supervisor's triage decision on a report (`PATCH /v1/reports/{id}`).
@@ -262,49 +162,18 @@ impl Station {
 
     /// Starts the server process and waits until it listens.
     pub fn serve(&mut self) {
-        assert!(self.child.is_none(), "already serving");
-        let mut child = Command::new(station_binary())
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{}", self.port),
-                "--data-dir",
-            ])
-            .arg(self.dir.path())
-            .args(
-                self.database_url
-                    .iter()
-                    .flat_map(|u| ["--database-url", u.as_str()]),
-            )
-            .args(["--enrol-rate-per-minute", "100000"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn station");
-        let stdout = child.stdout.take().expect("station stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let started = Instant::now();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.contains("listening on") => break,
-                Some(Ok(_)) => {}
-                _ => panic!("the station exited before listening"),
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "station did not start"
-            );
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        self.child = Some(child);
+        assert!(self.server.is_none(), "already serving");
+        let options = ServeOptions {
+            port: self.port,
+            ..ServeOptions::default()
+        };
+        self.server = Some(run("starting the station", self.dir.serve(&options)));
     }
 
     /// Kills the server with SIGKILL, as a crash or the OOM killer would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(mut server) = self.server.take() {
+            run("killing the station", server.kill());
         }
     }
 
@@ -316,7 +185,7 @@ impl Station {
 
     /// Whether this station runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.database_url.is_some()
+        self.dir.database_url().is_some()
     }
 
     /// The first column of every row of `sql`, as text, on either backend.
@@ -324,7 +193,7 @@ impl Station {
     /// `CAST(x AS TEXT)` / `CAST(x AS INTEGER)` for ids and flags.
     pub fn query_strings(&self, sql: &str, params: &[&str]) -> Vec<String> {
         let params: Vec<String> = params.iter().map(|p| (*p).to_owned()).collect();
-        if let Some(url) = &self.database_url {
+        if let Some(url) = self.dir.database_url() {
             let owned = sql.to_owned();
             return on_postgres(url, move |client| {
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
@@ -384,7 +253,7 @@ impl Station {
     /// stations only; prefer [`Self::query_i64`], which works on both).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
-            self.dir.path().join("station.db"),
+            self.data_dir().join("station.db"),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open station.db")
@@ -401,7 +270,7 @@ impl Station {
     /// The bytes of a photo the station stored, by its SHA-256, if it has it.
     pub fn blob(&self, sha256: &str) -> Option<Vec<u8>> {
         let prefix = sha256.get(..2)?;
-        std::fs::read(self.dir.path().join("blobs").join(prefix).join(sha256)).ok()
+        std::fs::read(self.data_dir().join("blobs").join(prefix).join(sha256)).ok()
     }
 
     /// Whether the station marked the report complete (every photo arrived).
@@ -418,12 +287,6 @@ impl Station {
     /// How many reports the station stored in all.
     pub fn report_count(&self) -> i64 {
         self.query_i64("SELECT count(*) FROM reports", &[])
-    }
-}
-
-impl Drop for Station {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

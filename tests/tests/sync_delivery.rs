@@ -19,7 +19,7 @@ const BUDGET: Duration = Duration::from_secs(30);
 fn the_queue_arrives_exactly_once_in_creation_order() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let ids: Vec<_> = (0..6).map(|n| phone.file_report(n, &[])).collect();
     assert_eq!(
@@ -57,7 +57,7 @@ fn the_queue_arrives_exactly_once_in_creation_order() {
 fn a_lost_acknowledgement_is_settled_by_an_idempotent_retry() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let id = phone.file_report(1, &[]);
     let token = phone.token.clone().unwrap();
@@ -84,7 +84,7 @@ fn a_lost_acknowledgement_is_settled_by_an_idempotent_retry() {
 fn a_report_the_station_refuses_does_not_block_the_ones_behind_it() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let first = phone.file_report(1, &[]);
     // A category only this phone knows: the station refuses the report for good.
@@ -134,7 +134,7 @@ fn a_report_the_station_refuses_does_not_block_the_ones_behind_it() {
 fn a_refused_report_is_corrected_sealed_again_and_delivered_under_its_id() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let photo = fixture_photo("npm-exif-0.6.0/test1.jpg");
     let id = phone.file_report(1, &[photo.as_path()]);
@@ -214,9 +214,9 @@ fn a_refused_report_is_corrected_sealed_again_and_delivered_under_its_id() {
 fn a_revoked_device_stops_and_asks_to_reenrol_without_touching_the_queue() {
     let station = Station::start();
     let codes = station.enrolment_codes(2);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
-    station.revoke(&codes[0].0);
+    station.revoke(&codes[0].label);
     let ids: Vec<_> = (0..3).map(|n| phone.file_report(n, &[])).collect();
     phone.engine.set_network_state(NetworkState::UNMETERED);
     let outcome = phone.engine.sync_now(BUDGET);
@@ -233,7 +233,10 @@ fn a_revoked_device_stops_and_asks_to_reenrol_without_touching_the_queue() {
     );
     assert_eq!(phone.engine.transfer_stats().requests, requests);
 
-    phone.engine.enrol_blocking(&codes[1].1).expect("re-enrol");
+    phone
+        .engine
+        .enrol_blocking(&codes[1].code)
+        .expect("re-enrol");
     let outcome = phone.engine.sync_now(BUDGET);
     assert_eq!(outcome.stop, StopReason::Drained, "{outcome:?}");
     for id in &ids {
@@ -245,7 +248,7 @@ fn a_revoked_device_stops_and_asks_to_reenrol_without_touching_the_queue() {
 fn coming_online_or_submitting_while_online_syncs_without_being_asked() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let offline = phone.file_report(1, &[]);
     std::thread::sleep(Duration::from_millis(200));
@@ -276,7 +279,7 @@ fn coming_online_or_submitting_while_online_syncs_without_being_asked() {
 fn a_station_outage_backs_off_and_the_backoff_survives_an_app_restart() {
     let mut station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     station.kill();
     let id = phone.file_report(1, &[]);
@@ -377,7 +380,7 @@ fn cancel_stops_a_hanging_sync_within_a_second() {
 fn the_stations_review_comes_back_to_the_phone() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let fixed = phone.file_report(1, &[]);
     let refused = phone.file_report(2, &[]);
@@ -429,9 +432,9 @@ fn the_stations_review_comes_back_to_the_phone() {
 fn a_reenrol_stop_the_phone_cannot_save_is_surfaced_as_a_storage_error() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
-    station.revoke(&codes[0].0);
+    station.revoke(&codes[0].label);
     let id = phone.file_report(1, &[]);
     refuse_sync_state_writes(&phone.dir, "reenrol_required");
 

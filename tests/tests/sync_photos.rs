@@ -26,7 +26,7 @@ fn photos() -> Vec<std::path::PathBuf> {
 fn photos_arrive_byte_identical_and_complete_the_report() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     let paths = photos();
     let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
@@ -65,7 +65,7 @@ fn photos_arrive_byte_identical_and_complete_the_report() {
 fn metadata_goes_at_once_and_photos_wait_for_an_unmetered_network() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_policy(SyncPolicy {
         photos_only_unmetered: true,
         ..SyncPolicy::default()
@@ -101,7 +101,7 @@ fn metadata_goes_at_once_and_photos_wait_for_an_unmetered_network() {
 fn photos_wait_while_the_battery_is_low_and_go_when_it_recovers() {
     let station = Station::start();
     let codes = station.enrolment_codes(1);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
     phone.engine.set_network_state(NetworkState::OFFLINE);
     phone.engine.set_battery_low(true);
     let photo = fixture_photo("npm-exif-parser-0.1.12/starfish.jpg");

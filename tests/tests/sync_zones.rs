@@ -14,8 +14,8 @@ const BUDGET: Duration = Duration::from_secs(30);
 fn a_zone_added_and_retired_at_the_station_reaches_the_phone() {
     let station = Station::start();
     let codes = station.enrolment_codes(2);
-    let phone = Phone::new(&station.url(), Some(&codes[0].1));
-    let other = Phone::new(&station.url(), Some(&codes[1].1));
+    let phone = Phone::new(&station.url(), Some(&codes[0].code));
+    let other = Phone::new(&station.url(), Some(&codes[1].code));
     phone.engine.set_network_state(NetworkState::UNMETERED);
     other.engine.set_network_state(NetworkState::UNMETERED);
     assert_eq!(phone.engine.sync_now(BUDGET).stop, StopReason::Drained);
@@ -39,7 +39,7 @@ fn a_zone_added_and_retired_at_the_station_reaches_the_phone() {
         "--area-file",
         &area_arg,
         "--device",
-        &codes[0].0,
+        &codes[0].label,
     ]);
     station.admin(&[
         "zone",

@@ -97,7 +97,7 @@ fn upload_with_node(
 fn tus_js_client_uploads_real_photos_that_arrive_byte_identical() {
     require_client();
     let station = Station::start();
-    let (_, code) = station.enrolment_codes(1).remove(0);
+    let code = station.enrolment_codes(1).remove(0).code;
     let http = reqwest::blocking::Client::new();
     let enrolled: Value = http
         .post(format!("{}v1/devices/enrol", station.url()))

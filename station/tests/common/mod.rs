@@ -556,15 +556,7 @@ pub fn count(statuses: &[u16], code: u16) -> usize {
 /// the affected row count.
 pub type SqlOutput = (Vec<Vec<Option<String>>>, u64);
 
-/// The file in a test data dir naming its PostgreSQL database, if it has one.
-pub const DATABASE_URL_FILE: &str = "test-database-url";
-
-/// The PostgreSQL server the tests run against, if any.
-pub fn postgres_server_url() -> Option<String> {
-    std::env::var("POSTCSO_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-}
+pub use postcso_harness::{DATABASE_URL_FILE, test_postgres_server as postgres_server_url};
 
 /// Whether this run tests the PostgreSQL backend.
 pub fn is_postgres() -> bool {
@@ -594,45 +586,19 @@ pub fn skip_on_postgres(why: &str) -> bool {
     false
 }
 
-/// `url` with its database name replaced by `db`.
-pub fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{db}{query}", &base[..authority_end])
-}
-
 /// Creates a fresh database on the test server and returns its URL.
 pub async fn fresh_postgres_database(server_url: &str) -> String {
-    let (client, connection) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
+    postcso_harness::fresh_postgres_database(server_url)
         .await
-        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {server_url}: {e}"));
-    let driver = tokio::spawn(connection);
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    drop(client);
-    let _ = driver.await;
-    with_database(server_url, &name)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The database URL a data dir belongs to; a fresh PostgreSQL database is
 /// made (and remembered in the dir) when testing PostgreSQL.
 pub async fn test_database_url(dir: &std::path::Path) -> Option<String> {
-    if let Ok(url) = std::fs::read_to_string(dir.join(DATABASE_URL_FILE)) {
-        return Some(url.trim().to_owned());
-    }
-    let server = postgres_server_url()?;
-    let url = fresh_postgres_database(&server).await;
-    std::fs::write(dir.join(DATABASE_URL_FILE), &url).expect("remember database url");
-    Some(url)
+    postcso_harness::test_database_url(dir)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Opens the repository of a data dir on the backend under test.

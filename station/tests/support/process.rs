@@ -1,127 +1,48 @@
-//! The real `postcso-station` binary as a child process, set up through its
-//! own CLI, and a device speaking tus to it over loopback.
+//! The real `postcso-station` binary as a child process, started and set up
+//! through `postcso-harness`, and a device speaking tus to it over loopback.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use postcso_harness::{Logs, ServeOptions, Server, StationDir, enrol_device, sign_in};
 use serde_json::Value;
 
-use crate::common::{DATABASE_URL_FILE, header_u64, location, sha256_hex, upload_metadata};
+use crate::common::{header_u64, location, sha256_hex, upload_metadata};
 
 /// The station binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
 
-/// The binary with a clean environment, plus the test database of `data`
-/// (see `common::test_database_url`) when the run is on PostgreSQL, so that
-/// every process over one data dir finds the same database.
-fn station_command(data: Option<&Path>) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_remove("POSTCSO_DATA_DIR")
-        .env_remove("POSTCSO_BLOB_STORE")
-        .env_remove("POSTCSO_DATABASE_URL");
-    let remembered = data.and_then(|d| std::fs::read_to_string(d.join(DATABASE_URL_FILE)).ok());
-    if let Some(url) = remembered {
-        command.env("POSTCSO_DATABASE_URL", url.trim());
-    }
-    command
-}
-
-/// Runs an admin command to success and returns its stdout.
-pub fn cli(args: &[&str], stdin: Option<&str>) -> String {
-    let data = args
-        .windows(2)
-        .find(|pair| pair[0] == "--data-dir")
-        .map(|pair| Path::new(pair[1]));
-    let mut child = station_command(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cli");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("run cli");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8(out.stdout).expect("utf-8")
+/// `data` administered and served with [`BIN`], on its SQLite file (the
+/// caller asks for the PostgreSQL run's database with `with_test_database`).
+pub fn station_dir(data: &Path) -> StationDir {
+    StationDir::new(BIN, data).expect("station data dir")
 }
 
 /// Password of every staff user made by [`setup_station`].
 pub const PASSWORD: &str = "a long enough test password";
 
-/// Creates station `seodaemun` in `data`, one enrolment code and a
+/// Creates station `seodaemun` in `dir`, one enrolment code and a
 /// supervisor `kim`; returns the code.
-pub fn setup_station(data: &Path, scratch: &Path) -> String {
-    let d = data.to_str().expect("path");
-    cli(
-        &[
-            "station",
-            "create",
-            "--data-dir",
-            d,
-            "--slug",
-            "seodaemun",
-            "--name",
-            "S",
-        ],
-        None,
-    );
-    let csv = scratch.join("codes.csv");
-    cli(
-        &[
-            "enrol",
-            "--data-dir",
-            d,
-            "--station",
-            "seodaemun",
-            "--count",
-            "1",
-            "--out",
-            csv.to_str().expect("path"),
-        ],
-        None,
-    );
-    cli(
-        &[
-            "user",
-            "add",
-            "--data-dir",
-            d,
-            "--station",
-            "seodaemun",
-            "--username",
-            "kim",
-            "--role",
-            "supervisor",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
-    std::fs::read_to_string(&csv)
-        .expect("csv")
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').nth(1))
-        .expect("code")
-        .to_owned()
+pub async fn setup_station(dir: &StationDir) -> String {
+    dir.create_station("seodaemun", "S")
+        .await
+        .expect("station create");
+    dir.add_user("seodaemun", "kim", "supervisor", PASSWORD)
+        .await
+        .expect("user add");
+    dir.enrolment_codes("seodaemun", 1)
+        .await
+        .expect("enrolment code")
+        .remove(0)
+        .code
 }
 
 /// A running `postcso-station serve`, killed when dropped.
 pub struct StationProcess {
-    /// The child.
-    pub child: Child,
+    /// The server process.
+    pub server: Server,
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// Client.
@@ -129,33 +50,27 @@ pub struct StationProcess {
 }
 
 impl StationProcess {
-    /// Starts `serve` over `data` with extra flags and environment.
-    pub fn start(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = station_command(Some(data));
-        command
-            .args(["serve", "--data-dir"])
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--cookie-insecure"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("spawn serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read stdout");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_owned();
+    /// Starts `serve` over `dir` with extra flags and environment; its log
+    /// (warnings and errors) shows with a failing test.
+    pub async fn start(dir: &StationDir, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let options = ServeOptions {
+            args: ["--cookie-insecure"]
+                .iter()
+                .chain(extra)
+                .map(|a| (*a).to_owned())
+                .collect(),
+            env: [("RUST_LOG", "warn")]
+                .iter()
+                .chain(env)
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            logs: Logs::Inherit,
+            ..ServeOptions::default()
+        };
+        let server = dir.serve(&options).await.expect("start the station");
         Self {
-            child,
-            base,
+            base: server.url().to_owned(),
+            server,
             http: reqwest::Client::new(),
         }
     }
@@ -167,33 +82,17 @@ impl StationProcess {
 
     /// Redeems an enrolment code; returns the device token.
     pub async fn enrol(&self, code: &str) -> String {
-        let body: Value = self
-            .http
-            .post(self.url("/v1/devices/enrol"))
-            .json(&serde_json::json!({ "code": code }))
-            .send()
+        enrol_device(&self.http, &self.base, code)
             .await
             .expect("enrol")
-            .json()
-            .await
-            .expect("json");
-        body["token"].as_str().expect("token").to_owned()
+            .token
     }
 
     /// Signs in supervisor `kim`; returns the session token.
     pub async fn supervisor(&self) -> String {
-        let response = self
-            .http
-            .post(self.url("/v1/sessions"))
-            .json(&serde_json::json!({
-                "station": "seodaemun", "username": "kim", "password": PASSWORD
-            }))
-            .send()
+        sign_in(&self.http, &self.base, "seodaemun", "kim", PASSWORD)
             .await
-            .expect("sign in");
-        assert_eq!(response.status(), 201, "sign-in");
-        let body: Value = response.json().await.expect("json");
-        body["token"].as_str().expect("token").to_owned()
+            .expect("sign in")
     }
 
     /// PUTs a report as a device; asserts 201.
@@ -366,21 +265,8 @@ impl StationProcess {
     }
 
     /// Stops the server with SIGTERM (graceful) and waits for it.
-    pub fn stop(mut self) {
-        #[cfg(unix)]
-        {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for StationProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub async fn stop(mut self) {
+        self.server.stop().await.expect("stop the station");
     }
 }
 
