@@ -488,6 +488,14 @@ fn a_backoff_the_phone_cannot_save_is_surfaced_and_saved_whole_or_not_at_all() {
         )
         .unwrap();
     assert_eq!(saved, 0, "the failure count was not saved without its time");
+    // Coming online also started a run in the background, which may still hold
+    // the report when `sync_now` returns: wait for it to put the report back.
+    let settle = std::time::Instant::now() + Duration::from_secs(10);
+    while phone.queue.get(id).unwrap().state == ReportState::Sending
+        && std::time::Instant::now() < settle
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(phone.queue.get(id).unwrap().state, ReportState::Queued);
 }
 

@@ -281,18 +281,7 @@ proptest! {
 fn a_report_interrupted_mid_send_is_queued_again_on_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let queue = open(dir.path());
-    let id = queue.create_draft().expect("draft");
-    queue.set_category(id, "other").expect("category");
-    let fix = GeoPoint::new(
-        37.56,
-        126.94,
-        Some(5.0),
-        None,
-        Utc::now(),
-        LocationSource::Gps,
-    )
-    .expect("fix");
-    queue.set_location(id, fix).expect("location");
+    let id = located_draft(&queue, "other");
     queue.submit(id).expect("submit");
     let sealed = queue.sealed_content(id).expect("sealed");
     queue
@@ -323,8 +312,18 @@ fn a_report_interrupted_mid_send_is_queued_again_on_reopen() {
 
 /// A draft with a category, a position and one photo, submitted; returns its id.
 fn queued_report(queue: &ReportQueue) -> ReportId {
+    let id = located_draft(queue, "crime_risk");
+    queue
+        .attach_photo(id, PhotoInput::Bytes(&tiny_png(1)))
+        .expect("photo");
+    queue.submit(id).expect("submit");
+    id
+}
+
+/// A draft with `category` and a good GPS fix, ready to submit; returns its id.
+fn located_draft(queue: &ReportQueue, category: &str) -> ReportId {
     let id = queue.create_draft().expect("draft");
-    queue.set_category(id, "crime_risk").expect("category");
+    queue.set_category(id, category).expect("category");
     let fix = GeoPoint::new(
         37.56,
         126.94,
@@ -335,10 +334,6 @@ fn queued_report(queue: &ReportQueue) -> ReportId {
     )
     .expect("fix");
     queue.set_location(id, fix).expect("location");
-    queue
-        .attach_photo(id, PhotoInput::Bytes(&tiny_png(1)))
-        .expect("photo");
-    queue.submit(id).expect("submit");
     id
 }
 
