@@ -39,11 +39,12 @@ use uuid::Uuid;
 
 pub use migrate::LATEST_VERSION;
 
+use super::prelude::*;
 use super::{
     Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
-    NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError, Repository,
-    Session, StaffUser, Station, StationId, StatusChange, StoredReport, Upload, UploadCompletion,
-    User, UserCredentials, UserDisabled, Zone, ZoneUpdate,
+    NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError, Session,
+    StaffUser, Station, StationId, StatusChange, StoredReport, Upload, UploadCompletion, User,
+    UserCredentials, UserDisabled, Zone, ZoneUpdate,
 };
 
 /// Connections at most, by default. Commits of concurrent deliveries share
@@ -262,7 +263,10 @@ impl Repository for PgRepository {
         client.query_one(&stmt, &[]).await.map_err(map_err)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl StationStore for PgRepository {
     async fn create_station(&self, slug: &str, name: &str) -> Result<Station, RepoError> {
         let mut client = self.client().await?;
         accounts::create_station(&mut client, slug, name).await
@@ -275,22 +279,42 @@ impl Repository for PgRepository {
     async fn list_stations(&self) -> Result<Vec<Station>, RepoError> {
         accounts::list_stations(&self.client().await?).await
     }
+}
 
+#[async_trait]
+impl CategoryStore for PgRepository {
     async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
         accounts::categories(&self.client().await?, station).await
     }
 
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        let mut client = self.client().await?;
+        categories::add(&mut client, station, &info, &actor, now).await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let mut client = self.client().await?;
+        categories::retire(&mut client, station, code, &actor, now).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for PgRepository {
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
         let mut client = self.client().await?;
         accounts::add_user(&mut client, station, user).await
-    }
-
-    async fn user_credentials(
-        &self,
-        station: StationId,
-        username: &str,
-    ) -> Result<Option<UserCredentials>, RepoError> {
-        accounts::user_credentials(&self.client().await?, station, username).await
     }
 
     async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError> {
@@ -305,6 +329,14 @@ impl Repository for PgRepository {
     ) -> Result<UserDisabled, RepoError> {
         let mut client = self.client().await?;
         accounts::disable_user(&mut client, station, username, now).await
+    }
+
+    async fn user_credentials(
+        &self,
+        station: StationId,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        accounts::user_credentials(&self.client().await?, station, username).await
     }
 
     async fn create_session(
@@ -329,7 +361,10 @@ impl Repository for PgRepository {
     ) -> Result<Option<Session>, RepoError> {
         accounts::session_by_token_hash(&self.client().await?, token_hash, now).await
     }
+}
 
+#[async_trait]
+impl DeviceStore for PgRepository {
     async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError> {
         accounts::count_enrolment_codes(&self.client().await?, station).await
     }
@@ -370,7 +405,10 @@ impl Repository for PgRepository {
         let mut client = self.client().await?;
         accounts::revoke_device(&mut client, station, id_or_label, now).await
     }
+}
 
+#[async_trait]
+impl ReportStore for PgRepository {
     async fn put_report(
         &self,
         station: StationId,
@@ -403,7 +441,10 @@ impl Repository for PgRepository {
         let mut client = self.client().await?;
         reports::set_status(&mut client, station, id, status, reason, actor, now).await
     }
+}
 
+#[async_trait]
+impl UploadStore for PgRepository {
     async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
         uploads::insert(&self.client().await?, upload).await
     }
@@ -462,50 +503,10 @@ impl Repository for PgRepository {
     async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
         uploads::all(&self.client().await?).await
     }
+}
 
-    async fn changes(
-        &self,
-        station: StationId,
-        audience: Audience,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<Change>, RepoError> {
-        let mut client = self.client().await?;
-        feed::read_changes(&mut client, station, audience, after, limit).await
-    }
-
-    async fn audit_entries(
-        &self,
-        station: StationId,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, RepoError> {
-        let mut client = self.client().await?;
-        feed::read_audit(&mut client, station, after, limit).await
-    }
-
-    async fn add_category(
-        &self,
-        station: StationId,
-        info: CategoryInfo,
-        actor: Actor,
-        now: DateTime<Utc>,
-    ) -> Result<CategoryList, RepoError> {
-        let mut client = self.client().await?;
-        categories::add(&mut client, station, &info, &actor, now).await
-    }
-
-    async fn retire_category(
-        &self,
-        station: StationId,
-        code: &str,
-        actor: Actor,
-        now: DateTime<Utc>,
-    ) -> Result<(CategoryList, bool), RepoError> {
-        let mut client = self.client().await?;
-        categories::retire(&mut client, station, code, &actor, now).await
-    }
-
+#[async_trait]
+impl ZoneStore for PgRepository {
     async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
         zones::load_all(&self.client().await?, station).await
     }
@@ -543,7 +544,10 @@ impl Repository for PgRepository {
         let mut client = self.client().await?;
         zones::retire(&mut client, station, code, &actor, now).await
     }
+}
 
+#[async_trait]
+impl InspectionStore for PgRepository {
     async fn assign_inspection(
         &self,
         station: StationId,
@@ -600,6 +604,30 @@ impl Repository for PgRepository {
             now,
         )
         .await
+    }
+}
+
+#[async_trait]
+impl FeedStore for PgRepository {
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        let mut client = self.client().await?;
+        feed::read_changes(&mut client, station, audience, after, limit).await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        let mut client = self.client().await?;
+        feed::read_audit(&mut client, station, after, limit).await
     }
 }
 

@@ -31,10 +31,11 @@ use uuid::Uuid;
 
 pub use migrate::LATEST_VERSION;
 
+use super::prelude::*;
 use super::{
     Actor, AssignOutcome, Audience, AuditEntry, Change, Device, Inspection, NewEnrolmentCode,
     NewFindings, NewUpload, NewUser, NewZone, PutOutcome, RedeemOutcome, RepoError,
-    ReportEventKind, Repository, Session, StaffUser, Station, StationId, StatusChange, StoredPhoto,
+    ReportEventKind, Session, StaffUser, Station, StationId, StatusChange, StoredPhoto,
     StoredReport, Upload, UploadCompletion, User, UserCredentials, UserDisabled, Zone, ZoneUpdate,
 };
 use audit::AuditRecord;
@@ -389,7 +390,10 @@ impl Repository for SqliteRepository {
         })
         .await
     }
+}
 
+#[async_trait]
+impl StationStore for SqliteRepository {
     async fn create_station(&self, slug: &str, name: &str) -> Result<Station, RepoError> {
         let station = Station {
             id: StationId(Uuid::now_v7()),
@@ -473,11 +477,40 @@ impl Repository for SqliteRepository {
         })
         .await
     }
+}
 
+#[async_trait]
+impl CategoryStore for SqliteRepository {
     async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
         self.read(move |conn| categories::load(conn, station)).await
     }
 
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        self.write_tx(move |tx| categories::add(tx, station, &info, &actor, now))
+            .await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| categories::retire(tx, station, &code, &actor, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteRepository {
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
         let stored = User {
             id: Uuid::now_v7(),
@@ -523,30 +556,6 @@ impl Repository for SqliteRepository {
         })
         .await?;
         Ok(result)
-    }
-
-    async fn user_credentials(
-        &self,
-        station: StationId,
-        username: &str,
-    ) -> Result<Option<UserCredentials>, RepoError> {
-        let username = username.to_owned();
-        self.read(move |conn| {
-            conn.query_row(
-                "SELECT id, station_id, username, role, created_at, password_hash FROM users
-                 WHERE station_id = ?1 AND username = ?2 AND disabled_at IS NULL",
-                params![station.to_string(), username],
-                |r| {
-                    Ok(UserCredentials {
-                        user: user_from_row(r)?,
-                        password_hash: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(map_err)
-        })
-        .await
     }
 
     async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError> {
@@ -620,6 +629,30 @@ impl Repository for SqliteRepository {
                 newly: true,
                 sessions_ended,
             })
+        })
+        .await
+    }
+
+    async fn user_credentials(
+        &self,
+        station: StationId,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        let username = username.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, station_id, username, role, created_at, password_hash FROM users
+                 WHERE station_id = ?1 AND username = ?2 AND disabled_at IS NULL",
+                params![station.to_string(), username],
+                |r| {
+                    Ok(UserCredentials {
+                        user: user_from_row(r)?,
+                        password_hash: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(map_err)
         })
         .await
     }
@@ -716,7 +749,10 @@ impl Repository for SqliteRepository {
         })
         .await
     }
+}
 
+#[async_trait]
+impl DeviceStore for SqliteRepository {
     async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError> {
         self.read(move |conn| {
             conn.query_row(
@@ -933,7 +969,10 @@ impl Repository for SqliteRepository {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ReportStore for SqliteRepository {
     async fn put_report(
         &self,
         station: StationId,
@@ -1013,7 +1052,10 @@ impl Repository for SqliteRepository {
         })
         .await
     }
+}
 
+#[async_trait]
+impl UploadStore for SqliteRepository {
     async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
         self.write(move |conn| {
             uploads::insert(conn, &upload)?;
@@ -1094,51 +1136,10 @@ impl Repository for SqliteRepository {
     async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
         self.read(uploads::all).await
     }
+}
 
-    async fn changes(
-        &self,
-        station: StationId,
-        audience: Audience,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<Change>, RepoError> {
-        self.read(move |conn| changes::read(conn, station, audience, after, limit))
-            .await
-    }
-
-    async fn audit_entries(
-        &self,
-        station: StationId,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, RepoError> {
-        self.read(move |conn| audit::read(conn, station, after, limit))
-            .await
-    }
-
-    async fn add_category(
-        &self,
-        station: StationId,
-        info: CategoryInfo,
-        actor: Actor,
-        now: DateTime<Utc>,
-    ) -> Result<CategoryList, RepoError> {
-        self.write_tx(move |tx| categories::add(tx, station, &info, &actor, now))
-            .await
-    }
-
-    async fn retire_category(
-        &self,
-        station: StationId,
-        code: &str,
-        actor: Actor,
-        now: DateTime<Utc>,
-    ) -> Result<(CategoryList, bool), RepoError> {
-        let code = code.to_owned();
-        self.write_tx(move |tx| categories::retire(tx, station, &code, &actor, now))
-            .await
-    }
-
+#[async_trait]
+impl ZoneStore for SqliteRepository {
     async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
         self.read(move |conn| zones::load_all(conn, station)).await
     }
@@ -1178,7 +1179,10 @@ impl Repository for SqliteRepository {
         self.write_tx(move |tx| zones::retire(tx, station, &code, &actor, now))
             .await
     }
+}
 
+#[async_trait]
+impl InspectionStore for SqliteRepository {
     async fn assign_inspection(
         &self,
         station: StationId,
@@ -1223,5 +1227,29 @@ impl Repository for SqliteRepository {
             inspections::record(tx, station, report, inspector, &findings, &actor, now)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl FeedStore for SqliteRepository {
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        self.read(move |conn| changes::read(conn, station, audience, after, limit))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        self.read(move |conn| audit::read(conn, station, after, limit))
+            .await
     }
 }

@@ -1,12 +1,13 @@
 //! Inspections: a supervisor sends an inspector to look at a reported place;
 //! the inspector records what was found.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::ReportId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::StoredReport;
+use super::{Actor, RepoError, StationId, StoredReport};
 
 /// What the inspector concluded on site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -99,4 +100,51 @@ pub enum AssignOutcome {
     NoReport,
     /// No enabled user of that name with the inspector role in the station.
     NotAnInspector,
+}
+
+/// Inspections: supervisors assign them, inspectors list them and record
+/// findings. Every write runs in one transaction with its audit rows and
+/// feed entries.
+#[async_trait]
+pub trait InspectionStore: Send + Sync {
+    /// Assigns a report to an inspector (an enabled user with the inspector
+    /// role, found by username in the station) and sets the report's status to
+    /// `inspecting`. Re-assigning replaces the inspector and clears findings.
+    /// Writes an `inspection.assign` audit row, and when the status changes a
+    /// `report.status` audit row and a `status` feed entry (which the filing
+    /// carrier sees). Assigning the same inspector again writes nothing.
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError>;
+    /// The inspection of a report, if one was assigned.
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError>;
+    /// The station's inspections, newest assignment first; only those assigned
+    /// to `inspector` when given.
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError>;
+    /// Records (or replaces) the findings of the report's inspection, only if
+    /// it is assigned to `inspector`; `None` otherwise. Writes an
+    /// `inspection.record` audit row (outcome and times, never the text) and an
+    /// `inspected` feed entry for supervisors.
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError>;
 }

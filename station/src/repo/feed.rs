@@ -1,12 +1,17 @@
-//! The changes feed's entries and audiences.
+//! The two append-only logs every write leaves behind: the changes feed
+//! (what phones and staff poll) and the audit log (who did what).
 //!
 //! Entries are written in the same transaction as the change they describe,
 //! numbered per station, so a cursor (the last number seen) is monotonic and
-//! nothing is ever skipped or seen half-done.
+//! nothing is ever skipped or seen half-done. The audit rows of each action
+//! are built in [`super::audit`].
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ReportId, ReviewStatus};
 use uuid::Uuid;
+
+use super::{AuditEntry, RepoError, StationId};
 
 /// What happened to a report: the feed's own spelling, shared with the phone.
 pub use postcso_model::ReportEventKind;
@@ -61,4 +66,25 @@ pub enum ChangeBody {
     /// ([`super::Zone`] entries, device assignments included: cut per device
     /// before it is shown).
     Zones(serde_json::Value),
+}
+
+/// Reading the feed and the audit log; the writes that append to them live
+/// in the other stores, inside their own transactions.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
+    /// Feed entries after `after` visible to `audience`, oldest first, at most `limit`.
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError>;
+    /// Audit rows of the station after `after`, oldest first, at most `limit`.
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError>;
 }

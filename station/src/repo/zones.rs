@@ -1,9 +1,13 @@
-//! Zones of a station's district as the station stores them.
+//! Zones of a station's district as the station stores them, and the rules
+//! every backend applies when they change.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ZoneArea, ZoneInfo};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::{Actor, RepoError, StationId};
 
 /// A zone: a delivery route or beat of the station's district, managed by its
 /// admins. Serialised as is into the feed's `zones` entries, from which each
@@ -93,9 +97,9 @@ pub(crate) struct ZoneFields {
 impl ZoneUpdate {
     /// What `before` becomes: `None` when nothing changes, a conflict when
     /// the zone is retired. Both backends decide an update here.
-    pub(crate) fn applied_to(&self, before: &Zone) -> Result<Option<ZoneFields>, super::RepoError> {
+    pub(crate) fn applied_to(&self, before: &Zone) -> Result<Option<ZoneFields>, RepoError> {
         if before.retired_at.is_some() {
-            return Err(super::RepoError::Conflict(format!(
+            return Err(RepoError::Conflict(format!(
                 "zone `{}` is retired and cannot be changed",
                 before.code
             )));
@@ -116,6 +120,48 @@ impl ZoneUpdate {
             && after.devices == before.devices;
         Ok((!unchanged).then_some(after))
     }
+}
+
+/// A station's zones: admins change them, phones get them through the feed.
+///
+/// Every write runs in one transaction with its audit row and a `zones` feed
+/// entry carrying the whole list.
+#[async_trait]
+pub trait ZoneStore: Send + Sync {
+    /// The station's zones, retired ones included, in the order they were added.
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError>;
+    /// Adds a zone: `Conflict` when the code exists, `NotFound("device")` when
+    /// a listed device is not one of the station's. Appends a `zones` feed entry
+    /// (the whole list) and a `zone.add` audit row.
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError>;
+    /// Changes a zone's name, area or devices: `NotFound("zone")`,
+    /// `NotFound("device")`, `Conflict` when retired. Returns the zone and
+    /// whether anything changed; only a change writes the feed entry and the
+    /// `zone.update` audit row (before and after).
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
+    /// Retires a zone (never deletes it): feed entry and `zone.retire` audit
+    /// row. Returns the zone and whether this call retired it.
+    /// `NotFound("zone")`.
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
 }
 
 #[cfg(test)]
@@ -177,7 +223,7 @@ mod tests {
         };
         assert!(matches!(
             rename.applied_to(&before),
-            Err(super::super::RepoError::Conflict(_))
+            Err(RepoError::Conflict(_))
         ));
     }
 }
