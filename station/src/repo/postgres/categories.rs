@@ -1,16 +1,43 @@
 //! Admin-managed categories in PostgreSQL: add and retire, each with its feed
 //! entry (the whole list) and audit row, in one transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Object;
-use postcso_model::{CategoryInfo, CategoryList};
+use deadpool_postgres::{GenericClient, Object};
+use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
 
 use super::feed::{self, AuditRecord};
-use super::{accounts, execute, lock_station, map_err, micros, query_opt};
-use crate::repo::{Actor, RepoError, StationId};
+use super::{PgRepository, execute, get, lock_station, map_err, micros, query, query_opt};
+use crate::repo::{Actor, CategoryStore, RepoError, StationId};
 
-/// Adds a category at the end of the list; see `Repository::add_category`.
-pub(super) async fn add(
+/// The station's list, retired entries included, in position order.
+async fn load<C: GenericClient>(c: &C, station: StationId) -> Result<CategoryList, RepoError> {
+    let rows = query(
+        c,
+        "SELECT code, name_ko, name_en, guidance, retired FROM categories
+         WHERE station_id = $1 ORDER BY position",
+        &[&station.0],
+    )
+    .await?;
+    let entries = rows
+        .iter()
+        .map(|r| {
+            let code: String = get(r, 0)?;
+            Ok(CategoryInfo {
+                code: CategoryCode::parse(&code)
+                    .map_err(|e| RepoError::Storage(format!("bad category code: {e}")))?,
+                name_ko: get(r, 1)?,
+                name_en: get(r, 2)?,
+                guidance: get(r, 3)?,
+                retired: get(r, 4)?,
+            })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    Ok(CategoryList::new(entries))
+}
+
+/// Adds a category at the end of the list; see [`CategoryStore::add_category`].
+async fn add(
     client: &mut Object,
     station: StationId,
     info: &CategoryInfo,
@@ -47,15 +74,15 @@ pub(super) async fn add(
         ],
     )
     .await?;
-    let list = accounts::categories(&tx, station).await?;
+    let list = load(&tx, station).await?;
     feed::append_categories(&tx, station, &list, now).await?;
     feed::append_audit(&tx, station, actor, AuditRecord::category_added(info), now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(list)
 }
 
-/// Retires a category; see `Repository::retire_category`.
-pub(super) async fn retire(
+/// Retires a category; see [`CategoryStore::retire_category`].
+async fn retire(
     client: &mut Object,
     station: StationId,
     code: &str,
@@ -73,7 +100,7 @@ pub(super) async fn retire(
     .await?;
     match retired.map(|r| super::get::<bool>(&r, 0)).transpose()? {
         None => return Err(RepoError::NotFound("category")),
-        Some(true) => return Ok((accounts::categories(&tx, station).await?, false)),
+        Some(true) => return Ok((load(&tx, station).await?, false)),
         Some(false) => {}
     }
     execute(
@@ -82,7 +109,7 @@ pub(super) async fn retire(
         &[&station.0, &code],
     )
     .await?;
-    let list = accounts::categories(&tx, station).await?;
+    let list = load(&tx, station).await?;
     feed::append_categories(&tx, station, &list, now).await?;
     feed::append_audit(
         &tx,
@@ -94,4 +121,33 @@ pub(super) async fn retire(
     .await?;
     tx.commit().await.map_err(map_err)?;
     Ok((list, true))
+}
+
+#[async_trait]
+impl CategoryStore for PgRepository {
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
+        load(&self.client().await?, station).await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        let mut client = self.client().await?;
+        add(&mut client, station, &info, &actor, now).await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let mut client = self.client().await?;
+        retire(&mut client, station, code, &actor, now).await
+    }
 }

@@ -11,22 +11,24 @@
 //! entry numbered below n, and an entry that commits late gets a number
 //! above every number already handed out, so no cursor ever skips it.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 use postcso_model::{CategoryList, ReportId, ReviewStatus};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{execute, get, map_err, query, query_one, to_i64, to_u64};
+use super::{PgRepository, execute, get, map_err, query, query_one, to_i64, to_u64};
 use crate::repo::{
-    Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone,
+    Actor, Audience, AuditEntry, Change, ChangeBody, FeedStore, RepoError, ReportEventKind,
+    StationId, Zone,
 };
 
 pub(crate) use crate::repo::audit::AuditRecord;
 
 /// Numbers the station's committed, unnumbered feed and audit entries; see
 /// the module doc. Does nothing (one cheap query) when there are none.
-pub(super) async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
+async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
     let pending = query_one(
         &*client,
         "SELECT EXISTS (SELECT 1 FROM changes WHERE station_id = $1 AND seq IS NULL),
@@ -217,7 +219,7 @@ fn change_from_row(r: &Row) -> Result<Change, RepoError> {
 }
 
 /// Feed entries after `after` that `audience` may see, oldest first.
-pub(super) async fn read_changes(
+async fn read_changes(
     client: &mut Object,
     station: StationId,
     audience: Audience,
@@ -282,7 +284,7 @@ fn json_column(r: &Row, idx: usize) -> Result<Option<serde_json::Value>, RepoErr
 }
 
 /// The station's audit rows after `after`, oldest first.
-pub(super) async fn read_audit(
+async fn read_audit(
     client: &mut Object,
     station: StationId,
     after: u64,
@@ -315,4 +317,28 @@ pub(super) async fn read_audit(
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl FeedStore for PgRepository {
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        let mut client = self.client().await?;
+        read_changes(&mut client, station, audience, after, limit).await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        let mut client = self.client().await?;
+        read_audit(&mut client, station, after, limit).await
+    }
 }

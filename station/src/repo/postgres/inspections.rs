@@ -6,6 +6,7 @@
 //! completion, so decisions on one report queue and each sees the previous
 //! one's result.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_model::{ReportId, ReviewStatus};
@@ -13,10 +14,10 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
-use super::{execute, get, map_err, micros, query, query_opt, reports};
+use super::{PgRepository, execute, get, map_err, micros, query, query_opt, reports};
 use crate::repo::{
-    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings, RepoError,
-    ReportEventKind, StationId,
+    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
+    RepoError, ReportEventKind, StationId,
 };
 
 const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
@@ -50,7 +51,7 @@ fn from_row(r: &Row) -> Result<Inspection, RepoError> {
 }
 
 /// The inspection of one report.
-pub(super) async fn get_one<C: GenericClient>(
+async fn get_one<C: GenericClient>(
     c: &C,
     station: StationId,
     report: ReportId,
@@ -68,7 +69,7 @@ pub(super) async fn get_one<C: GenericClient>(
 
 /// The station's inspections, newest assignment first, optionally only one
 /// inspector's.
-pub(super) async fn list<C: GenericClient>(
+async fn list<C: GenericClient>(
     c: &C,
     station: StationId,
     inspector: Option<Uuid>,
@@ -102,8 +103,8 @@ async fn lock_report(
     .is_some())
 }
 
-/// Assigns an inspector; see `Repository::assign_inspection`.
-pub(super) async fn assign(
+/// Assigns an inspector; see [`InspectionStore::assign_inspection`].
+async fn assign(
     client: &mut Object,
     station: StationId,
     report: ReportId,
@@ -212,8 +213,8 @@ pub(super) async fn assign(
     })
 }
 
-/// Records findings; see `Repository::record_inspection`.
-pub(super) async fn record(
+/// Records findings; see [`InspectionStore::record_inspection`].
+async fn record(
     client: &mut Object,
     station: StationId,
     report: ReportId,
@@ -259,4 +260,65 @@ pub(super) async fn record(
     let after = get_one(&tx, station, report).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(after)
+}
+
+#[async_trait]
+impl InspectionStore for PgRepository {
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError> {
+        let mut client = self.client().await?;
+        assign(
+            &mut client,
+            station,
+            report,
+            inspector_username,
+            &actor,
+            now,
+        )
+        .await
+    }
+
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError> {
+        get_one(&self.client().await?, station, report).await
+    }
+
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError> {
+        list(&self.client().await?, station, inspector).await
+    }
+
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError> {
+        let mut client = self.client().await?;
+        record(
+            &mut client,
+            station,
+            report,
+            inspector,
+            &findings,
+            &actor,
+            now,
+        )
+        .await
+    }
 }

@@ -1,6 +1,7 @@
 //! Reports in PostgreSQL: the idempotent delivery, reading a report with its
 //! manifest, and triage decisions.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 use postcso_model::{ReportContent, ReportId, ReviewStatus};
@@ -9,11 +10,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
-use super::{get, map_err, micros, query_opt};
+use super::{PgRepository, get, map_err, micros, query_opt};
 use crate::auth::Role;
 use crate::repo::{
-    Actor, PutOutcome, RepoError, ReportEventKind, StationId, StatusChange, StoredPhoto,
-    StoredReport,
+    Actor, PutOutcome, RepoError, ReportEventKind, ReportStore, StationId, StatusChange,
+    StoredPhoto, StoredReport,
 };
 
 /// A first delivery in one statement, so one round trip: the report, its
@@ -46,8 +47,8 @@ WITH r AS (
 )
 SELECT 1 FROM r";
 
-/// Stores a report exactly once; see `Repository::put_report`.
-pub(super) async fn put(
+/// Stores a report exactly once; see [`ReportStore::put_report`].
+async fn put(
     client: &Object,
     station: StationId,
     device_id: Uuid,
@@ -210,7 +211,7 @@ pub(super) async fn load<C: GenericClient>(
 }
 
 /// Sets a report's review status with its feed entry and audit row.
-pub(super) async fn set_status(
+async fn set_status(
     client: &mut Object,
     station: StationId,
     id: ReportId,
@@ -270,4 +271,40 @@ pub(super) async fn set_status(
         report,
         changed: true,
     }))
+}
+
+#[async_trait]
+impl ReportStore for PgRepository {
+    async fn put_report(
+        &self,
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, RepoError> {
+        let client = self.client().await?;
+        put(&client, station, device_id, content, content_hash, now).await
+    }
+
+    async fn report(
+        &self,
+        station: StationId,
+        id: ReportId,
+    ) -> Result<Option<StoredReport>, RepoError> {
+        load(&self.client().await?, station, id).await
+    }
+
+    async fn set_report_status(
+        &self,
+        station: StationId,
+        id: ReportId,
+        status: ReviewStatus,
+        reason: Option<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StatusChange>, RepoError> {
+        let mut client = self.client().await?;
+        set_status(&mut client, station, id, status, reason, actor, now).await
+    }
 }

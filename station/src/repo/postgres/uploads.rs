@@ -1,6 +1,7 @@
 //! Upload rows in PostgreSQL, and the completion transaction that turns a
 //! finished upload into a received photo.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_model::ReportId;
@@ -8,9 +9,11 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
-use super::{execute, get, map_err, micros, query, query_one, query_opt, to_i64, to_u64};
+use super::{
+    PgRepository, execute, get, map_err, micros, query, query_one, query_opt, to_i64, to_u64,
+};
 use crate::repo::{
-    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
+    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion, UploadStore,
 };
 
 const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
@@ -35,7 +38,7 @@ fn upload_from_row(r: &Row) -> Result<Upload, RepoError> {
 }
 
 /// Inserts a new upload row and returns it as stored.
-pub(super) async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Upload, RepoError> {
+async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Upload, RepoError> {
     let row = query_one(
         c,
         &format!(
@@ -59,7 +62,7 @@ pub(super) async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Uplo
 }
 
 /// One upload of the station.
-pub(super) async fn get_upload<C: GenericClient>(
+async fn get_upload<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
@@ -78,7 +81,7 @@ pub(super) async fn get_upload<C: GenericClient>(
 }
 
 /// One upload of the station, without locking it.
-pub(super) async fn find<C: GenericClient>(
+async fn find<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
@@ -87,7 +90,7 @@ pub(super) async fn find<C: GenericClient>(
 }
 
 /// Moves the durable offset of an unfinished upload.
-pub(super) async fn progress<C: GenericClient>(
+async fn progress<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
@@ -107,8 +110,8 @@ pub(super) async fn progress<C: GenericClient>(
     Ok(())
 }
 
-/// The completion transaction; see `Repository::complete_upload`.
-pub(super) async fn complete(
+/// The completion transaction; see [`UploadStore::complete_upload`].
+async fn complete(
     client: &mut Object,
     station: StationId,
     id: &str,
@@ -122,8 +125,8 @@ pub(super) async fn complete(
 }
 
 /// An upload that arrived whole, stored finished in one transaction; see
-/// `Repository::create_completed_upload`.
-pub(super) async fn create_completed(
+/// [`UploadStore::create_completed_upload`].
+async fn create_completed(
     client: &mut Object,
     upload: NewUpload,
     now: DateTime<Utc>,
@@ -243,11 +246,7 @@ async fn complete_in(
 }
 
 /// Deletes one upload row.
-pub(super) async fn delete<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    id: &str,
-) -> Result<bool, RepoError> {
+async fn delete<C: GenericClient>(c: &C, station: StationId, id: &str) -> Result<bool, RepoError> {
     let n = execute(
         c,
         "DELETE FROM uploads WHERE station_id = $1 AND id = $2",
@@ -258,7 +257,7 @@ pub(super) async fn delete<C: GenericClient>(
 }
 
 /// Deletes every expired upload and returns their ids, in one statement.
-pub(super) async fn remove_expired<C: GenericClient>(
+async fn remove_expired<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, RepoError> {
@@ -274,7 +273,7 @@ pub(super) async fn remove_expired<C: GenericClient>(
 }
 
 /// Every upload of every station.
-pub(super) async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoError> {
+async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoError> {
     query(
         c,
         &format!("SELECT {COLUMNS} FROM uploads ORDER BY created_at"),
@@ -284,4 +283,66 @@ pub(super) async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoErro
     .iter()
     .map(upload_from_row)
     .collect()
+}
+
+#[async_trait]
+impl UploadStore for PgRepository {
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
+        insert(&self.client().await?, upload).await
+    }
+
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+        find(&self.client().await?, station, id).await
+    }
+
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError> {
+        // A progress record is a checkpoint, not a promise (see the SQLite
+        // backend): committed without waiting for the WAL flush.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(map_err)?;
+        progress(&tx, station, id, offset, hash_state).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError> {
+        let mut client = self.client().await?;
+        complete(&mut client, station, id, now, keep_until).await
+    }
+
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        let mut client = self.client().await?;
+        create_completed(&mut client, upload, now, keep_until).await
+    }
+
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
+        delete(&self.client().await?, station, id).await
+    }
+
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+        remove_expired(&self.client().await?, now).await
+    }
+
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
+        all(&self.client().await?).await
+    }
 }

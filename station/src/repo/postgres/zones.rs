@@ -5,14 +5,17 @@
 //! queue: the existence check, the position and the list in the feed entry
 //! are each computed from the previous change's result.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_model::ZoneArea;
 use uuid::Uuid;
 
 use super::feed::{self, AuditRecord};
-use super::{execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
+use super::{
+    PgRepository, execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64,
+};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneStore, ZoneUpdate};
 
 fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
     area.map(serde_json::to_string)
@@ -21,10 +24,7 @@ fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
 }
 
 /// Every zone of the station, with its devices (in id order), in the order added.
-pub(super) async fn load_all<C: GenericClient>(
-    c: &C,
-    station: StationId,
-) -> Result<Vec<Zone>, RepoError> {
+async fn load_all<C: GenericClient>(c: &C, station: StationId) -> Result<Vec<Zone>, RepoError> {
     let rows = query(
         c,
         "SELECT z.code, z.name, z.area_json, z.created_at, z.updated_at, z.retired_at,
@@ -132,8 +132,8 @@ async fn publish(
     Ok(after)
 }
 
-/// Adds a zone; see `Repository::add_zone`.
-pub(super) async fn add(
+/// Adds a zone; see [`ZoneStore::add_zone`].
+async fn add_zone(
     client: &mut Object,
     station: StationId,
     zone: &NewZone,
@@ -173,8 +173,8 @@ pub(super) async fn add(
     publish(tx, station, &zone.code, actor, "zone.add", None, now).await
 }
 
-/// Updates a zone; see `Repository::update_zone`.
-pub(super) async fn update(
+/// Updates a zone; see [`ZoneStore::update_zone`].
+async fn update_zone(
     client: &mut Object,
     station: StationId,
     code: &str,
@@ -206,8 +206,8 @@ pub(super) async fn update(
     Ok((after, true))
 }
 
-/// Retires a zone; see `Repository::retire_zone`.
-pub(super) async fn retire(
+/// Retires a zone; see [`ZoneStore::retire_zone`].
+async fn retire_zone(
     client: &mut Object,
     station: StationId,
     code: &str,
@@ -229,4 +229,45 @@ pub(super) async fn retire(
     .await?;
     let after = publish(tx, station, code, actor, "zone.retire", Some(&before), now).await?;
     Ok((after, true))
+}
+
+#[async_trait]
+impl ZoneStore for PgRepository {
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        load_all(&self.client().await?, station).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        let mut client = self.client().await?;
+        add_zone(&mut client, station, &zone, &actor, now).await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        update_zone(&mut client, station, code, &update, &actor, now).await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        retire_zone(&mut client, station, code, &actor, now).await
+    }
 }

@@ -1,16 +1,47 @@
 //! Admin-managed categories in SQLite: add and retire, each with its feed
 //! entry (the whole list) and audit row, inside the caller's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::audit::{self, AuditRecord};
-use super::{changes, map_err};
-use crate::repo::{Actor, RepoError, StationId};
+use super::feed::{self, AuditRecord};
+use super::{SqliteRepository, map_err};
+use crate::repo::{Actor, CategoryStore, RepoError, StationId};
+
+#[async_trait]
+impl CategoryStore for SqliteRepository {
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
+        self.read(move |conn| load(conn, station)).await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        self.write_tx(move |tx| add(tx, station, &info, &actor, now))
+            .await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| retire(tx, station, &code, &actor, now))
+            .await
+    }
+}
 
 /// The station's list, retired entries included, in position order.
-pub(super) fn load(conn: &Connection, station: StationId) -> Result<CategoryList, RepoError> {
+fn load(conn: &Connection, station: StationId) -> Result<CategoryList, RepoError> {
     let mut stmt = conn
         .prepare(
             "SELECT code, name_ko, name_en, guidance, retired FROM categories
@@ -40,8 +71,8 @@ pub(super) fn load(conn: &Connection, station: StationId) -> Result<CategoryList
     Ok(CategoryList::new(entries))
 }
 
-/// Adds a category at the end of the list; see `Repository::add_category`.
-pub(super) fn add(
+/// Adds a category at the end of the list; see [`CategoryStore::add_category`].
+fn add(
     conn: &Connection,
     station: StationId,
     info: &CategoryInfo,
@@ -77,13 +108,13 @@ pub(super) fn add(
     )
     .map_err(map_err)?;
     let list = load(conn, station)?;
-    changes::append_categories(conn, station, &list, now)?;
-    audit::append(conn, station, actor, AuditRecord::category_added(info), now)?;
+    feed::append_categories(conn, station, &list, now)?;
+    feed::append_audit(conn, station, actor, AuditRecord::category_added(info), now)?;
     Ok(list)
 }
 
-/// Retires a category; see `Repository::retire_category`.
-pub(super) fn retire(
+/// Retires a category; see [`CategoryStore::retire_category`].
+fn retire(
     conn: &Connection,
     station: StationId,
     code: &str,
@@ -109,8 +140,8 @@ pub(super) fn retire(
     )
     .map_err(map_err)?;
     let list = load(conn, station)?;
-    changes::append_categories(conn, station, &list, now)?;
-    audit::append(
+    feed::append_categories(conn, station, &list, now)?;
+    feed::append_audit(
         conn,
         station,
         actor,

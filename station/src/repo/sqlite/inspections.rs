@@ -2,17 +2,18 @@
 //! `inspecting`) and findings, each with audit rows and feed entries inside
 //! the caller's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::audit::{self, AuditRecord};
-use super::rows::{get_ts, invalid_text, load_report};
-use super::{changes, map_err};
+use super::feed::{self, AuditRecord};
+use super::rows::{get_ts, invalid_text, ts};
+use super::{SqliteRepository, map_err, reports};
 use crate::repo::{
-    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings, RepoError,
-    ReportEventKind, StationId,
+    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
+    RepoError, ReportEventKind, StationId,
 };
 
 const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
@@ -49,7 +50,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Inspection> {
 }
 
 /// The inspection of one report.
-pub(super) fn get(
+fn get(
     conn: &Connection,
     station: StationId,
     report: ReportId,
@@ -64,7 +65,7 @@ pub(super) fn get(
 }
 
 /// The station's inspections, optionally only one inspector's.
-pub(super) fn list(
+fn list(
     conn: &Connection,
     station: StationId,
     inspector: Option<Uuid>,
@@ -84,8 +85,8 @@ pub(super) fn list(
     rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
 }
 
-/// Assigns an inspector; see `Repository::assign_inspection`.
-pub(super) fn assign(
+/// Assigns an inspector; see [`InspectionStore::assign_inspection`].
+fn assign(
     conn: &Connection,
     station: StationId,
     report: ReportId,
@@ -93,7 +94,7 @@ pub(super) fn assign(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<AssignOutcome, RepoError> {
-    let Some(before_report) = load_report(conn, station, report)? else {
+    let Some(before_report) = reports::load(conn, station, report)? else {
         return Ok(AssignOutcome::NoReport);
     };
     let inspector: Option<String> = conn
@@ -137,11 +138,11 @@ pub(super) fn assign(
                 station.to_string(),
                 inspector_id,
                 assigned_by.to_string(),
-                super::rows::ts(now)
+                ts(now)
             ],
         )
         .map_err(map_err)?;
-        audit::append(
+        feed::append_audit(
             conn,
             station,
             actor,
@@ -156,8 +157,8 @@ pub(super) fn assign(
             params![station.to_string(), report.to_string()],
         )
         .map_err(map_err)?;
-        changes::append_report(conn, station, report, ReportEventKind::Status, now)?;
-        audit::append(
+        feed::append_report(conn, station, report, ReportEventKind::Status, now)?;
+        feed::append_audit(
             conn,
             station,
             actor,
@@ -173,7 +174,7 @@ pub(super) fn assign(
         )?;
     }
     let inspection = get(conn, station, report)?.ok_or(RepoError::NotFound("inspection"))?;
-    let report = load_report(conn, station, report)?.ok_or(RepoError::NotFound("report"))?;
+    let report = reports::load(conn, station, report)?.ok_or(RepoError::NotFound("report"))?;
     Ok(AssignOutcome::Assigned {
         inspection,
         report: Box::new(report),
@@ -181,8 +182,8 @@ pub(super) fn assign(
     })
 }
 
-/// Records findings; see `Repository::record_inspection`.
-pub(super) fn record(
+/// Records findings; see [`InspectionStore::record_inspection`].
+fn record(
     conn: &Connection,
     station: StationId,
     report: ReportId,
@@ -205,13 +206,13 @@ pub(super) fn record(
             report.to_string(),
             findings.text,
             findings.outcome.as_str(),
-            super::rows::ts(findings.observed_at),
-            super::rows::ts(now)
+            ts(findings.observed_at),
+            ts(now)
         ],
     )
     .map_err(map_err)?;
-    changes::append_report(conn, station, report, ReportEventKind::Inspected, now)?;
-    audit::append(
+    feed::append_report(conn, station, report, ReportEventKind::Inspected, now)?;
+    feed::append_audit(
         conn,
         station,
         actor,
@@ -219,4 +220,49 @@ pub(super) fn record(
         now,
     )?;
     get(conn, station, report)
+}
+
+#[async_trait]
+impl InspectionStore for SqliteRepository {
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError> {
+        let username = inspector_username.to_owned();
+        self.write_tx(move |tx| assign(tx, station, report, &username, &actor, now))
+            .await
+    }
+
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError> {
+        self.read(move |conn| get(conn, station, report)).await
+    }
+
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError> {
+        self.read(move |conn| list(conn, station, inspector)).await
+    }
+
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError> {
+        self.write_tx(move |tx| record(tx, station, report, inspector, &findings, &actor, now))
+            .await
+    }
 }

@@ -1,16 +1,16 @@
 //! Upload rows in SQLite, and the completion transaction that turns a finished
 //! upload into a received photo.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::ReportId;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::audit::{self, AuditRecord};
-use super::changes;
+use super::feed::{self, AuditRecord};
 use super::rows::{get_ts, invalid_text, ts};
-use super::{cached_execute, cached_row, map_err};
+use super::{SqliteRepository, cached_execute, cached_row, map_err, reports};
 use crate::repo::{
-    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
+    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion, UploadStore,
 };
 
 const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
@@ -49,7 +49,7 @@ fn as_i64(n: u64) -> i64 {
 }
 
 /// Inserts a new upload row.
-pub(super) fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
+fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
     cached_execute(
         conn,
         "INSERT INTO uploads (id, station_id, device_id, report_id, sha256, length,
@@ -71,11 +71,7 @@ pub(super) fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> 
 }
 
 /// One upload of the station.
-pub(super) fn get(
-    conn: &Connection,
-    station: StationId,
-    id: &str,
-) -> Result<Option<Upload>, RepoError> {
+fn get(conn: &Connection, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
     cached_row(
         conn,
         &format!("SELECT {COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
@@ -87,7 +83,7 @@ pub(super) fn get(
 }
 
 /// Moves the durable offset of an unfinished upload.
-pub(super) fn progress(
+fn progress(
     conn: &Connection,
     station: StationId,
     id: &str,
@@ -108,8 +104,8 @@ pub(super) fn progress(
 }
 
 /// The completion, inside the caller's write transaction; see
-/// `Repository::complete_upload`.
-pub(super) fn complete(
+/// [`UploadStore::complete_upload`].
+fn complete(
     tx: &Connection,
     station: StationId,
     id: &str,
@@ -150,7 +146,7 @@ pub(super) fn complete(
     )
     .map_err(map_err)?;
     let was_complete = report_complete(tx)?;
-    let missing = changes::photos_missing(tx, station, &report)?;
+    let missing = reports::photos_missing(tx, station, &report)?;
     let now_complete = missing == 0;
     if now_complete && !was_complete {
         cached_execute(
@@ -166,8 +162,8 @@ pub(super) fn complete(
         } else {
             ReportEventKind::Photo
         };
-        changes::append_report(tx, station, upload.report_id, event, now)?;
-        audit::append(
+        feed::append_report(tx, station, upload.report_id, event, now)?;
+        feed::append_audit(
             tx,
             station,
             &Actor::device(upload.device_id),
@@ -187,7 +183,7 @@ pub(super) fn complete(
 }
 
 /// Deletes one upload row.
-pub(super) fn delete(conn: &Connection, station: StationId, id: &str) -> Result<bool, RepoError> {
+fn delete(conn: &Connection, station: StationId, id: &str) -> Result<bool, RepoError> {
     let n = cached_execute(
         conn,
         "DELETE FROM uploads WHERE station_id = ?1 AND id = ?2",
@@ -198,10 +194,7 @@ pub(super) fn delete(conn: &Connection, station: StationId, id: &str) -> Result<
 }
 
 /// Deletes every expired upload and returns their ids.
-pub(super) fn remove_expired(
-    conn: &mut Connection,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, RepoError> {
+fn remove_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
@@ -221,7 +214,7 @@ pub(super) fn remove_expired(
 }
 
 /// Every upload of every station.
-pub(super) fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
+fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
     let mut stmt = conn
         .prepare(&format!(
             "SELECT {COLUMNS} FROM uploads ORDER BY created_at"
@@ -229,4 +222,85 @@ pub(super) fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
         .map_err(map_err)?;
     let rows = stmt.query_map([], upload_from_row).map_err(map_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+}
+
+#[async_trait]
+impl UploadStore for SqliteRepository {
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
+        self.write(move |conn| {
+            insert(conn, &upload)?;
+            get(conn, upload.station_id, &upload.id)?.ok_or(RepoError::NotFound("upload"))
+        })
+        .await
+    }
+
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+        let id = id.to_owned();
+        self.read(move |conn| get(conn, station, &id)).await
+    }
+
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            // A progress record is a checkpoint, not a promise: losing the
+            // last ones in a power cut only moves the offset back (the part
+            // file is cut to it and the client re-sends from there), so it is
+            // committed without its own WAL fsync. The next synchronous
+            // commit makes it durable with everything before it.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(map_err)?;
+            let recorded = progress(conn, station, &id, offset, hash_state);
+            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            recorded?;
+            restored.map_err(map_err)
+        })
+        .await
+    }
+
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError> {
+        let id = id.to_owned();
+        self.write_batched(move |conn| complete(conn, station, &id, now, keep_until))
+            .await
+    }
+
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        self.write_batched(move |conn| {
+            insert(conn, &upload)?;
+            let done = complete(conn, upload.station_id, &upload.id, now, keep_until)?;
+            let stored =
+                get(conn, upload.station_id, &upload.id)?.ok_or(RepoError::NotFound("upload"))?;
+            Ok((stored, done))
+        })
+        .await
+    }
+
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| delete(conn, station, &id)).await
+    }
+
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+        self.write(move |conn| remove_expired(conn, now)).await
+    }
+
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
+        self.read(all).await
+    }
 }

@@ -2,15 +2,16 @@
 //! its feed entry (the whole list) and audit row inside the caller's
 //! transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::ZoneArea;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::audit::{self, AuditRecord};
+use super::feed::{self, AuditRecord};
 use super::rows::{get_ts, invalid_text, parse_ts, ts};
-use super::{changes, map_err};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
+use super::{SqliteRepository, map_err};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneStore, ZoneUpdate};
 
 fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
     area.map(serde_json::to_string)
@@ -19,7 +20,7 @@ fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
 }
 
 /// Every zone of the station, with its devices, in the order added.
-pub(super) fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
+fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
     let mut stmt = conn
         .prepare(
             "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
@@ -131,8 +132,8 @@ fn publish(
 ) -> Result<Zone, RepoError> {
     let zones = load_all(conn, station)?;
     let after = find(&zones, code)?;
-    changes::append_zones(conn, station, &zones, now)?;
-    audit::append(
+    feed::append_zones(conn, station, &zones, now)?;
+    feed::append_audit(
         conn,
         station,
         actor,
@@ -148,8 +149,8 @@ fn publish(
     Ok(after)
 }
 
-/// Adds a zone; see `Repository::add_zone`.
-pub(super) fn add(
+/// Adds a zone; see [`ZoneStore::add_zone`].
+fn add_zone(
     conn: &Connection,
     station: StationId,
     zone: &NewZone,
@@ -187,8 +188,8 @@ pub(super) fn add(
     publish(conn, station, &zone.code, actor, "zone.add", None, now)
 }
 
-/// Updates a zone; see `Repository::update_zone`.
-pub(super) fn update(
+/// Updates a zone; see [`ZoneStore::update_zone`].
+fn update_zone(
     conn: &Connection,
     station: StationId,
     code: &str,
@@ -230,8 +231,8 @@ pub(super) fn update(
     Ok((after, true))
 }
 
-/// Retires a zone; see `Repository::retire_zone`.
-pub(super) fn retire(
+/// Retires a zone; see [`ZoneStore::retire_zone`].
+fn retire_zone(
     conn: &Connection,
     station: StationId,
     code: &str,
@@ -257,4 +258,47 @@ pub(super) fn retire(
         now,
     )?;
     Ok((after, true))
+}
+
+#[async_trait]
+impl ZoneStore for SqliteRepository {
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        self.read(move |conn| load_all(conn, station)).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        self.write_tx(move |tx| add_zone(tx, station, &zone, &actor, now))
+            .await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| update_zone(tx, station, &code, &update, &actor, now))
+            .await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| retire_zone(tx, station, &code, &actor, now))
+            .await
+    }
 }

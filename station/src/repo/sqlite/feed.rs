@@ -1,13 +1,21 @@
-//! The changes feed in SQLite: appending entries inside the caller's
-//! transaction, and reading them back per audience.
+//! The changes feed and the audit log in SQLite: appending entries inside the
+//! caller's transaction (numbered there: the single writer makes `max + 1`
+//! race-free), and reading them back in order, the feed per audience. The
+//! audit table's triggers refuse updates and deletes.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{CategoryList, ReportId, ReviewStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{get_ts, invalid_text, ts};
-use super::{cached_execute, cached_row, map_err};
-use crate::repo::{Audience, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone};
+use super::{SqliteRepository, cached_execute, cached_row, map_err, reports};
+use crate::repo::{
+    Actor, Audience, AuditEntry, Change, ChangeBody, FeedStore, RepoError, ReportEventKind,
+    StationId, Zone,
+};
+
+pub(crate) use crate::repo::audit::AuditRecord;
 
 /// The next per-station sequence number. Only called inside a write
 /// transaction, where the single writer makes `max + 1` race-free.
@@ -16,22 +24,6 @@ fn next_seq(conn: &Connection, station: StationId) -> Result<i64, RepoError> {
         conn,
         "SELECT coalesce(max(seq), 0) + 1 FROM changes WHERE station_id = ?1",
         [station.to_string()],
-        |r| r.get(0),
-    )
-    .map_err(map_err)
-}
-
-/// How many photos of a report's manifest have not arrived yet.
-pub(super) fn photos_missing(
-    conn: &Connection,
-    station: StationId,
-    report: &str,
-) -> Result<i64, RepoError> {
-    cached_row(
-        conn,
-        "SELECT count(*) FROM report_photos
-         WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
-        params![station.to_string(), report],
         |r| r.get(0),
     )
     .map_err(map_err)
@@ -57,7 +49,7 @@ pub(super) fn append_report(
     .optional()
     .map_err(map_err)?;
     let (device_id, status, reason, complete) = state.ok_or(RepoError::NotFound("report"))?;
-    let missing = photos_missing(conn, station, &id)?;
+    let missing = reports::photos_missing(conn, station, &id)?;
     let seq = next_seq(conn, station)?;
     cached_execute(
         conn,
@@ -157,7 +149,7 @@ fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
 }
 
 /// Feed entries after `after` that `audience` may see.
-pub(super) fn read(
+fn read_changes(
     conn: &Connection,
     station: StationId,
     audience: Audience,
@@ -191,4 +183,115 @@ pub(super) fn read(
         )
         .map_err(map_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+}
+
+/// Appends one audit row.
+pub(super) fn append_audit(
+    conn: &Connection,
+    station: StationId,
+    actor: &Actor,
+    record: AuditRecord<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    cached_execute(
+        conn,
+        "INSERT INTO audit_log (station_id, at, actor_role, actor_user_id, actor_username,
+                                actor_device_id, action, target_kind, target_id,
+                                before_json, after_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            station.to_string(),
+            ts(now),
+            actor.role.as_str(),
+            actor.user_id.map(|u| u.to_string()),
+            actor.username,
+            actor.device_id.map(|d| d.to_string()),
+            record.action,
+            record.target_kind,
+            record.target_id,
+            record.before.map(|v| v.to_string()),
+            record.after.map(|v| v.to_string()),
+        ],
+    )
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn json_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<String> = r.get(idx)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+fn uuid_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
+    let text: Option<String> = r.get(idx)?;
+    text.map(|t| {
+        uuid::Uuid::parse_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+/// The station's audit rows after `after`, oldest first.
+fn read_audit(
+    conn: &Connection,
+    station: StationId,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, RepoError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, at, actor_role, actor_user_id, actor_username, actor_device_id, action,
+                    target_kind, target_id, before_json, after_json
+             FROM audit_log WHERE station_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .map_err(map_err)?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![station.to_string(), after, i64::from(limit)], |r| {
+            Ok(AuditEntry {
+                seq: r.get::<_, i64>(0)?.max(0) as u64,
+                at: get_ts(r, 1)?,
+                actor_role: r.get(2)?,
+                actor_user_id: uuid_column(r, 3)?,
+                actor_username: r.get(4)?,
+                actor_device_id: uuid_column(r, 5)?,
+                action: r.get(6)?,
+                target_kind: r.get(7)?,
+                target_id: r.get(8)?,
+                before: json_column(r, 9)?,
+                after: json_column(r, 10)?,
+            })
+        })
+        .map_err(map_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+}
+
+#[async_trait]
+impl FeedStore for SqliteRepository {
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        self.read(move |conn| read_changes(conn, station, audience, after, limit))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        self.read(move |conn| read_audit(conn, station, after, limit))
+            .await
+    }
 }
