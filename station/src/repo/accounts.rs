@@ -4,9 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{RepoError, StationId};
+use super::audit::AuditRecord;
+use super::columns::{Columns, bad_column};
+use super::feed::ActionLog;
+use super::{Actor, RepoError, StationId};
 use crate::auth::Role;
 
 /// A staff member (or a password-holding carrier) of one station.
@@ -73,6 +77,119 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// The stored hash of its token: how sign-out names the session to end.
     pub token_hash: String,
+}
+
+impl User {
+    /// A new user of `station` with a fresh id, added at `now`.
+    pub(crate) fn new(station: StationId, new: &NewUser, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            station_id: station,
+            username: new.username.clone(),
+            role: new.role,
+            created_at: now,
+        }
+    }
+}
+
+/// A user read back: `id, station_id, username, role, created_at`.
+pub(crate) fn user_from(row: &impl Columns) -> Result<User, RepoError> {
+    let role = row.text(3)?;
+    Ok(User {
+        id: row.uuid(0)?,
+        station_id: StationId(row.uuid(1)?),
+        username: row.text(2)?,
+        role: Role::parse(&role).ok_or_else(|| bad_column(3, format!("unknown role `{role}`")))?,
+        created_at: row.time(4)?,
+    })
+}
+
+/// A staff user read back: the user's columns, then `disabled_at`.
+pub(crate) fn staff_user_from(row: &impl Columns) -> Result<StaffUser, RepoError> {
+    Ok(StaffUser {
+        user: user_from(row)?,
+        disabled_at: row.opt_time(5)?,
+    })
+}
+
+/// Sign-in credentials read back: the user's columns, then `password_hash`.
+pub(crate) fn credentials_from(row: &impl Columns) -> Result<UserCredentials, RepoError> {
+    Ok(UserCredentials {
+        user: user_from(row)?,
+        password_hash: row.text(5)?,
+    })
+}
+
+/// A session read back: its user's columns, then `expires_at`.
+pub(crate) fn session_from(row: &impl Columns, token_hash: &str) -> Result<Session, RepoError> {
+    Ok(Session {
+        user: user_from(row)?,
+        expires_at: row.time(5)?,
+        token_hash: token_hash.to_owned(),
+    })
+}
+
+/// The refusal of a second user with the same name in a station.
+pub(crate) fn username_taken(username: &str) -> RepoError {
+    RepoError::Conflict(format!("user `{username}` already exists in this station"))
+}
+
+impl StaffUser {
+    /// The answer when the user was disabled before: nothing is written.
+    pub(crate) fn already_disabled(&self) -> Option<UserDisabled> {
+        self.disabled_at.is_some().then(|| UserDisabled {
+            user: self.user.clone(),
+            newly: false,
+            sessions_ended: 0,
+        })
+    }
+}
+
+impl ActionLog {
+    /// `user.add` by the station console (the only caller).
+    pub(crate) fn user_added(user: &User) -> Self {
+        let after = json!({ "username": user.username, "role": user.role.as_str() });
+        Self {
+            actor: Actor::console(),
+            audit: AuditRecord::new("user.add", "user", user.id, None, after),
+            change: None,
+        }
+    }
+
+    /// `user.disable` by the station console: an admin took a user's access away.
+    pub(crate) fn user_disabled(user: &User, at: DateTime<Utc>, sessions_ended: u64) -> Self {
+        let before = json!({ "username": user.username, "disabled_at": null });
+        let after = json!({
+            "username": user.username, "disabled_at": at, "sessions_ended": sessions_ended,
+        });
+        Self {
+            actor: Actor::console(),
+            audit: AuditRecord::new("user.disable", "user", user.id, Some(before), after),
+            change: None,
+        }
+    }
+
+    /// `session.create` by the user: they signed in.
+    pub(crate) fn session_created(user: &User, expires_at: DateTime<Utc>) -> Self {
+        let after = json!({ "expires_at": expires_at });
+        Self {
+            actor: Actor::user(user),
+            audit: AuditRecord::new("session.create", "user", user.id, None, after),
+            change: None,
+        }
+    }
+
+    /// `session.end` by the user: they signed out.
+    pub(crate) fn session_ended(session: &Session, ended_at: DateTime<Utc>) -> Self {
+        let before = json!({ "expires_at": session.expires_at });
+        let after = json!({ "ended_at": ended_at });
+        let user = &session.user;
+        Self {
+            actor: Actor::user(user),
+            audit: AuditRecord::new("session.end", "user", user.id, Some(before), after),
+            change: None,
+        }
+    }
 }
 
 /// Staff users and sessions: the admin CLI manages users, sign-in and

@@ -3,9 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{RepoError, Station, StationId};
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::ActionLog;
+use super::{Actor, RepoError, Station, StationId};
 
 /// A one-time enrolment code to store, by hash only.
 #[derive(Debug, Clone)]
@@ -45,6 +49,123 @@ pub enum RedeemOutcome {
     AlreadyUsed,
     /// The code expired before it was redeemed.
     Expired,
+}
+
+impl Device {
+    /// A device of `station` with a fresh id, enrolled at `now` under the
+    /// label of the code it redeemed.
+    pub(crate) fn enrolled(station: StationId, label: String, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            station_id: station,
+            label,
+            enrolled_at: now,
+            revoked_at: None,
+        }
+    }
+}
+
+/// A device read back: `id, station_id, label, enrolled_at, revoked_at`.
+pub(crate) fn device_from(row: &impl Columns) -> Result<Device, RepoError> {
+    Ok(Device {
+        id: row.uuid(0)?,
+        station_id: StationId(row.uuid(1)?),
+        label: row.text(2)?,
+        enrolled_at: row.time(3)?,
+        revoked_at: row.opt_time(4)?,
+    })
+}
+
+/// The refusal of a code whose label the station already used; `error` is
+/// what the insert failed with, kept unless it was a uniqueness conflict.
+pub(crate) fn label_taken(error: RepoError, label: &str) -> RepoError {
+    match error {
+        RepoError::Conflict(_) => RepoError::Conflict(format!(
+            "enrolment code label `{label}` already exists in this station"
+        )),
+        other => other,
+    }
+}
+
+/// Why a stored code cannot be redeemed at `now`, if it cannot: a code works
+/// once, and only before it expires.
+pub(crate) fn redeem_refusal(
+    redeemed: bool,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<RedeemOutcome> {
+    if redeemed {
+        Some(RedeemOutcome::AlreadyUsed)
+    } else if expires_at <= now {
+        Some(RedeemOutcome::Expired)
+    } else {
+        None
+    }
+}
+
+/// What revoking by id or label comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// The device was revoked before: nothing to write.
+    Already(Device),
+    /// The device is live: revoke it.
+    Due(Device),
+}
+
+/// Chooses the device to revoke among those whose id or label matched
+/// `key`: `NotFound` for none, `Conflict` for several (labels need not be
+/// unique; the id always is).
+pub(crate) fn revocation(matches: Vec<Device>, key: &str) -> Result<Revocation, RepoError> {
+    let count = matches.len();
+    let mut matches = matches.into_iter();
+    match (matches.next(), count) {
+        (None, _) => Err(RepoError::NotFound("device")),
+        (Some(device), 1) if device.revoked_at.is_some() => Ok(Revocation::Already(device)),
+        (Some(device), 1) => Ok(Revocation::Due(device)),
+        (Some(_), _) => Err(RepoError::Conflict(format!(
+            "{count} devices match `{key}`; revoke by device id"
+        ))),
+    }
+}
+
+impl ActionLog {
+    /// `enrolment_code.create` by the station console (the only caller):
+    /// never the code or its hash.
+    pub(crate) fn code_created(code: &NewEnrolmentCode) -> Self {
+        let after = json!({ "label": code.label, "expires_at": code.expires_at });
+        Self {
+            actor: Actor::console(),
+            audit: AuditRecord::new(
+                "enrolment_code.create",
+                "enrolment_code",
+                &code.label,
+                None,
+                after,
+            ),
+            change: None,
+        }
+    }
+
+    /// `enrolment_code.redeem` by the new device: a phone became a device.
+    pub(crate) fn code_redeemed(device: &Device) -> Self {
+        let after = json!({ "label": device.label });
+        Self {
+            actor: Actor::device(device.id),
+            audit: AuditRecord::new("enrolment_code.redeem", "device", device.id, None, after),
+            change: None,
+        }
+    }
+
+    /// `device.revoke` by the station console (the only caller).
+    pub(crate) fn device_revoked(device: &Device, at: DateTime<Utc>) -> Self {
+        let before = json!({ "label": device.label, "revoked_at": null });
+        let after = json!({ "label": device.label, "revoked_at": at });
+        Self {
+            actor: Actor::console(),
+            audit: AuditRecord::new("device.revoke", "device", device.id, Some(before), after),
+            change: None,
+        }
+    }
 }
 
 /// Enrolment codes and devices: the admin CLI makes codes and revokes

@@ -8,10 +8,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::{ReportId, ReviewStatus};
+use postcso_model::{CategoryList, ReportId, ReviewStatus};
 use uuid::Uuid;
 
-use super::{AuditEntry, RepoError, StationId};
+use super::audit::AuditRecord;
+use super::columns::{Columns, bad_column};
+use super::{Actor, AuditEntry, RepoError, StationId, Zone};
 
 /// What happened to a report: the feed's own spelling, shared with the phone.
 pub use postcso_model::ReportEventKind;
@@ -26,6 +28,31 @@ pub enum Audience {
     Station,
     /// Other staff: the category list only.
     CategoriesOnly,
+}
+
+impl Audience {
+    /// Which feed entries the audience may see, as a condition on the
+    /// `changes` table: the one place the visibility rule is written. `device`
+    /// is how the backend's SQL names the parameter bound to
+    /// [`Audience::device`]; the other audiences bind none.
+    pub(crate) fn visible(&self, device: &str) -> String {
+        match self {
+            Self::Device(_) => format!(
+                "(kind IN ('categories', 'zones') \
+                  OR (kind = 'report' AND device_id = {device} AND event IN ('status', 'complete')))"
+            ),
+            Self::Station => "kind IN ('categories', 'report')".to_owned(),
+            Self::CategoriesOnly => "kind = 'categories'".to_owned(),
+        }
+    }
+
+    /// The device a carrier's feed is cut for.
+    pub(crate) fn device(&self) -> Option<Uuid> {
+        match self {
+            Self::Device(device) => Some(*device),
+            Self::Station | Self::CategoriesOnly => None,
+        }
+    }
 }
 
 /// One entry of the feed.
@@ -66,6 +93,94 @@ pub enum ChangeBody {
     /// ([`super::Zone`] entries, device assignments included: cut per device
     /// before it is shown).
     Zones(serde_json::Value),
+}
+
+/// The columns a feed read selects, in the order [`change_from`] reads them.
+pub(crate) const CHANGE_COLUMNS: &str = "seq, kind, event, report_id, device_id, status, reason, complete, photos_missing, at, data_json";
+
+/// A feed entry read back ([`CHANGE_COLUMNS`]).
+pub(crate) fn change_from(row: &impl Columns) -> Result<Change, RepoError> {
+    let body = match row.text(1)?.as_str() {
+        "categories" => ChangeBody::Categories(row.json(10, "category list")?),
+        "zones" => ChangeBody::Zones(row.json(10, "zone list")?),
+        _ => {
+            let event = row.text(2)?;
+            ChangeBody::Report {
+                event: ReportEventKind::parse(&event)
+                    .ok_or_else(|| bad_column(2, format!("feed event `{event}`")))?,
+                report_id: row.report_id(3)?,
+                device_id: row.uuid(4)?,
+                status: ReviewStatus::from(row.text(5)?),
+                reason: row.opt_text(6)?,
+                complete: row.flag(7)?,
+                photos_missing: u32::try_from(row.count(8)?).unwrap_or(u32::MAX),
+            }
+        }
+    };
+    Ok(Change {
+        seq: row.count(0)?,
+        at: row.time(9)?,
+        body,
+    })
+}
+
+/// A feed entry an action appends; the backend numbers it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NewChange {
+    /// A report's state after `event`, taken from its row inside the
+    /// action's transaction.
+    Report {
+        /// Which report.
+        report: ReportId,
+        /// What happened to it.
+        event: ReportEventKind,
+    },
+    /// A whole list after the change, as JSON; `kind` is `categories` or
+    /// `zones`.
+    List {
+        /// The feed's kind of entry.
+        kind: &'static str,
+        /// The list.
+        json: String,
+    },
+}
+
+impl NewChange {
+    /// The station's whole category list.
+    pub(crate) fn categories(list: &CategoryList) -> Result<Self, RepoError> {
+        let json = serde_json::to_string(list.entries())
+            .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
+        Ok(Self::List {
+            kind: "categories",
+            json,
+        })
+    }
+
+    /// The station's whole zone list (device assignments included: the feed
+    /// cuts it per device when read).
+    pub(crate) fn zones(zones: &[Zone]) -> Result<Self, RepoError> {
+        let json = serde_json::to_string(zones)
+            .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
+        Ok(Self::List {
+            kind: "zones",
+            json,
+        })
+    }
+}
+
+/// What one action leaves in the two logs: who acted, the audit row, and the
+/// feed entry when phones or staff must hear of it. Each action's constructor
+/// lives in its concern's file (`ActionLog::report_status` in `reports.rs`,
+/// ...), so both backends log the same; a backend only writes it, inside the
+/// action's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ActionLog {
+    /// Who acted.
+    pub actor: Actor,
+    /// The audit row.
+    pub audit: AuditRecord,
+    /// The feed entry, if the action has one.
+    pub change: Option<NewChange>,
 }
 
 /// Reading the feed and the audit log; the writes that append to them live

@@ -3,11 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::ReportId;
+use postcso_model::{ReportId, ReviewStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, RepoError, StationId, StoredReport};
+use super::audit::AuditRecord;
+use super::columns::{Columns, bad_column};
+use super::feed::{ActionLog, NewChange};
+use super::{Actor, RepoError, ReportEventKind, StationId, StoredReport};
 
 /// What the inspector concluded on site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +103,139 @@ pub enum AssignOutcome {
     NoReport,
     /// No enabled user of that name with the inspector role in the station.
     NotAnInspector,
+}
+
+/// An inspection read back: `report_id, inspector_id, inspector's username,
+/// assigned_by, assigned_at, findings, outcome, observed_at, recorded_at`.
+/// Findings count only once both their text and outcome are stored.
+pub(crate) fn inspection_from(row: &impl Columns) -> Result<Inspection, RepoError> {
+    let findings = match (row.opt_text(5)?, row.opt_text(6)?) {
+        (Some(text), Some(outcome)) => Some(Findings {
+            text,
+            outcome: InspectionOutcome::parse(&outcome)
+                .ok_or_else(|| bad_column(6, format!("inspection outcome `{outcome}`")))?,
+            observed_at: row.time(7)?,
+            recorded_at: row.time(8)?,
+        }),
+        _ => None,
+    };
+    Ok(Inspection {
+        report_id: row.report_id(0)?,
+        inspector_id: row.uuid(1)?,
+        inspector: row.text(2)?,
+        assigned_by: row.uuid(3)?,
+        assigned_at: row.time(4)?,
+        findings,
+    })
+}
+
+/// What assigning an inspector writes, decided from the report and its
+/// current inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Assignment {
+    /// The supervisor assigning it.
+    pub assigned_by: Uuid,
+    /// Whether the inspection row is written (a new or another inspector);
+    /// replacing an inspector clears the findings.
+    pub assigns: bool,
+    /// Whether the report moves to `inspecting`.
+    pub sets_status: bool,
+}
+
+impl Assignment {
+    /// The assignment rule: the inspection is (re)written unless it already
+    /// names that inspector, and the report moves to `inspecting` unless it
+    /// is there. Only a signed-in user assigns.
+    pub(crate) fn decide(
+        report: &StoredReport,
+        before: Option<&Inspection>,
+        inspector: Uuid,
+        actor: &Actor,
+    ) -> Result<Self, RepoError> {
+        let assigned_by = actor.user_id.ok_or_else(|| {
+            RepoError::Storage("an inspection is assigned by a signed-in user".into())
+        })?;
+        Ok(Self {
+            assigned_by,
+            assigns: before.is_none_or(|i| i.inspector_id != inspector),
+            sets_status: report.status != ReviewStatus::Inspecting,
+        })
+    }
+
+    /// The answer when there is nothing to write: the same inspector, the
+    /// report already `inspecting`.
+    pub(crate) fn unchanged(
+        &self,
+        report: &StoredReport,
+        before: Option<&Inspection>,
+    ) -> Option<AssignOutcome> {
+        if self.assigns || self.sets_status {
+            return None;
+        }
+        before.map(|inspection| AssignOutcome::Assigned {
+            inspection: inspection.clone(),
+            report: Box::new(report.clone()),
+            changed: false,
+        })
+    }
+}
+
+/// An inspection's findings as the audit log keeps them: the outcome and
+/// the text's length, never the text (it may describe a resident).
+fn findings_summary(
+    outcome: InspectionOutcome,
+    observed_at: DateTime<Utc>,
+    text: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "outcome": outcome.as_str(),
+        "observed_at": observed_at,
+        "findings_chars": text.chars().count(),
+    })
+}
+
+impl ActionLog {
+    /// `inspection.assign`, replacing `before` if there was one; no feed
+    /// entry (the status change that comes with it has its own).
+    pub(crate) fn inspection_assigned(
+        actor: Actor,
+        report: ReportId,
+        before: Option<&Inspection>,
+        inspector: &str,
+    ) -> Self {
+        let before = before.map(|i| {
+            serde_json::json!({
+                "inspector": i.inspector,
+                "outcome": i.findings.as_ref().map(|f| f.outcome.as_str()),
+            })
+        });
+        let after = serde_json::json!({ "inspector": inspector });
+        Self {
+            actor,
+            audit: AuditRecord::new("inspection.assign", "report", report, before, after),
+            change: None,
+        }
+    }
+
+    /// `inspection.record`, replacing earlier findings if there were some,
+    /// and the `inspected` feed entry for supervisors.
+    pub(crate) fn inspection_recorded(
+        actor: Actor,
+        report: ReportId,
+        before: Option<&Findings>,
+        findings: &NewFindings,
+    ) -> Self {
+        let before = before.map(|f| findings_summary(f.outcome, f.observed_at, &f.text));
+        let after = findings_summary(findings.outcome, findings.observed_at, &findings.text);
+        Self {
+            actor,
+            audit: AuditRecord::new("inspection.record", "report", report, before, after),
+            change: Some(NewChange::Report {
+                report,
+                event: ReportEventKind::Inspected,
+            }),
+        }
+    }
 }
 
 /// Inspections: supervisors assign them, inspectors list them and record

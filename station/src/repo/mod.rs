@@ -1,24 +1,30 @@
 //! The storage layer: one store trait per concern, one module per backend.
 //!
 //! Each concern has a file here holding its types, its store trait and the
-//! rules both backends apply (so a rule lives once, not once per backend):
-//! `stations`, `categories`, `accounts` (users and sessions), `devices`
-//! (enrolment codes and devices), `reports`, `uploads`, `zones`,
-//! `inspections`, `feed` (the changes feed and reading the audit log) and
-//! `audit` (the audit row of each action). [`Repository`] is all of them
-//! together; handlers and the admin CLI hold an `Arc<dyn Repository>` and
-//! bring the stores they call into scope (or [`prelude`]).
+//! rules both backends apply, so that a rule lives once, not once per
+//! backend: `stations`, `categories`, `accounts` (users and sessions),
+//! `devices` (enrolment codes and devices), `reports`, `uploads`, `zones`,
+//! `inspections`, `feed` (the changes feed, reading the audit log, and
+//! `feed::ActionLog`: what each action leaves in the two logs, built by one
+//! constructor per action in the action's file) and `audit` (the shape of an
+//! audit row). The rules are plain functions: which device a revocation
+//! means, when a code can be redeemed, when a delivery is a retry, what a
+//! completed upload changes, how a stored row reads back (`columns`), ...
+//! [`Repository`] is all the stores together; handlers and the admin CLI
+//! hold an `Arc<dyn Repository>`.
 //!
 //! The embedded SQLite backend serves one station machine, the PostgreSQL one
-//! a shared deployment; each has one file per concern with the same names.
-//! Every method that reads or writes tenant data takes the [`StationId`] it
-//! acts for and filters on it; the only lookups without a station are those
-//! keyed by a secret's hash (device token, session token, enrolment code),
-//! which is how the station is found.
+//! a shared deployment; each has one file per concern with the same names,
+//! holding only its queries and transactions. Every method that reads or
+//! writes tenant data takes the [`StationId`] it acts for and filters on it;
+//! the only lookups without a station are those keyed by a secret's hash
+//! (device token, session token, enrolment code), which is how the station
+//! is found.
 
 mod accounts;
 mod audit;
 mod categories;
+mod columns;
 mod devices;
 mod feed;
 mod inspections;
@@ -42,7 +48,6 @@ pub use inspections::{
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use stations::{Station, StationId, StationStore};
 pub use uploads::{NewUpload, Upload, UploadCompletion, UploadStore};
-pub(crate) use zones::ZoneFields;
 pub use zones::{NewZone, Zone, ZoneStore, ZoneUpdate};
 
 use async_trait::async_trait;

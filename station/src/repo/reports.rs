@@ -4,13 +4,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ReportContent, ReportId, ReviewStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{Actor, RepoError, StationId};
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::{ActionLog, NewChange};
+use super::{Actor, RepoError, ReportEventKind, StationId};
 
 /// A photo of a report's manifest and whether its bytes have arrived.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPhoto {
     /// Position in the carrier's order, from 0.
     pub position: u32,
@@ -70,6 +74,159 @@ pub struct StatusChange {
     /// False when the report already had that status and reason: nothing
     /// was written, no audit row, no feed entry.
     pub changed: bool,
+}
+
+impl StoredReport {
+    /// A report as a first delivery stores it: status `received`, no reason,
+    /// no photo arrived yet (so complete only when the manifest is empty).
+    /// `received_at` must be as the database keeps it ([`super::columns::micros`]).
+    pub(crate) fn received(
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        let photos = content
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(position, p)| StoredPhoto {
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                sha256: p.sha256.clone(),
+                size: p.size,
+                content_type: p.content_type.clone(),
+                received: false,
+            })
+            .collect();
+        Self {
+            id: content.id,
+            station_id: station,
+            device_id,
+            complete: content.photos.is_empty(),
+            content,
+            content_hash,
+            status: ReviewStatus::Received,
+            status_reason: None,
+            received_at,
+            photos,
+        }
+    }
+}
+
+/// A report read back, given its id, station and manifest: `device_id,
+/// content_hash, content_json, status, complete, received_at, status_reason`.
+pub(crate) fn report_from(
+    row: &impl Columns,
+    station: StationId,
+    id: ReportId,
+    photos: Vec<StoredPhoto>,
+) -> Result<StoredReport, RepoError> {
+    Ok(StoredReport {
+        id,
+        station_id: station,
+        device_id: row.uuid(0)?,
+        content: row.json(2, "stored report")?,
+        content_hash: row.text(1)?,
+        status: ReviewStatus::from(row.text(3)?),
+        status_reason: row.opt_text(6)?,
+        complete: row.flag(4)?,
+        received_at: row.time(5)?,
+        photos,
+    })
+}
+
+/// A manifest entry read back: `position, sha256, size, content_type, received`.
+pub(crate) fn photo_from(row: &impl Columns) -> Result<StoredPhoto, RepoError> {
+    Ok(StoredPhoto {
+        position: u32::try_from(row.count(0)?).unwrap_or(u32::MAX),
+        sha256: row.text(1)?,
+        size: row.count(2)?,
+        content_type: row.text(3)?,
+        received: row.flag(4)?,
+    })
+}
+
+/// Who holds a report id already, read back: `station_id, device_id,
+/// content_hash`. A delivery of a taken id is compared with it.
+pub(crate) struct ReportOwner {
+    station: StationId,
+    device: Uuid,
+    content_hash: String,
+}
+
+impl ReportOwner {
+    /// Reads the owner columns.
+    pub(crate) fn from_row(row: &impl Columns) -> Result<Self, RepoError> {
+        Ok(Self {
+            station: StationId(row.uuid(0)?),
+            device: row.uuid(1)?,
+            content_hash: row.text(2)?,
+        })
+    }
+
+    /// The idempotency rule: a delivery repeats the stored one when the same
+    /// device of the same station sends the same content again; anything
+    /// else under a taken id is a conflict, never a second row.
+    pub(crate) fn is_retry(&self, station: StationId, device: Uuid, content_hash: &str) -> bool {
+        self.station == station && self.device == device && self.content_hash == content_hash
+    }
+}
+
+impl StatusChange {
+    /// The triage rule for a decision that sets the status and reason the
+    /// report already has: nothing is written. `None` when it changes something.
+    pub(crate) fn unchanged(
+        before: &StoredReport,
+        status: &ReviewStatus,
+        reason: Option<&str>,
+    ) -> Option<Self> {
+        (before.status == *status && before.status_reason.as_deref() == reason).then(|| Self {
+            before: before.status.clone(),
+            report: before.clone(),
+            changed: false,
+        })
+    }
+}
+
+impl ActionLog {
+    /// `report.create` by the delivering device, and the `created` feed entry.
+    pub(crate) fn report_created(report: &StoredReport) -> Self {
+        let after = json!({
+            "content_hash": report.content_hash,
+            "category": report.content.category.as_str(),
+            "photos": report.content.photos.len(),
+            "status": report.status.as_str(),
+        });
+        Self {
+            actor: Actor::device(report.device_id),
+            audit: AuditRecord::new("report.create", "report", report.id, None, after),
+            change: Some(NewChange::Report {
+                report: report.id,
+                event: ReportEventKind::Created,
+            }),
+        }
+    }
+
+    /// `report.status` (triage, or an inspection's assignment), and the
+    /// `status` feed entry, which the filing carrier sees.
+    pub(crate) fn report_status(
+        actor: Actor,
+        before: &StoredReport,
+        status: &ReviewStatus,
+        reason: Option<&str>,
+    ) -> Self {
+        let from = json!({ "status": before.status.as_str(), "reason": before.status_reason });
+        let to = json!({ "status": status.as_str(), "reason": reason });
+        Self {
+            actor,
+            audit: AuditRecord::new("report.status", "report", before.id, Some(from), to),
+            change: Some(NewChange::Report {
+                report: before.id,
+                event: ReportEventKind::Status,
+            }),
+        }
+    }
 }
 
 /// Reports: phones deliver them, staff read them, supervisors triage them.

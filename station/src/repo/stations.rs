@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::RepoError;
+use super::columns::Columns;
 
 /// A station's internal id. A newtype so a station id can never be passed
 /// where a user or device id is expected.
@@ -31,6 +32,33 @@ pub struct Station {
     pub name: String,
     /// When the station was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl Station {
+    /// A new station with a fresh id, created at `now`.
+    pub(crate) fn new(slug: &str, name: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            id: StationId(Uuid::now_v7()),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        }
+    }
+}
+
+/// A station read back: `id, slug, name, created_at`.
+pub(crate) fn station_from(row: &impl Columns) -> Result<Station, RepoError> {
+    Ok(Station {
+        id: StationId(row.uuid(0)?),
+        slug: row.text(1)?,
+        name: row.text(2)?,
+        created_at: row.time(3)?,
+    })
+}
+
+/// The refusal of a second station with the same slug.
+pub(crate) fn slug_taken(slug: &str) -> RepoError {
+    RepoError::Conflict(format!("a station with slug `{slug}` already exists"))
 }
 
 /// Creating and finding stations; the admin CLI and sign-in use it.

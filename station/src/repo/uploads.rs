@@ -6,9 +6,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::ReportId;
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{RepoError, StationId};
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::{ActionLog, NewChange};
+use super::{Actor, RepoError, ReportEventKind, StationId};
 
 /// A new upload, checked against the report's manifest by the caller.
 #[derive(Debug, Clone)]
@@ -73,6 +77,119 @@ pub struct UploadCompletion {
     pub newly_received: bool,
     /// Whether every photo of the report has now arrived.
     pub report_complete: bool,
+}
+
+/// The columns an upload read selects, in the order [`upload_from`] reads them.
+pub(crate) const UPLOAD_COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, \
+     upload_offset, hash_state, created_at, expires_at, completed_at";
+
+/// An upload read back ([`UPLOAD_COLUMNS`]).
+pub(crate) fn upload_from(row: &impl Columns) -> Result<Upload, RepoError> {
+    Ok(Upload {
+        id: row.text(0)?,
+        station_id: StationId(row.uuid(1)?),
+        device_id: row.uuid(2)?,
+        report_id: row.report_id(3)?,
+        sha256: row.text(4)?,
+        length: row.count(5)?,
+        offset: row.count(6)?,
+        hash_state: row.opt_bytes(7)?,
+        created_at: row.time(8)?,
+        expires_at: row.time(9)?,
+        completed_at: row.opt_time(10)?,
+    })
+}
+
+impl Upload {
+    /// Until when a finished upload stays answerable: `keep_until`, but
+    /// never less than it had when unfinished.
+    pub(crate) fn kept_until(&self, keep_until: DateTime<Utc>) -> DateTime<Utc> {
+        keep_until.max(self.expires_at)
+    }
+}
+
+/// What completing an upload does, decided inside the completion
+/// transaction once the photo row was updated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Completion {
+    /// Whether the report's `complete` flag is to be set now.
+    pub mark_report_complete: bool,
+    /// The audit row and feed entry, when a photo was newly received.
+    pub log: Option<ActionLog>,
+    /// The answer to the caller.
+    pub answer: UploadCompletion,
+}
+
+impl UploadCompletion {
+    /// The answer for an upload that was completed before: nothing is written.
+    pub(crate) fn repeated(report_complete: bool) -> Self {
+        Self {
+            newly_received: false,
+            report_complete,
+        }
+    }
+}
+
+impl Completion {
+    /// The completion rule. `received` says whether this upload's photo was
+    /// newly marked received (another upload of the same photo may have been
+    /// first), `missing` how many manifest photos are still missing after
+    /// that, `was_complete` whether the report was complete before. The
+    /// report becomes complete when nothing is missing; only a newly
+    /// received photo is logged, as `complete` when it completed the report
+    /// and as `photo` otherwise.
+    pub(crate) fn decide(
+        upload: &Upload,
+        was_complete: bool,
+        received: bool,
+        missing: u64,
+    ) -> Self {
+        let now_complete = missing == 0;
+        let completes = now_complete && !was_complete;
+        let event = if completes {
+            ReportEventKind::Complete
+        } else {
+            ReportEventKind::Photo
+        };
+        Self {
+            mark_report_complete: completes,
+            log: received
+                .then(|| ActionLog::photo_received(upload, event, (was_complete, now_complete))),
+            answer: UploadCompletion {
+                newly_received: received,
+                report_complete: now_complete,
+            },
+        }
+    }
+}
+
+impl ActionLog {
+    /// `report.photo_received` by the uploading device, and the report's
+    /// `photo` or `complete` feed entry.
+    fn photo_received(
+        upload: &Upload,
+        event: ReportEventKind,
+        (was_complete, now_complete): (bool, bool),
+    ) -> Self {
+        let before =
+            json!({ "sha256": upload.sha256, "received": false, "complete": was_complete });
+        let after = json!({ "sha256": upload.sha256, "received": true, "complete": now_complete,
+                            "upload_id": upload.id });
+        Self {
+            actor: Actor::device(upload.device_id),
+            audit: AuditRecord::new(
+                "report.photo_received",
+                "report",
+                upload.report_id,
+                Some(before),
+                after,
+            ),
+            change: Some(NewChange::Report {
+                report: upload.report_id,
+                event,
+            }),
+        }
+    }
 }
 
 /// Upload rows: the tus service creates, advances, completes and cleans

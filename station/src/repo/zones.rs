@@ -7,6 +7,9 @@ use postcso_model::{ZoneArea, ZoneInfo};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::{ActionLog, NewChange};
 use super::{Actor, RepoError, StationId};
 
 /// A zone: a delivery route or beat of the station's district, managed by its
@@ -119,6 +122,84 @@ impl ZoneUpdate {
             && after.area == before.area
             && after.devices == before.devices;
         Ok((!unchanged).then_some(after))
+    }
+}
+
+/// A zone read back, given its devices: `code, name, area_json, created_at,
+/// updated_at, retired_at`.
+pub(crate) fn zone_from(row: &impl Columns, devices: Vec<Uuid>) -> Result<Zone, RepoError> {
+    Ok(Zone {
+        code: row.text(0)?,
+        name: row.text(1)?,
+        area: row.opt_json(2, "zone area")?,
+        devices,
+        created_at: row.time(3)?,
+        updated_at: row.time(4)?,
+        retired_at: row.opt_time(5)?,
+    })
+}
+
+/// A zone's outline as the `area_json` column stores it.
+pub(crate) fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
+    area.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
+}
+
+/// The zone of `code` among the station's; `NotFound("zone")` when none.
+pub(crate) fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
+    zones
+        .iter()
+        .find(|z| z.code == code)
+        .cloned()
+        .ok_or(RepoError::NotFound("zone"))
+}
+
+/// The refusal of a second zone with the same code.
+pub(crate) fn code_taken(code: &str) -> RepoError {
+    RepoError::Conflict(format!(
+        "zone `{code}` already exists in this station (retired zones keep their code)"
+    ))
+}
+
+/// The three changes a zone goes through, each with its audit action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ZoneChange {
+    /// `zone.add`
+    Add,
+    /// `zone.update`
+    Update,
+    /// `zone.retire`
+    Retire,
+}
+
+impl ActionLog {
+    /// The audit row of a zone change (before and after, outlines reduced
+    /// to a point count) and the feed entry with the station's whole zone
+    /// list after it, in which `after` is.
+    pub(crate) fn zone_changed(
+        actor: Actor,
+        change: ZoneChange,
+        before: Option<&Zone>,
+        after: &Zone,
+        zones: &[Zone],
+    ) -> Result<Self, RepoError> {
+        let action = match change {
+            ZoneChange::Add => "zone.add",
+            ZoneChange::Update => "zone.update",
+            ZoneChange::Retire => "zone.retire",
+        };
+        Ok(Self {
+            actor,
+            audit: AuditRecord::new(
+                action,
+                "zone",
+                &after.code,
+                before.map(Zone::audit_view),
+                after.audit_view(),
+            ),
+            change: Some(NewChange::zones(zones)?),
+        })
     }
 }
 

@@ -3,37 +3,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use tokio_postgres::Row;
-use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::{PgRepository, execute, get, map_err, micros, query, query_opt};
-use crate::auth::Role;
+use super::{PgRepository, execute, feed, map_err, query, query_opt};
+use crate::repo::accounts::{credentials_from, session_from, staff_user_from, username_taken};
+use crate::repo::columns::micros;
+use crate::repo::feed::ActionLog;
 use crate::repo::{
-    AccountStore, Actor, NewUser, RepoError, Session, StaffUser, StationId, User, UserCredentials,
+    AccountStore, NewUser, RepoError, Session, StaffUser, StationId, User, UserCredentials,
     UserDisabled,
 };
-
-/// `id, station_id, username, role, created_at`
-fn user_from_row(r: &Row) -> Result<User, RepoError> {
-    let role: String = get(r, 3)?;
-    Ok(User {
-        id: get(r, 0)?,
-        station_id: StationId(get(r, 1)?),
-        username: get(r, 2)?,
-        role: Role::parse(&role)
-            .ok_or_else(|| RepoError::Storage(format!("unknown role `{role}` in database")))?,
-        created_at: get(r, 4)?,
-    })
-}
-
-/// `id, station_id, username, role, created_at, disabled_at`
-fn staff_user_from_row(r: &Row) -> Result<StaffUser, RepoError> {
-    Ok(StaffUser {
-        user: user_from_row(r)?,
-        disabled_at: get(r, 5)?,
-    })
-}
 
 /// Adds a user with its audit row, in one transaction.
 async fn add_user(
@@ -41,13 +19,7 @@ async fn add_user(
     station: StationId,
     user: NewUser,
 ) -> Result<User, RepoError> {
-    let stored = User {
-        id: Uuid::now_v7(),
-        station_id: station,
-        username: user.username,
-        role: user.role,
-        created_at: micros(Utc::now()),
-    };
+    let stored = User::new(station, &user, micros(Utc::now()));
     let tx = client.transaction().await.map_err(map_err)?;
     let inserted = execute(
         &tx,
@@ -65,16 +37,12 @@ async fn add_user(
     )
     .await?;
     if inserted == 0 {
-        return Err(RepoError::Conflict(format!(
-            "user `{}` already exists in this station",
-            stored.username
-        )));
+        return Err(username_taken(&stored.username));
     }
-    feed::append_audit(
+    feed::log(
         &tx,
         station,
-        &Actor::console(),
-        AuditRecord::user_added(stored.id, &stored.username, stored.role),
+        &ActionLog::user_added(&stored),
         stored.created_at,
     )
     .await?;
@@ -88,19 +56,15 @@ async fn user_credentials<C: GenericClient>(
     station: StationId,
     username: &str,
 ) -> Result<Option<UserCredentials>, RepoError> {
-    let row = query_opt(
+    query_opt(
         c,
         "SELECT id, station_id, username, role, created_at, password_hash FROM users
          WHERE station_id = $1 AND username = $2 AND disabled_at IS NULL",
         &[&station.0, &username],
     )
-    .await?;
-    row.map(|r| {
-        Ok(UserCredentials {
-            user: user_from_row(&r)?,
-            password_hash: get(&r, 5)?,
-        })
-    })
+    .await?
+    .as_ref()
+    .map(credentials_from)
     .transpose()
 }
 
@@ -117,7 +81,7 @@ async fn list_users<C: GenericClient>(
     )
     .await?
     .iter()
-    .map(staff_user_from_row)
+    .map(staff_user_from)
     .collect()
 }
 
@@ -138,15 +102,11 @@ async fn disable_user(
     )
     .await?
     .as_ref()
-    .map(staff_user_from_row)
+    .map(staff_user_from)
     .transpose()?
     .ok_or(RepoError::NotFound("user"))?;
-    if staff.disabled_at.is_some() {
-        return Ok(UserDisabled {
-            user: staff.user,
-            newly: false,
-            sessions_ended: 0,
-        });
+    if let Some(already) = staff.already_disabled() {
+        return Ok(already);
     }
     execute(
         &tx,
@@ -161,14 +121,8 @@ async fn disable_user(
         &[&now, &station.0, &staff.user.id],
     )
     .await?;
-    feed::append_audit(
-        &tx,
-        station,
-        &Actor::console(),
-        AuditRecord::user_disabled(staff.user.id, &staff.user.username, now, sessions_ended),
-        now,
-    )
-    .await?;
+    let log = ActionLog::user_disabled(&staff.user, now, sessions_ended);
+    feed::log(&tx, station, &log, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(UserDisabled {
         user: staff.user,
@@ -193,14 +147,8 @@ async fn create_session(
         &[&token_hash, &user.station_id.0, &user.id, &now, &expires_at],
     )
     .await?;
-    feed::append_audit(
-        &tx,
-        user.station_id,
-        &Actor::user(user),
-        AuditRecord::session_created(user.id, expires_at),
-        now,
-    )
-    .await?;
+    let log = ActionLog::session_created(user, expires_at);
+    feed::log(&tx, user.station_id, &log, now).await?;
     tx.commit().await.map_err(map_err)
 }
 
@@ -211,24 +159,18 @@ async fn end_session(
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let now = micros(now);
+    let station = session.user.station_id;
     let tx = client.transaction().await.map_err(map_err)?;
     let ended = execute(
         &tx,
         "UPDATE sessions SET revoked_at = $1
          WHERE token_hash = $2 AND station_id = $3 AND revoked_at IS NULL",
-        &[&now, &session.token_hash, &session.user.station_id.0],
+        &[&now, &session.token_hash, &station.0],
     )
     .await?
         > 0;
     if ended {
-        feed::append_audit(
-            &tx,
-            session.user.station_id,
-            &Actor::user(&session.user),
-            AuditRecord::session_ended(session.user.id, session.expires_at, now),
-            now,
-        )
-        .await?;
+        feed::log(&tx, station, &ActionLog::session_ended(session, now), now).await?;
     }
     tx.commit().await.map_err(map_err)?;
     Ok(ended)
@@ -240,7 +182,7 @@ async fn session_by_token_hash<C: GenericClient>(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Session>, RepoError> {
-    let row = query_opt(
+    query_opt(
         c,
         "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id AND u.station_id = s.station_id
@@ -248,14 +190,8 @@ async fn session_by_token_hash<C: GenericClient>(
            AND u.disabled_at IS NULL",
         &[&token_hash, &now],
     )
-    .await?;
-    row.map(|r| {
-        Ok(Session {
-            user: user_from_row(&r)?,
-            expires_at: get(&r, 5)?,
-            token_hash: token_hash.to_owned(),
-        })
-    })
+    .await?
+    .map(|r| session_from(&r, token_hash))
     .transpose()
 }
 

@@ -1,13 +1,16 @@
-//! Admin-managed categories in PostgreSQL: add and retire, each with its feed
-//! entry (the whole list) and audit row, in one transaction.
+//! Admin-managed categories in PostgreSQL: the station's list, and adding
+//! and retiring entries, each with its feed entry (the whole list) and audit
+//! row, in one transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
+use postcso_model::{CategoryInfo, CategoryList};
 
-use super::feed::{self, AuditRecord};
-use super::{PgRepository, execute, get, lock_station, map_err, micros, query, query_opt};
+use super::{PgRepository, execute, feed, lock_station, map_err, query, query_opt};
+use crate::repo::categories::{category_from, code_taken, needs_retiring};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::feed::ActionLog;
 use crate::repo::{Actor, CategoryStore, RepoError, StationId};
 
 /// The station's list, retired entries included, in position order.
@@ -19,21 +22,10 @@ async fn load<C: GenericClient>(c: &C, station: StationId) -> Result<CategoryLis
         &[&station.0],
     )
     .await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            let code: String = get(r, 0)?;
-            Ok(CategoryInfo {
-                code: CategoryCode::parse(&code)
-                    .map_err(|e| RepoError::Storage(format!("bad category code: {e}")))?,
-                name_ko: get(r, 1)?,
-                name_en: get(r, 2)?,
-                guidance: get(r, 3)?,
-                retired: get(r, 4)?,
-            })
-        })
-        .collect::<Result<Vec<_>, RepoError>>()?;
-    Ok(CategoryList::new(entries))
+    rows.iter()
+        .map(category_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map(CategoryList::new)
 }
 
 /// Adds a category at the end of the list; see [`CategoryStore::add_category`].
@@ -41,7 +33,7 @@ async fn add(
     client: &mut Object,
     station: StationId,
     info: &CategoryInfo,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<CategoryList, RepoError> {
     let now = micros(now);
@@ -54,10 +46,7 @@ async fn add(
     )
     .await?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "category `{}` already exists in this station (retired categories keep their code)",
-            info.code
-        )));
+        return Err(code_taken(&info.code));
     }
     execute(
         &tx,
@@ -75,8 +64,13 @@ async fn add(
     )
     .await?;
     let list = load(&tx, station).await?;
-    feed::append_categories(&tx, station, &list, now).await?;
-    feed::append_audit(&tx, station, actor, AuditRecord::category_added(info), now).await?;
+    feed::log(
+        &tx,
+        station,
+        &ActionLog::category_added(actor, info, &list)?,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(map_err)?;
     Ok(list)
 }
@@ -86,7 +80,7 @@ async fn retire(
     client: &mut Object,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(CategoryList, bool), RepoError> {
     let now = micros(now);
@@ -98,10 +92,8 @@ async fn retire(
         &[&station.0, &code],
     )
     .await?;
-    match retired.map(|r| super::get::<bool>(&r, 0)).transpose()? {
-        None => return Err(RepoError::NotFound("category")),
-        Some(true) => return Ok((load(&tx, station).await?, false)),
-        Some(false) => {}
+    if !needs_retiring(retired.map(|r| r.flag(0)).transpose()?)? {
+        return Ok((load(&tx, station).await?, false));
     }
     execute(
         &tx,
@@ -110,12 +102,10 @@ async fn retire(
     )
     .await?;
     let list = load(&tx, station).await?;
-    feed::append_categories(&tx, station, &list, now).await?;
-    feed::append_audit(
+    feed::log(
         &tx,
         station,
-        actor,
-        AuditRecord::category_retired(code),
+        &ActionLog::category_retired(actor, code, &list)?,
         now,
     )
     .await?;
@@ -137,7 +127,7 @@ impl CategoryStore for PgRepository {
         now: DateTime<Utc>,
     ) -> Result<CategoryList, RepoError> {
         let mut client = self.client().await?;
-        add(&mut client, station, &info, &actor, now).await
+        add(&mut client, station, &info, actor, now).await
     }
 
     async fn retire_category(
@@ -148,6 +138,6 @@ impl CategoryStore for PgRepository {
         now: DateTime<Utc>,
     ) -> Result<(CategoryList, bool), RepoError> {
         let mut client = self.client().await?;
-        retire(&mut client, station, code, &actor, now).await
+        retire(&mut client, station, code, actor, now).await
     }
 }

@@ -3,39 +3,26 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use tokio_postgres::Row;
-use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::stations::station_from_row;
-use super::{PgRepository, execute, get, map_err, micros, query, query_one, query_opt, to_u64};
-use crate::repo::{
-    Actor, Device, DeviceStore, NewEnrolmentCode, RedeemOutcome, RepoError, StationId,
-};
-
-/// `id, station_id, label, enrolled_at, revoked_at`
-fn device_from_row(r: &Row) -> Result<Device, RepoError> {
-    Ok(Device {
-        id: get(r, 0)?,
-        station_id: StationId(get(r, 1)?),
-        label: get(r, 2)?,
-        enrolled_at: get(r, 3)?,
-        revoked_at: get(r, 4)?,
-    })
-}
+use super::{PgRepository, execute, feed, map_err, query, query_one, query_opt};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::devices::{Revocation, device_from, label_taken, redeem_refusal, revocation};
+use crate::repo::feed::ActionLog;
+use crate::repo::stations::station_from;
+use crate::repo::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome, RepoError, StationId};
 
 /// How many codes the station ever made.
 async fn count_enrolment_codes<C: GenericClient>(
     c: &C,
     station: StationId,
 ) -> Result<u64, RepoError> {
-    let row = query_one(
+    query_one(
         c,
         "SELECT count(*) FROM enrolment_codes WHERE station_id = $1",
         &[&station.0],
     )
-    .await?;
-    Ok(to_u64(get(&row, 0)?))
+    .await?
+    .count(0)
 }
 
 /// Stores a batch of codes with their audit rows, in one transaction.
@@ -60,21 +47,8 @@ async fn add_enrolment_codes(
             ],
         )
         .await
-        .map_err(|e| match e {
-            RepoError::Conflict(_) => RepoError::Conflict(format!(
-                "enrolment code label `{}` already exists in this station",
-                code.label
-            )),
-            other => other,
-        })?;
-        feed::append_audit(
-            &tx,
-            station,
-            &Actor::console(),
-            AuditRecord::code_created(&code.label, code.expires_at),
-            now,
-        )
-        .await?;
+        .map_err(|e| label_taken(e, &code.label))?;
+        feed::log(&tx, station, &ActionLog::code_created(code), now).await?;
     }
     tx.commit().await.map_err(map_err)
 }
@@ -100,28 +74,16 @@ async fn redeem_enrolment_code(
     let Some(found) = found else {
         return Ok(RedeemOutcome::Unknown);
     };
-    let station_id: Uuid = get(&found, 0)?;
-    let label: String = get(&found, 1)?;
-    let expires_at: DateTime<Utc> = get(&found, 2)?;
-    let redeemed_at: Option<DateTime<Utc>> = get(&found, 3)?;
-    if redeemed_at.is_some() {
-        return Ok(RedeemOutcome::AlreadyUsed);
+    let station_id = StationId(found.uuid(0)?);
+    if let Some(refusal) = redeem_refusal(found.opt_time(3)?.is_some(), found.time(2)?, now) {
+        return Ok(refusal);
     }
-    if expires_at <= now {
-        return Ok(RedeemOutcome::Expired);
-    }
-    let device = Device {
-        id: Uuid::now_v7(),
-        station_id: StationId(station_id),
-        label,
-        enrolled_at: now,
-        revoked_at: None,
-    };
+    let device = Device::enrolled(station_id, found.text(1)?, now);
     execute(
         &tx,
         "INSERT INTO devices (id, station_id, label, token_hash, enrolled_at)
          VALUES ($1, $2, $3, $4, $5)",
-        &[&device.id, &station_id, &device.label, &token_hash, &now],
+        &[&device.id, &station_id.0, &device.label, &token_hash, &now],
     )
     .await?;
     execute(
@@ -130,22 +92,15 @@ async fn redeem_enrolment_code(
         &[&now, &device.id, &code_hash],
     )
     .await?;
-    let station = station_from_row(
+    let station = station_from(
         &query_one(
             &tx,
             "SELECT id, slug, name, created_at FROM stations WHERE id = $1",
-            &[&station_id],
+            &[&station_id.0],
         )
         .await?,
     )?;
-    feed::append_audit(
-        &tx,
-        station.id,
-        &Actor::device(device.id),
-        AuditRecord::code_redeemed(device.id, &device.label),
-        now,
-    )
-    .await?;
+    feed::log(&tx, station.id, &ActionLog::code_redeemed(&device), now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(RedeemOutcome::Enrolled(device, station))
 }
@@ -162,7 +117,7 @@ async fn device_by_token_hash<C: GenericClient>(
     )
     .await?
     .as_ref()
-    .map(device_from_row)
+    .map(device_from)
     .transpose()
 }
 
@@ -179,7 +134,7 @@ async fn list_devices<C: GenericClient>(
     )
     .await?
     .iter()
-    .map(device_from_row)
+    .map(device_from)
     .collect()
 }
 
@@ -202,35 +157,19 @@ async fn revoke_device(
     )
     .await?
     .iter()
-    .map(device_from_row)
+    .map(device_from)
     .collect::<Result<Vec<_>, _>>()?;
-    let mut device = match matches.as_slice() {
-        [] => return Err(RepoError::NotFound("device")),
-        [one] => one.clone(),
-        _ => {
-            return Err(RepoError::Conflict(format!(
-                "{} devices match `{key}`; revoke by device id",
-                matches.len()
-            )));
-        }
+    let mut device = match revocation(matches, key)? {
+        Revocation::Already(device) => return Ok((device, false)),
+        Revocation::Due(device) => device,
     };
-    if device.revoked_at.is_some() {
-        return Ok((device, false));
-    }
     execute(
         &tx,
         "UPDATE devices SET revoked_at = $1 WHERE station_id = $2 AND id = $3",
         &[&now, &station.0, &device.id],
     )
     .await?;
-    feed::append_audit(
-        &tx,
-        station,
-        &Actor::console(),
-        AuditRecord::device_revoked(device.id, &device.label, now),
-        now,
-    )
-    .await?;
+    feed::log(&tx, station, &ActionLog::device_revoked(&device, now), now).await?;
     tx.commit().await.map_err(map_err)?;
     device.revoked_at = Some(now);
     Ok((device, true))

@@ -27,6 +27,7 @@ mod feed;
 mod inspections;
 mod migrate;
 mod reports;
+mod rows;
 mod stations;
 mod uploads;
 mod zones;
@@ -34,14 +35,15 @@ mod zones;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
 };
-use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 pub use migrate::LATEST_VERSION;
+
+pub(crate) use rows::get;
 
 use super::{RepoError, Repository, StationId};
 
@@ -134,17 +136,6 @@ pub(crate) async fn execute<C: GenericClient>(
     c.execute(&stmt, params).await.map_err(map_err)
 }
 
-/// Reads column `idx` of a row; a type mismatch is a storage error (a bug).
-pub(crate) fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, RepoError> {
-    row.try_get(idx)
-        .map_err(|e| RepoError::Storage(format!("unexpected value in column {idx}: {e}")))
-}
-
-/// Converts a stored non-negative count or size.
-pub(crate) fn to_u64(n: i64) -> u64 {
-    n.max(0) as u64
-}
-
 /// Converts a size or offset for a `bigint` column.
 pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -201,12 +192,6 @@ fn split_pool_size(url: &str) -> Result<(String, usize), RepoError> {
         format!("{base}?{}", kept.join("&"))
     };
     Ok((url, size))
-}
-
-/// Drops sub-microsecond precision, which `timestamptz` cannot hold, so values
-/// handed back from memory equal what a later read returns.
-pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 impl PgRepository {
@@ -279,11 +264,5 @@ mod tests {
             ("postgres://u@h/db", DEFAULT_POOL_SIZE)
         );
         assert!(split_pool_size("postgres://u@h/db?pool_max_size=0").is_err());
-    }
-
-    #[test]
-    fn micros_truncates_nanoseconds() {
-        let t = DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("time");
-        assert_eq!(micros(t).timestamp_subsec_nanos(), 123_456_000);
     }
 }

@@ -5,30 +5,16 @@ use async_trait::async_trait;
 use chrono::Utc;
 use deadpool_postgres::{GenericClient, Object};
 use postcso_model::CategoryList;
-use tokio_postgres::Row;
-use uuid::Uuid;
 
-use super::{PgRepository, execute, feed, get, map_err, micros, query, query_opt};
-use crate::repo::{RepoError, Station, StationId, StationStore};
-
-/// `id, slug, name, created_at`
-pub(super) fn station_from_row(r: &Row) -> Result<Station, RepoError> {
-    Ok(Station {
-        id: StationId(get(r, 0)?),
-        slug: get(r, 1)?,
-        name: get(r, 2)?,
-        created_at: get(r, 3)?,
-    })
-}
+use super::{PgRepository, execute, feed, map_err, query, query_opt};
+use crate::repo::columns::micros;
+use crate::repo::feed::NewChange;
+use crate::repo::stations::{slug_taken, station_from};
+use crate::repo::{RepoError, Station, StationStore};
 
 /// Creates a station with its counters, categories and first feed entry.
 async fn create_station(client: &mut Object, slug: &str, name: &str) -> Result<Station, RepoError> {
-    let station = Station {
-        id: StationId(Uuid::now_v7()),
-        slug: slug.to_owned(),
-        name: name.to_owned(),
-        created_at: micros(Utc::now()),
-    };
+    let station = Station::new(slug, name, micros(Utc::now()));
     let tx = client.transaction().await.map_err(map_err)?;
     let inserted = execute(
         &tx,
@@ -43,10 +29,7 @@ async fn create_station(client: &mut Object, slug: &str, name: &str) -> Result<S
     )
     .await?;
     if inserted == 0 {
-        return Err(RepoError::Conflict(format!(
-            "a station with slug `{}` already exists",
-            station.slug
-        )));
+        return Err(slug_taken(&station.slug));
     }
     execute(
         &tx,
@@ -72,7 +55,8 @@ async fn create_station(client: &mut Object, slug: &str, name: &str) -> Result<S
         )
         .await?;
     }
-    feed::append_categories(&tx, station.id, &list, station.created_at).await?;
+    let change = NewChange::categories(&list)?;
+    feed::append_change(&tx, station.id, &change, station.created_at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(station)
 }
@@ -89,7 +73,7 @@ async fn station_by_slug<C: GenericClient>(
     )
     .await?
     .as_ref()
-    .map(station_from_row)
+    .map(station_from)
     .transpose()
 }
 
@@ -102,7 +86,7 @@ async fn list_stations<C: GenericClient>(c: &C) -> Result<Vec<Station>, RepoErro
     )
     .await?
     .iter()
-    .map(station_from_row)
+    .map(station_from)
     .collect()
 }
 

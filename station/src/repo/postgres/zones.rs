@@ -8,20 +8,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_model::ZoneArea;
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
 use super::{
-    PgRepository, execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64,
+    PgRepository, execute, feed, get, lock_station, map_err, query, query_one, query_opt, to_i64,
 };
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneStore, ZoneUpdate};
-
-fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
-    area.map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
-}
+use crate::repo::columns::micros;
+use crate::repo::feed::ActionLog;
+use crate::repo::zones::{ZoneChange, area_json, code_taken, find, zone_from};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneStore, ZoneUpdate};
 
 /// Every zone of the station, with its devices (in id order), in the order added.
 async fn load_all<C: GenericClient>(c: &C, station: StationId) -> Result<Vec<Zone>, RepoError> {
@@ -38,32 +33,7 @@ async fn load_all<C: GenericClient>(c: &C, station: StationId) -> Result<Vec<Zon
         &[&station.0],
     )
     .await?;
-    rows.iter()
-        .map(|r| {
-            let area: Option<String> = get(r, 2)?;
-            let area = area
-                .map(|text| serde_json::from_str::<ZoneArea>(&text))
-                .transpose()
-                .map_err(|e| RepoError::Storage(format!("bad zone area JSON: {e}")))?;
-            Ok(Zone {
-                code: get(r, 0)?,
-                name: get(r, 1)?,
-                area,
-                devices: get(r, 6)?,
-                created_at: get(r, 3)?,
-                updated_at: get(r, 4)?,
-                retired_at: get(r, 5)?,
-            })
-        })
-        .collect()
-}
-
-fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
-    zones
-        .iter()
-        .find(|z| z.code == code)
-        .cloned()
-        .ok_or(RepoError::NotFound("zone"))
+    rows.iter().map(|r| zone_from(r, get(r, 6)?)).collect()
 }
 
 /// Checks every device is the station's, and stores them as the zone's set.
@@ -106,28 +76,14 @@ async fn publish(
     tx: Transaction<'_>,
     station: StationId,
     code: &str,
-    actor: &Actor,
-    action: &str,
-    before: Option<&Zone>,
+    actor: Actor,
+    (change, before): (ZoneChange, Option<&Zone>),
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let zones = load_all(&tx, station).await?;
     let after = find(&zones, code)?;
-    feed::append_zones(&tx, station, &zones, now).await?;
-    feed::append_audit(
-        &tx,
-        station,
-        actor,
-        AuditRecord {
-            action,
-            target_kind: "zone",
-            target_id: code.to_owned(),
-            before: before.map(Zone::audit_view),
-            after: Some(after.audit_view()),
-        },
-        now,
-    )
-    .await?;
+    let log = ActionLog::zone_changed(actor, change, before, &after, &zones)?;
+    feed::log(&tx, station, &log, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(after)
 }
@@ -137,7 +93,7 @@ async fn add_zone(
     client: &mut Object,
     station: StationId,
     zone: &NewZone,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let now = micros(now);
@@ -150,10 +106,7 @@ async fn add_zone(
     )
     .await?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{}` already exists in this station (retired zones keep their code)",
-            zone.code
-        )));
+        return Err(code_taken(&zone.code));
     }
     execute(
         &tx,
@@ -170,7 +123,7 @@ async fn add_zone(
     )
     .await?;
     set_devices(&tx, station, &zone.code, &zone.devices).await?;
-    publish(tx, station, &zone.code, actor, "zone.add", None, now).await
+    publish(tx, station, &zone.code, actor, (ZoneChange::Add, None), now).await
 }
 
 /// Updates a zone; see [`ZoneStore::update_zone`].
@@ -179,30 +132,32 @@ async fn update_zone(
     station: StationId,
     code: &str,
     update: &ZoneUpdate,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let now = micros(now);
     let tx = client.transaction().await.map_err(map_err)?;
     lock_station(&tx, station).await?;
     let before = find(&load_all(&tx, station).await?, code)?;
-    let Some(ZoneFields {
-        name,
-        area,
-        devices,
-    }) = update.applied_to(&before)?
-    else {
+    let Some(fields) = update.applied_to(&before)? else {
         return Ok((before, false));
     };
     execute(
         &tx,
         "UPDATE zones SET name = $3, area_json = $4, updated_at = $5
          WHERE station_id = $1 AND code = $2",
-        &[&station.0, &code, &name, &area_json(area.as_ref())?, &now],
+        &[
+            &station.0,
+            &code,
+            &fields.name,
+            &area_json(fields.area.as_ref())?,
+            &now,
+        ],
     )
     .await?;
-    set_devices(&tx, station, code, &devices).await?;
-    let after = publish(tx, station, code, actor, "zone.update", Some(&before), now).await?;
+    set_devices(&tx, station, code, &fields.devices).await?;
+    let change = (ZoneChange::Update, Some(&before));
+    let after = publish(tx, station, code, actor, change, now).await?;
     Ok((after, true))
 }
 
@@ -211,7 +166,7 @@ async fn retire_zone(
     client: &mut Object,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let now = micros(now);
@@ -227,7 +182,8 @@ async fn retire_zone(
         &[&station.0, &code, &now],
     )
     .await?;
-    let after = publish(tx, station, code, actor, "zone.retire", Some(&before), now).await?;
+    let change = (ZoneChange::Retire, Some(&before));
+    let after = publish(tx, station, code, actor, change, now).await?;
     Ok((after, true))
 }
 
@@ -245,7 +201,7 @@ impl ZoneStore for PgRepository {
         now: DateTime<Utc>,
     ) -> Result<Zone, RepoError> {
         let mut client = self.client().await?;
-        add_zone(&mut client, station, &zone, &actor, now).await
+        add_zone(&mut client, station, &zone, actor, now).await
     }
 
     async fn update_zone(
@@ -257,7 +213,7 @@ impl ZoneStore for PgRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let mut client = self.client().await?;
-        update_zone(&mut client, station, code, &update, &actor, now).await
+        update_zone(&mut client, station, code, &update, actor, now).await
     }
 
     async fn retire_zone(
@@ -268,6 +224,6 @@ impl ZoneStore for PgRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let mut client = self.client().await?;
-        retire_zone(&mut client, station, code, &actor, now).await
+        retire_zone(&mut client, station, code, actor, now).await
     }
 }

@@ -2,59 +2,23 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
-use uuid::Uuid;
+use rusqlite::params;
 
-use super::feed::{self, AuditRecord};
-use super::rows::{self, conversion, get_opt_ts, get_ts, get_uuid, ts};
-use super::{SqliteRepository, map_err};
-use crate::auth::Role;
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, feed, map_err};
+use crate::repo::accounts::{credentials_from, session_from, staff_user_from, username_taken};
+use crate::repo::feed::ActionLog;
 use crate::repo::{
-    AccountStore, Actor, NewUser, RepoError, Session, StaffUser, StationId, User, UserCredentials,
+    AccountStore, NewUser, RepoError, Session, StaffUser, StationId, User, UserCredentials,
     UserDisabled,
 };
-
-/// `id, station_id, username, role, created_at`
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = row.get(3)?;
-    let role = Role::parse(&role).ok_or_else(|| {
-        conversion(
-            3,
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "unknown role"),
-        )
-    })?;
-    Ok(User {
-        id: get_uuid(row, 0)?,
-        station_id: StationId(get_uuid(row, 1)?),
-        username: row.get(2)?,
-        role,
-        created_at: get_ts(row, 4)?,
-    })
-}
-
-/// `id, station_id, username, role, created_at, disabled_at`
-fn staff_user_from_row(row: &Row<'_>) -> rusqlite::Result<StaffUser> {
-    Ok(StaffUser {
-        user: user_from_row(row)?,
-        disabled_at: get_opt_ts(row, 5)?,
-    })
-}
 
 #[async_trait]
 impl AccountStore for SqliteRepository {
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
-        let stored = User {
-            id: Uuid::now_v7(),
-            station_id: station,
-            username: user.username,
-            role: user.role,
-            created_at: Utc::now(),
-        };
+        let stored = User::new(station, &user, Utc::now());
         let result = stored.clone();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+        self.write_tx(move |tx| {
             let inserted = tx
                 .execute(
                     "INSERT INTO users (id, station_id, username, role, password_hash, created_at)
@@ -71,35 +35,46 @@ impl AccountStore for SqliteRepository {
                 )
                 .map_err(map_err)?;
             if inserted == 0 {
-                return Err(RepoError::Conflict(format!(
-                    "user `{}` already exists in this station",
-                    stored.username
-                )));
+                return Err(username_taken(&stored.username));
             }
-            feed::append_audit(
-                &tx,
+            feed::log(
+                tx,
                 station,
-                &Actor::console(),
-                AuditRecord::user_added(stored.id, &stored.username, stored.role),
+                &ActionLog::user_added(&stored),
                 stored.created_at,
-            )?;
-            tx.commit().map_err(map_err)
+            )
         })
         .await?;
         Ok(result)
     }
 
+    async fn user_credentials(
+        &self,
+        station: StationId,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        let username = username.to_owned();
+        self.read(move |conn| {
+            first_row(
+                conn,
+                "SELECT id, station_id, username, role, created_at, password_hash FROM users
+                 WHERE station_id = ?1 AND username = ?2 AND disabled_at IS NULL",
+                params![station.to_string(), username],
+                |r| credentials_from(r),
+            )
+        })
+        .await
+    }
+
     async fn list_users(&self, station: StationId) -> Result<Vec<StaffUser>, RepoError> {
         self.read(move |conn| {
-            conn.prepare_cached(
+            all_rows(
+                conn,
                 "SELECT id, station_id, username, role, created_at, disabled_at FROM users
                  WHERE station_id = ?1 ORDER BY username",
+                [station.to_string()],
+                |r| staff_user_from(r),
             )
-            .and_then(|mut stmt| {
-                stmt.query_map([station.to_string()], staff_user_from_row)?
-                    .collect()
-            })
-            .map_err(map_err)
         })
         .await
     }
@@ -112,22 +87,16 @@ impl AccountStore for SqliteRepository {
     ) -> Result<UserDisabled, RepoError> {
         let username = username.to_owned();
         self.write_tx(move |tx| {
-            let staff = tx
-                .query_row(
-                    "SELECT id, station_id, username, role, created_at, disabled_at FROM users
-                     WHERE station_id = ?1 AND username = ?2",
-                    params![station.to_string(), username],
-                    staff_user_from_row,
-                )
-                .optional()
-                .map_err(map_err)?
-                .ok_or(RepoError::NotFound("user"))?;
-            if staff.disabled_at.is_some() {
-                return Ok(UserDisabled {
-                    user: staff.user,
-                    newly: false,
-                    sessions_ended: 0,
-                });
+            let staff = first_row(
+                tx,
+                "SELECT id, station_id, username, role, created_at, disabled_at FROM users
+                 WHERE station_id = ?1 AND username = ?2",
+                params![station.to_string(), username],
+                |r| staff_user_from(r),
+            )?
+            .ok_or(RepoError::NotFound("user"))?;
+            if let Some(already) = staff.already_disabled() {
+                return Ok(already);
             }
             let user_id = staff.user.id.to_string();
             tx.execute(
@@ -143,47 +112,13 @@ impl AccountStore for SqliteRepository {
                     params![ts(now), station.to_string(), user_id],
                 )
                 .map_err(map_err)? as u64;
-            feed::append_audit(
-                tx,
-                station,
-                &Actor::console(),
-                AuditRecord::user_disabled(
-                    staff.user.id,
-                    &staff.user.username,
-                    now,
-                    sessions_ended,
-                ),
-                now,
-            )?;
+            let log = ActionLog::user_disabled(&staff.user, now, sessions_ended);
+            feed::log(tx, station, &log, now)?;
             Ok(UserDisabled {
                 user: staff.user,
                 newly: true,
                 sessions_ended,
             })
-        })
-        .await
-    }
-
-    async fn user_credentials(
-        &self,
-        station: StationId,
-        username: &str,
-    ) -> Result<Option<UserCredentials>, RepoError> {
-        let username = username.to_owned();
-        self.read(move |conn| {
-            conn.query_row(
-                "SELECT id, station_id, username, role, created_at, password_hash FROM users
-                 WHERE station_id = ?1 AND username = ?2 AND disabled_at IS NULL",
-                params![station.to_string(), username],
-                |r| {
-                    Ok(UserCredentials {
-                        user: user_from_row(r)?,
-                        password_hash: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(map_err)
         })
         .await
     }
@@ -196,10 +131,7 @@ impl AccountStore for SqliteRepository {
     ) -> Result<(), RepoError> {
         let token_hash = token_hash.to_owned();
         let user = user.clone();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+        self.write_tx(move |tx| {
             let now = Utc::now();
             tx.execute(
                 "INSERT INTO sessions (token_hash, station_id, user_id, created_at, expires_at)
@@ -213,14 +145,8 @@ impl AccountStore for SqliteRepository {
                 ],
             )
             .map_err(map_err)?;
-            feed::append_audit(
-                &tx,
-                user.station_id,
-                &Actor::user(&user),
-                AuditRecord::session_created(user.id, expires_at),
-                now,
-            )?;
-            tx.commit().map_err(map_err)
+            let log = ActionLog::session_created(&user, expires_at);
+            feed::log(tx, user.station_id, &log, now)
         })
         .await
     }
@@ -228,26 +154,17 @@ impl AccountStore for SqliteRepository {
     async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError> {
         let session = session.clone();
         self.write_tx(move |tx| {
+            let station = session.user.station_id;
             let ended = tx
                 .execute(
                     "UPDATE sessions SET revoked_at = ?1
                      WHERE token_hash = ?2 AND station_id = ?3 AND revoked_at IS NULL",
-                    params![
-                        ts(now),
-                        session.token_hash,
-                        session.user.station_id.to_string()
-                    ],
+                    params![ts(now), session.token_hash, station.to_string()],
                 )
                 .map_err(map_err)?
                 > 0;
             if ended {
-                feed::append_audit(
-                    tx,
-                    session.user.station_id,
-                    &Actor::user(&session.user),
-                    AuditRecord::session_ended(session.user.id, session.expires_at, now),
-                    now,
-                )?;
+                feed::log(tx, station, &ActionLog::session_ended(&session, now), now)?;
             }
             Ok(ended)
         })
@@ -261,22 +178,15 @@ impl AccountStore for SqliteRepository {
     ) -> Result<Option<Session>, RepoError> {
         let token_hash = token_hash.to_owned();
         self.read(move |conn| {
-            conn.query_row(
+            first_row(
+                conn,
                 "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id AND u.station_id = s.station_id
                  WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
                    AND u.disabled_at IS NULL",
                 params![token_hash, ts(now)],
-                |r| {
-                    Ok(Session {
-                        user: user_from_row(r)?,
-                        expires_at: rows::get_ts(r, 5)?,
-                        token_hash: token_hash.clone(),
-                    })
-                },
+                |r| session_from(r, &token_hash),
             )
-            .optional()
-            .map_err(map_err)
         })
         .await
     }

@@ -2,38 +2,27 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
-use uuid::Uuid;
+use rusqlite::{TransactionBehavior, params};
 
-use super::feed::{self, AuditRecord};
-use super::rows::{self, get_opt_ts, get_ts, get_uuid, ts};
-use super::stations::station_from_row;
-use super::{SqliteRepository, cached_row, map_err};
-use crate::repo::{
-    Actor, Device, DeviceStore, NewEnrolmentCode, RedeemOutcome, RepoError, StationId,
-};
-
-/// `id, station_id, label, enrolled_at, revoked_at`
-fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        id: get_uuid(row, 0)?,
-        station_id: StationId(get_uuid(row, 1)?),
-        label: row.get(2)?,
-        enrolled_at: get_ts(row, 3)?,
-        revoked_at: get_opt_ts(row, 4)?,
-    })
-}
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, cached_row, feed, map_err};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::devices::{Revocation, device_from, label_taken, redeem_refusal, revocation};
+use crate::repo::feed::ActionLog;
+use crate::repo::stations::station_from;
+use crate::repo::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome, RepoError, StationId};
 
 #[async_trait]
 impl DeviceStore for SqliteRepository {
     async fn count_enrolment_codes(&self, station: StationId) -> Result<u64, RepoError> {
         self.read(move |conn| {
-            conn.query_row(
+            cached_row(
+                conn,
                 "SELECT count(*) FROM enrolment_codes WHERE station_id = ?1",
                 [station.to_string()],
                 |r| r.get::<_, i64>(0),
             )
-            .map(|n| n.max(0) as u64)
+            .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(map_err)
         })
         .await
@@ -44,10 +33,7 @@ impl DeviceStore for SqliteRepository {
         station: StationId,
         codes: Vec<NewEnrolmentCode>,
     ) -> Result<(), RepoError> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+        self.write_tx(move |tx| {
             let at = Utc::now();
             let now = ts(at);
             for code in &codes {
@@ -62,22 +48,10 @@ impl DeviceStore for SqliteRepository {
                         ts(code.expires_at)
                     ],
                 )
-                .map_err(|e| match map_err(e) {
-                    RepoError::Conflict(_) => RepoError::Conflict(format!(
-                        "enrolment code label `{}` already exists in this station",
-                        code.label
-                    )),
-                    other => other,
-                })?;
-                feed::append_audit(
-                    &tx,
-                    station,
-                    &Actor::console(),
-                    AuditRecord::code_created(&code.label, code.expires_at),
-                    at,
-                )?;
+                .map_err(|e| label_taken(map_err(e), &code.label))?;
+                feed::log(tx, station, &ActionLog::code_created(code), at)?;
             }
-            tx.commit().map_err(map_err)
+            Ok(())
         })
         .await
     }
@@ -90,66 +64,63 @@ impl DeviceStore for SqliteRepository {
     ) -> Result<RedeemOutcome, RepoError> {
         let code_hash = code_hash.to_owned();
         let token_hash = device_token_hash.to_owned();
+        // A transaction of its own, not `write_tx`: the answers other than
+        // `Enrolled` roll back, and one of them comes after the insert.
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err)?;
-            let found: Option<(String, String, String, Option<String>)> = tx
-                .query_row(
-                    "SELECT station_id, label, expires_at, redeemed_at FROM enrolment_codes
-                     WHERE code_hash = ?1",
-                    [&code_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()
-                .map_err(map_err)?;
+            let found = first_row(
+                &tx,
+                "SELECT station_id, label, expires_at, redeemed_at FROM enrolment_codes
+                 WHERE code_hash = ?1",
+                [&code_hash],
+                |r| {
+                    Ok((
+                        StationId(r.uuid(0)?),
+                        r.text(1)?,
+                        r.time(2)?,
+                        r.opt_time(3)?,
+                    ))
+                },
+            )?;
             let Some((station_id, label, expires_at, redeemed_at)) = found else {
                 return Ok(RedeemOutcome::Unknown);
             };
-            if redeemed_at.is_some() {
-                return Ok(RedeemOutcome::AlreadyUsed);
+            if let Some(refusal) = redeem_refusal(redeemed_at.is_some(), expires_at, now) {
+                return Ok(refusal);
             }
-            if rows::parse_ts(&expires_at)? <= now {
-                return Ok(RedeemOutcome::Expired);
-            }
-            let device_id = Uuid::now_v7();
+            let device = Device::enrolled(station_id, label, micros(now));
             tx.execute(
                 "INSERT INTO devices (id, station_id, label, token_hash, enrolled_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id.to_string(), station_id, label, token_hash, ts(now)],
+                params![
+                    device.id.to_string(),
+                    station_id.to_string(),
+                    device.label,
+                    token_hash,
+                    ts(now)
+                ],
             )
             .map_err(map_err)?;
             let updated = tx
                 .execute(
                     "UPDATE enrolment_codes SET redeemed_at = ?1, device_id = ?2
                      WHERE code_hash = ?3 AND redeemed_at IS NULL",
-                    params![ts(now), device_id.to_string(), code_hash],
+                    params![ts(now), device.id.to_string(), code_hash],
                 )
                 .map_err(map_err)?;
             if updated != 1 {
                 return Ok(RedeemOutcome::AlreadyUsed);
             }
-            let device = tx
-                .query_row(
-                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices WHERE id = ?1",
-                    [device_id.to_string()],
-                    device_from_row,
-                )
-                .map_err(map_err)?;
-            let station = tx
-                .query_row(
-                    "SELECT id, slug, name, created_at FROM stations WHERE id = ?1",
-                    [&station_id],
-                    station_from_row,
-                )
-                .map_err(map_err)?;
-            feed::append_audit(
+            let station = first_row(
                 &tx,
-                station.id,
-                &Actor::device(device.id),
-                AuditRecord::code_redeemed(device.id, &device.label),
-                now,
-            )?;
+                "SELECT id, slug, name, created_at FROM stations WHERE id = ?1",
+                [station_id.to_string()],
+                |r| station_from(r),
+            )?
+            .ok_or(RepoError::NotFound("station"))?;
+            feed::log(&tx, station.id, &ActionLog::code_redeemed(&device), now)?;
             tx.commit().map_err(map_err)?;
             Ok(RedeemOutcome::Enrolled(device, station))
         })
@@ -159,31 +130,26 @@ impl DeviceStore for SqliteRepository {
     async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>, RepoError> {
         let token_hash = token_hash.to_owned();
         self.read(move |conn| {
-            cached_row(
+            first_row(
                 conn,
                 "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
                  WHERE token_hash = ?1",
                 [token_hash],
-                device_from_row,
+                |r| device_from(r),
             )
-            .optional()
-            .map_err(map_err)
         })
         .await
     }
 
     async fn list_devices(&self, station: StationId) -> Result<Vec<Device>, RepoError> {
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
-                     WHERE station_id = ?1 ORDER BY label, enrolled_at",
-                )
-                .map_err(map_err)?;
-            let rows = stmt
-                .query_map([station.to_string()], device_from_row)
-                .map_err(map_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+            all_rows(
+                conn,
+                "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
+                 WHERE station_id = ?1 ORDER BY label, enrolled_at",
+                [station.to_string()],
+                |r| device_from(r),
+            )
         })
         .await
     }
@@ -195,48 +161,24 @@ impl DeviceStore for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(Device, bool), RepoError> {
         let key = id_or_label.to_owned();
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
-                     WHERE station_id = ?1 AND (id = ?2 OR label = ?2)",
-                )
-                .map_err(map_err)?;
-            let matches = stmt
-                .query_map(params![station.to_string(), key], device_from_row)
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            drop(stmt);
-            let mut device = match matches.as_slice() {
-                [] => return Err(RepoError::NotFound("device")),
-                [one] => one.clone(),
-                _ => {
-                    return Err(RepoError::Conflict(format!(
-                        "{} devices match `{key}`; revoke by device id",
-                        matches.len()
-                    )));
-                }
+        self.write_tx(move |tx| {
+            let matches = all_rows(
+                tx,
+                "SELECT id, station_id, label, enrolled_at, revoked_at FROM devices
+                 WHERE station_id = ?1 AND (id = ?2 OR label = ?2)",
+                params![station.to_string(), key],
+                |r| device_from(r),
+            )?;
+            let mut device = match revocation(matches, &key)? {
+                Revocation::Already(device) => return Ok((device, false)),
+                Revocation::Due(device) => device,
             };
-            if device.revoked_at.is_some() {
-                return Ok((device, false));
-            }
             tx.execute(
                 "UPDATE devices SET revoked_at = ?1 WHERE station_id = ?2 AND id = ?3",
                 params![ts(now), station.to_string(), device.id.to_string()],
             )
             .map_err(map_err)?;
-            feed::append_audit(
-                &tx,
-                station,
-                &Actor::console(),
-                AuditRecord::device_revoked(device.id, &device.label, now),
-                now,
-            )?;
-            tx.commit().map_err(map_err)?;
+            feed::log(tx, station, &ActionLog::device_revoked(&device, now), now)?;
             device.revoked_at = Some(now);
             Ok((device, true))
         })

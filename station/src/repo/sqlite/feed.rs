@@ -5,17 +5,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::{CategoryList, ReportId, ReviewStatus};
+use postcso_model::ReportId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::rows::{get_ts, invalid_text, ts};
+use super::rows::{all_rows, ts};
 use super::{SqliteRepository, cached_execute, cached_row, map_err, reports};
+use crate::repo::audit::{AUDIT_COLUMNS, AuditRecord, audit_entry_from};
+use crate::repo::feed::{ActionLog, CHANGE_COLUMNS, NewChange, change_from};
 use crate::repo::{
-    Actor, Audience, AuditEntry, Change, ChangeBody, FeedStore, RepoError, ReportEventKind,
-    StationId, Zone,
+    Actor, Audience, AuditEntry, Change, FeedStore, RepoError, ReportEventKind, StationId,
 };
-
-pub(crate) use crate::repo::audit::AuditRecord;
 
 /// The next per-station sequence number. Only called inside a write
 /// transaction, where the single writer makes `max + 1` race-free.
@@ -29,9 +28,46 @@ fn next_seq(conn: &Connection, station: StationId) -> Result<i64, RepoError> {
     .map_err(map_err)
 }
 
+/// Writes what an action leaves in the logs (its feed entry, if any, and its
+/// audit row) inside `conn`'s transaction.
+pub(super) fn log(
+    conn: &Connection,
+    station: StationId,
+    log: &ActionLog,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if let Some(change) = &log.change {
+        append_change(conn, station, change, now)?;
+    }
+    append_audit(conn, station, &log.actor, &log.audit, now)
+}
+
+/// Appends a feed entry inside `conn`'s transaction.
+pub(super) fn append_change(
+    conn: &Connection,
+    station: StationId,
+    change: &NewChange,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    match change {
+        NewChange::Report { report, event } => append_report(conn, station, *report, *event, now),
+        NewChange::List { kind, json } => {
+            let seq = next_seq(conn, station)?;
+            cached_execute(
+                conn,
+                "INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![station.to_string(), seq, kind, json, ts(now)],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        }
+    }
+}
+
 /// Appends a feed entry with the report's state as it is now in `conn`'s
 /// transaction.
-pub(super) fn append_report(
+fn append_report(
     conn: &Connection,
     station: StationId,
     report: ReportId,
@@ -73,124 +109,12 @@ pub(super) fn append_report(
     Ok(())
 }
 
-/// Appends a feed entry carrying the station's full category list.
-pub(super) fn append_categories(
-    conn: &Connection,
-    station: StationId,
-    list: &CategoryList,
-    now: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    let json = serde_json::to_string(list.entries())
-        .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
-    let seq = next_seq(conn, station)?;
-    cached_execute(
-        conn,
-        "INSERT INTO changes (station_id, seq, kind, data_json, at)
-         VALUES (?1, ?2, 'categories', ?3, ?4)",
-        params![station.to_string(), seq, json, ts(now)],
-    )
-    .map_err(map_err)?;
-    Ok(())
-}
-
-/// Appends a feed entry carrying the station's full zone list.
-pub(super) fn append_zones(
-    conn: &Connection,
-    station: StationId,
-    zones: &[Zone],
-    now: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    let json = serde_json::to_string(zones)
-        .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
-    let seq = next_seq(conn, station)?;
-    cached_execute(
-        conn,
-        "INSERT INTO changes (station_id, seq, kind, data_json, at)
-         VALUES (?1, ?2, 'zones', ?3, ?4)",
-        params![station.to_string(), seq, json, ts(now)],
-    )
-    .map_err(map_err)?;
-    Ok(())
-}
-
-fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
-    let seq: i64 = r.get(0)?;
-    let kind: String = r.get(1)?;
-    let body = if kind == "categories" {
-        let text: String = r.get(10)?;
-        ChangeBody::Categories(
-            serde_json::from_str(&text).map_err(|_| invalid_text(10, "bad category JSON"))?,
-        )
-    } else if kind == "zones" {
-        let text: String = r.get(10)?;
-        ChangeBody::Zones(
-            serde_json::from_str(&text).map_err(|_| invalid_text(10, "bad zone JSON"))?,
-        )
-    } else {
-        let event: String = r.get(2)?;
-        let report_id: String = r.get(3)?;
-        let device_id: String = r.get(4)?;
-        ChangeBody::Report {
-            event: ReportEventKind::parse(&event).ok_or_else(|| invalid_text(2, "bad event"))?,
-            report_id: ReportId::parse(&report_id).map_err(|_| invalid_text(3, "bad report id"))?,
-            device_id: uuid::Uuid::parse_str(&device_id)
-                .map_err(|_| invalid_text(4, "bad device id"))?,
-            status: ReviewStatus::from(r.get::<_, String>(5)?),
-            reason: r.get(6)?,
-            complete: r.get(7)?,
-            photos_missing: r.get::<_, i64>(8)?.clamp(0, i64::from(u32::MAX)) as u32,
-        }
-    };
-    Ok(Change {
-        seq: seq.max(0) as u64,
-        at: get_ts(r, 9)?,
-        body,
-    })
-}
-
-/// Feed entries after `after` that `audience` may see.
-fn read_changes(
-    conn: &Connection,
-    station: StationId,
-    audience: Audience,
-    after: u64,
-    limit: u32,
-) -> Result<Vec<Change>, RepoError> {
-    let (filter, device) = match audience {
-        Audience::Device(device) => (
-            "(kind IN ('categories', 'zones') OR (kind = 'report' AND device_id = ?4
-                                      AND event IN ('status', 'complete')))",
-            device.to_string(),
-        ),
-        Audience::Station => (
-            "kind IN ('categories', 'report') AND ?4 = ?4",
-            String::new(),
-        ),
-        Audience::CategoriesOnly => ("kind = 'categories' AND ?4 = ?4", String::new()),
-    };
-    let sql = format!(
-        "SELECT seq, kind, event, report_id, device_id, status, reason, complete, photos_missing,
-                at, data_json
-         FROM changes WHERE station_id = ?1 AND seq > ?2 AND {filter}
-         ORDER BY seq LIMIT ?3"
-    );
-    let mut stmt = conn.prepare(&sql).map_err(map_err)?;
-    let after = i64::try_from(after).unwrap_or(i64::MAX);
-    let rows = stmt
-        .query_map(
-            params![station.to_string(), after, i64::from(limit), device],
-            change_from_row,
-        )
-        .map_err(map_err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
-}
-
-/// Appends one audit row.
-pub(super) fn append_audit(
+/// Appends one audit row inside `conn`'s transaction.
+fn append_audit(
     conn: &Connection,
     station: StationId,
     actor: &Actor,
-    record: AuditRecord<'_>,
+    record: &AuditRecord,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     cached_execute(
@@ -209,32 +133,43 @@ pub(super) fn append_audit(
             record.action,
             record.target_kind,
             record.target_id,
-            record.before.map(|v| v.to_string()),
-            record.after.map(|v| v.to_string()),
+            record.before_json(),
+            record.after_json(),
         ],
     )
     .map_err(map_err)?;
     Ok(())
 }
 
-fn json_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<serde_json::Value>> {
-    let text: Option<String> = r.get(idx)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
-}
-
-fn uuid_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
-    let text: Option<String> = r.get(idx)?;
-    text.map(|t| {
-        uuid::Uuid::parse_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
+/// Feed entries after `after` that `audience` may see, oldest first.
+fn read_changes(
+    conn: &Connection,
+    station: StationId,
+    audience: Audience,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Change>, RepoError> {
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE station_id = ?1 AND seq > ?2 AND {}
+         ORDER BY seq LIMIT ?3",
+        audience.visible("?4")
+    );
+    let (station, after, limit) = (
+        station.to_string(),
+        i64::try_from(after).unwrap_or(i64::MAX),
+        i64::from(limit),
+    );
+    match audience.device() {
+        Some(device) => all_rows(
+            conn,
+            &sql,
+            params![station, after, limit, device.to_string()],
+            |r| change_from(r),
+        ),
+        None => all_rows(conn, &sql, params![station, after, limit], |r| {
+            change_from(r)
+        }),
+    }
 }
 
 /// The station's audit rows after `after`, oldest first.
@@ -244,32 +179,19 @@ fn read_audit(
     after: u64,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, RepoError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT seq, at, actor_role, actor_user_id, actor_username, actor_device_id, action,
-                    target_kind, target_id, before_json, after_json
-             FROM audit_log WHERE station_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )
-        .map_err(map_err)?;
-    let after = i64::try_from(after).unwrap_or(i64::MAX);
-    let rows = stmt
-        .query_map(params![station.to_string(), after, i64::from(limit)], |r| {
-            Ok(AuditEntry {
-                seq: r.get::<_, i64>(0)?.max(0) as u64,
-                at: get_ts(r, 1)?,
-                actor_role: r.get(2)?,
-                actor_user_id: uuid_column(r, 3)?,
-                actor_username: r.get(4)?,
-                actor_device_id: uuid_column(r, 5)?,
-                action: r.get(6)?,
-                target_kind: r.get(7)?,
-                target_id: r.get(8)?,
-                before: json_column(r, 9)?,
-                after: json_column(r, 10)?,
-            })
-        })
-        .map_err(map_err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    all_rows(
+        conn,
+        &format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE station_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3"
+        ),
+        params![
+            station.to_string(),
+            i64::try_from(after).unwrap_or(i64::MAX),
+            i64::from(limit)
+        ],
+        |r| audit_entry_from(r),
+    )
 }
 
 #[async_trait]

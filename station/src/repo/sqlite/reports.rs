@@ -4,16 +4,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ReportContent, ReportId, ReviewStatus};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde_json::json;
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::rows::{self, get_ts, get_uuid, ts};
-use super::{SqliteRepository, cached_row, map_err};
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, cached_row, feed, map_err};
+use crate::repo::columns::micros;
+use crate::repo::feed::ActionLog;
+use crate::repo::reports::{ReportOwner, photo_from, report_from};
 use crate::repo::{
-    Actor, PutOutcome, RepoError, ReportEventKind, ReportStore, StationId, StatusChange,
-    StoredPhoto, StoredReport,
+    Actor, PutOutcome, RepoError, ReportStore, StationId, StatusChange, StoredReport,
 };
 
 /// One report PUT, in its savepoint of a group-commit batch.
@@ -38,27 +38,24 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
         now,
     } = put;
     let id = content.id.to_string();
-    let station_text = station.to_string();
     // Looked up without the station filter on purpose: ids are unique across
     // stations, and a clash must be a conflict, never a second row.
-    let existing: Option<(String, String, String)> = conn
-        .prepare_cached("SELECT station_id, device_id, content_hash FROM reports WHERE id = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-        })
-        .map_err(map_err)?;
-    if let Some((owner_station, owner_device, stored_hash)) = existing {
-        let same = owner_station == station_text
-            && owner_device == device_id.to_string()
-            && stored_hash == content_hash;
-        if !same {
+    let owner = first_row(
+        conn,
+        "SELECT station_id, device_id, content_hash FROM reports WHERE id = ?1",
+        [&id],
+        |r| ReportOwner::from_row(r),
+    )?;
+    if let Some(owner) = owner {
+        if !owner.is_retry(station, device_id, &content_hash) {
             return Ok(PutOutcome::Conflict);
         }
         let stored = load(conn, station, content.id)?.ok_or(RepoError::NotFound("report"))?;
         return Ok(PutOutcome::Unchanged(stored));
     }
-    let received_at = ts(now);
+    // What is written, built from the job rather than read back and re-parsed.
+    let report = StoredReport::received(station, device_id, content, content_hash, micros(now));
+    let station_text = station.to_string();
     conn.prepare_cached(
         "INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
                               category, status, complete, received_at)
@@ -69,11 +66,11 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
             id,
             station_text,
             device_id.to_string(),
-            content_hash,
+            report.content_hash,
             content_json,
-            content.category.as_str(),
-            content.photos.is_empty(),
-            received_at
+            report.content.category.as_str(),
+            report.complete,
+            ts(report.received_at)
         ])
     })
     .map_err(map_err)?;
@@ -84,12 +81,12 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(map_err)?;
-        for (position, photo) in content.photos.iter().enumerate() {
+        for photo in &report.photos {
             insert_photo
                 .execute(params![
                     id,
                     station_text,
-                    position as i64,
+                    photo.position,
                     photo.sha256,
                     i64::try_from(photo.size).unwrap_or(i64::MAX),
                     photo.content_type
@@ -97,50 +94,8 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
                 .map_err(map_err)?;
         }
     }
-    feed::append_report(conn, station, content.id, ReportEventKind::Created, now)?;
-    feed::append_audit(
-        conn,
-        station,
-        &Actor::device(device_id),
-        AuditRecord {
-            action: "report.create",
-            target_kind: "report",
-            target_id: id,
-            before: None,
-            after: Some(json!({
-                "content_hash": content_hash,
-                "category": content.category.as_str(),
-                "photos": content.photos.len(),
-                "status": "received",
-            })),
-        },
-        now,
-    )?;
-    // What was just written, built from the job rather than read back and
-    // re-parsed: a new report has no status reason and no photo received yet.
-    Ok(PutOutcome::Created(StoredReport {
-        id: content.id,
-        station_id: station,
-        device_id,
-        content: content.clone(),
-        content_hash,
-        status: ReviewStatus::Received,
-        status_reason: None,
-        complete: content.photos.is_empty(),
-        received_at: rows::parse_ts(&received_at)?,
-        photos: content
-            .photos
-            .iter()
-            .enumerate()
-            .map(|(position, p)| StoredPhoto {
-                position: u32::try_from(position).unwrap_or(u32::MAX),
-                sha256: p.sha256.clone(),
-                size: p.size,
-                content_type: p.content_type.clone(),
-                received: false,
-            })
-            .collect(),
-    }))
+    feed::log(conn, station, &ActionLog::report_created(&report), now)?;
+    Ok(PutOutcome::Created(report))
 }
 
 /// Loads a report with its photo manifest, within the station only.
@@ -149,64 +104,26 @@ pub(super) fn load(
     station: StationId,
     id: ReportId,
 ) -> Result<Option<StoredReport>, RepoError> {
-    let head = cached_row(
+    let (station_text, id_text) = (station.to_string(), id.to_string());
+    let head = first_row(
         conn,
         "SELECT device_id, content_hash, content_json, status, complete, received_at,
-                    status_reason
-             FROM reports WHERE station_id = ?1 AND id = ?2",
-        [station.to_string(), id.to_string()],
-        |r| {
-            Ok((
-                get_uuid(r, 0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-                get_ts(r, 5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        },
-    )
-    .optional()
-    .map_err(map_err)?;
-    let Some((device_id, content_hash, content_json, status, complete, received_at, status_reason)) =
-        head
-    else {
+                status_reason
+         FROM reports WHERE station_id = ?1 AND id = ?2",
+        params![station_text, id_text],
+        |r| report_from(r, station, id, Vec::new()),
+    )?;
+    let Some(mut report) = head else {
         return Ok(None);
     };
-    let content: ReportContent = serde_json::from_str(&content_json)
-        .map_err(|e| RepoError::Storage(format!("stored report does not parse: {e}")))?;
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT position, sha256, size, content_type, received_at IS NOT NULL
-             FROM report_photos WHERE station_id = ?1 AND report_id = ?2 ORDER BY position",
-        )
-        .map_err(map_err)?;
-    let photos = stmt
-        .query_map([station.to_string(), id.to_string()], |r| {
-            Ok(StoredPhoto {
-                position: r.get(0)?,
-                sha256: r.get(1)?,
-                size: r.get::<_, i64>(2)?.max(0) as u64,
-                content_type: r.get(3)?,
-                received: r.get(4)?,
-            })
-        })
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
-    Ok(Some(StoredReport {
-        id,
-        station_id: station,
-        device_id,
-        content,
-        content_hash,
-        status: ReviewStatus::from(status),
-        status_reason,
-        complete,
-        received_at,
-        photos,
-    }))
+    report.photos = all_rows(
+        conn,
+        "SELECT position, sha256, size, content_type, received_at IS NOT NULL
+         FROM report_photos WHERE station_id = ?1 AND report_id = ?2 ORDER BY position",
+        params![station_text, id_text],
+        |r| photo_from(r),
+    )?;
+    Ok(Some(report))
 }
 
 /// How many photos of a report's manifest have not arrived yet.
@@ -265,39 +182,21 @@ impl ReportStore for SqliteRepository {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<StatusChange>, RepoError> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
-            let Some(before) = load(&tx, station, id)? else {
+        self.write_tx(move |tx| {
+            let Some(before) = load(tx, station, id)? else {
                 return Ok(None);
             };
-            if before.status == status && before.status_reason == reason {
-                return Ok(Some(StatusChange {
-                    before: before.status.clone(),
-                    report: before,
-                    changed: false,
-                }));
+            if let Some(same) = StatusChange::unchanged(&before, &status, reason.as_deref()) {
+                return Ok(Some(same));
             }
             tx.execute(
                 "UPDATE reports SET status = ?3, status_reason = ?4 WHERE station_id = ?1 AND id = ?2",
                 params![station.to_string(), id.to_string(), status.as_str(), reason],
             )
             .map_err(map_err)?;
-            feed::append_report(&tx, station, id, ReportEventKind::Status, now)?;
-            feed::append_audit(
-                &tx,
-                station,
-                &actor,
-                AuditRecord::status_changed(
-                    id,
-                    (&before.status, before.status_reason.as_deref()),
-                    (&status, reason.as_deref()),
-                ),
-                now,
-            )?;
-            let report = load(&tx, station, id)?.ok_or(RepoError::NotFound("report"))?;
-            tx.commit().map_err(map_err)?;
+            let log = ActionLog::report_status(actor, &before, &status, reason.as_deref());
+            feed::log(tx, station, &log, now)?;
+            let report = load(tx, station, id)?.ok_or(RepoError::NotFound("report"))?;
             Ok(Some(StatusChange {
                 before: before.status,
                 report,

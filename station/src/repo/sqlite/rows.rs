@@ -1,64 +1,98 @@
-//! How SQLite columns hold timestamps and ids, as text.
-//!
-//! Kept apart from the queries so the text formats are defined once and every
-//! query reads them the same way; each concern's row readers use these.
+//! How SQLite columns hold timestamps and ids (as text, timestamps in RFC 3339
+//! with microseconds so that text order is time order), and reading rows
+//! through the shared row readers of `repo/` (see [`Columns`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::Row;
-use rusqlite::types::Type;
+use rusqlite::{Connection, Params, Row};
 use uuid::Uuid;
 
+use super::map_err;
 use crate::repo::RepoError;
+use crate::repo::columns::{Columns, bad_column};
 
-/// Formats a timestamp so that text order is time order.
+/// Formats a timestamp for a column.
 pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parses a stored timestamp outside a row closure.
-pub(super) fn parse_ts(s: &str) -> Result<DateTime<Utc>, RepoError> {
-    DateTime::parse_from_rfc3339(s)
+fn parse_ts(idx: usize, text: &str) -> Result<DateTime<Utc>, RepoError> {
+    DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| RepoError::Storage(format!("bad timestamp in database: {e}")))
+        .map_err(|e| bad_column(idx, e))
 }
 
-/// A column that holds text which does not convert: a corrupt row.
-pub(super) fn conversion(
-    idx: usize,
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
+fn parse_uuid(idx: usize, text: &str) -> Result<Uuid, RepoError> {
+    Uuid::parse_str(text).map_err(|e| bad_column(idx, e))
 }
 
-/// A text column `idx` that does not hold what it should; `detail` says what.
-pub(super) fn invalid_text(idx: usize, detail: &str) -> rusqlite::Error {
-    conversion(
-        idx,
-        std::io::Error::new(std::io::ErrorKind::InvalidData, detail.to_owned()),
-    )
+impl Columns for Row<'_> {
+    fn text(&self, idx: usize) -> Result<String, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_text(&self, idx: usize) -> Result<Option<String>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn uuid(&self, idx: usize) -> Result<Uuid, RepoError> {
+        parse_uuid(idx, &self.text(idx)?)
+    }
+
+    fn opt_uuid(&self, idx: usize) -> Result<Option<Uuid>, RepoError> {
+        self.opt_text(idx)?
+            .map(|text| parse_uuid(idx, &text))
+            .transpose()
+    }
+
+    fn time(&self, idx: usize) -> Result<DateTime<Utc>, RepoError> {
+        parse_ts(idx, &self.text(idx)?)
+    }
+
+    fn opt_time(&self, idx: usize) -> Result<Option<DateTime<Utc>>, RepoError> {
+        self.opt_text(idx)?
+            .map(|text| parse_ts(idx, &text))
+            .transpose()
+    }
+
+    fn int(&self, idx: usize) -> Result<i64, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn flag(&self, idx: usize) -> Result<bool, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_bytes(&self, idx: usize) -> Result<Option<Vec<u8>>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
 }
 
-/// Reads a timestamp column.
-pub(super) fn get_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let text: String = row.get(idx)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| conversion(idx, e))
+/// The first row a statement returns, read by `read`; `None` when there is
+/// none. The statement is kept prepared (see [`super::cached_execute`]).
+pub(super) fn first_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    read: impl FnOnce(&Row<'_>) -> Result<T, RepoError>,
+) -> Result<Option<T>, RepoError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let mut rows = stmt.query(params).map_err(map_err)?;
+    rows.next().map_err(map_err)?.map(read).transpose()
 }
 
-/// Reads a nullable timestamp column.
-pub(super) fn get_opt_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text: Option<String> = row.get(idx)?;
-    text.map(|t| {
-        DateTime::parse_from_rfc3339(&t)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| conversion(idx, e))
-    })
-    .transpose()
-}
-
-/// Reads an id column.
-pub(super) fn get_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let text: String = row.get(idx)?;
-    Uuid::parse_str(&text).map_err(|e| conversion(idx, e))
+/// Every row a statement returns, each read by `read`. The statement is
+/// kept prepared.
+pub(super) fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    mut read: impl FnMut(&Row<'_>) -> Result<T, RepoError>,
+) -> Result<Vec<T>, RepoError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let mut rows = stmt.query(params).map_err(map_err)?;
+    let mut read_all = Vec::new();
+    while let Some(row) = rows.next().map_err(map_err)? {
+        read_all.push(read(row)?);
+    }
+    Ok(read_all)
 }

@@ -3,46 +3,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::ReportId;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::feed::{self, AuditRecord};
-use super::rows::{get_ts, invalid_text, ts};
-use super::{SqliteRepository, cached_execute, cached_row, map_err, reports};
-use crate::repo::{
-    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion, UploadStore,
-};
-
-const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
-                       hash_state, created_at, expires_at, completed_at";
-
-fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
-    let uuid = |idx: usize| -> rusqlite::Result<uuid::Uuid> {
-        let text: String = r.get(idx)?;
-        uuid::Uuid::parse_str(&text).map_err(|_| invalid_text(idx, "bad uuid"))
-    };
-    let report: String = r.get(3)?;
-    let completed: Option<String> = r.get(10)?;
-    Ok(Upload {
-        id: r.get(0)?,
-        station_id: StationId(uuid(1)?),
-        device_id: uuid(2)?,
-        report_id: ReportId::parse(&report).map_err(|_| invalid_text(3, "bad report id"))?,
-        sha256: r.get(4)?,
-        length: r.get::<_, i64>(5)?.max(0) as u64,
-        offset: r.get::<_, i64>(6)?.max(0) as u64,
-        hash_state: r.get(7)?,
-        created_at: get_ts(r, 8)?,
-        expires_at: get_ts(r, 9)?,
-        completed_at: completed
-            .map(|t| {
-                DateTime::parse_from_rfc3339(&t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| invalid_text(10, "bad timestamp"))
-            })
-            .transpose()?,
-    })
-}
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, cached_execute, cached_row, feed, map_err, reports};
+use crate::repo::uploads::{Completion, UPLOAD_COLUMNS, upload_from};
+use crate::repo::{NewUpload, RepoError, StationId, Upload, UploadCompletion, UploadStore};
 
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -72,14 +38,12 @@ fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
 
 /// One upload of the station.
 fn get(conn: &Connection, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
-    cached_row(
+    first_row(
         conn,
-        &format!("SELECT {COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
         params![station.to_string(), id],
-        upload_from_row,
+        |r| upload_from(r),
     )
-    .optional()
-    .map_err(map_err)
 }
 
 /// Moves the durable offset of an unfinished upload.
@@ -104,7 +68,7 @@ fn progress(
 }
 
 /// The completion, inside the caller's write transaction; see
-/// [`UploadStore::complete_upload`].
+/// [`UploadStore::complete_upload`] and [`Completion::decide`].
 fn complete(
     tx: &Connection,
     station: StationId,
@@ -124,18 +88,19 @@ fn complete(
         .map_err(map_err)
     };
     if upload.completed_at.is_some() {
-        return Ok(UploadCompletion {
-            newly_received: false,
-            report_complete: report_complete(tx)?,
-        });
+        return Ok(UploadCompletion::repeated(report_complete(tx)?));
     }
-    let keep = ts(keep_until.max(upload.expires_at));
     cached_execute(
         tx,
         "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = ?3,
                             expires_at = ?4
          WHERE station_id = ?1 AND id = ?2",
-        params![station.to_string(), id, ts(now), keep],
+        params![
+            station.to_string(),
+            id,
+            ts(now),
+            ts(upload.kept_until(keep_until))
+        ],
     )
     .map_err(map_err)?;
     let received = cached_execute(
@@ -147,8 +112,13 @@ fn complete(
     .map_err(map_err)?;
     let was_complete = report_complete(tx)?;
     let missing = reports::photos_missing(tx, station, &report)?;
-    let now_complete = missing == 0;
-    if now_complete && !was_complete {
+    let done = Completion::decide(
+        &upload,
+        was_complete,
+        received > 0,
+        u64::try_from(missing).unwrap_or(0),
+    );
+    if done.mark_report_complete {
         cached_execute(
             tx,
             "UPDATE reports SET complete = 1 WHERE station_id = ?1 AND id = ?2",
@@ -156,30 +126,10 @@ fn complete(
         )
         .map_err(map_err)?;
     }
-    if received > 0 {
-        let event = if now_complete && !was_complete {
-            ReportEventKind::Complete
-        } else {
-            ReportEventKind::Photo
-        };
-        feed::append_report(tx, station, upload.report_id, event, now)?;
-        feed::append_audit(
-            tx,
-            station,
-            &Actor::device(upload.device_id),
-            AuditRecord::photo_received(
-                upload.report_id,
-                &upload.sha256,
-                id,
-                (was_complete, now_complete),
-            ),
-            now,
-        )?;
+    if let Some(log) = &done.log {
+        feed::log(tx, station, log, now)?;
     }
-    Ok(UploadCompletion {
-        newly_received: received > 0,
-        report_complete: now_complete,
-    })
+    Ok(done.answer)
 }
 
 /// Deletes one upload row.
@@ -198,15 +148,12 @@ fn remove_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<Vec<Strin
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
-    let ids = {
-        let mut stmt = tx
-            .prepare("SELECT id FROM uploads WHERE expires_at <= ?1")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map([ts(now)], |r| r.get::<_, String>(0))
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?
-    };
+    let ids = all_rows(
+        &tx,
+        "SELECT id FROM uploads WHERE expires_at <= ?1",
+        [ts(now)],
+        |r| r.get::<_, String>(0).map_err(map_err),
+    )?;
     cached_execute(&tx, "DELETE FROM uploads WHERE expires_at <= ?1", [ts(now)])
         .map_err(map_err)?;
     tx.commit().map_err(map_err)?;
@@ -215,13 +162,12 @@ fn remove_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<Vec<Strin
 
 /// Every upload of every station.
 fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM uploads ORDER BY created_at"
-        ))
-        .map_err(map_err)?;
-    let rows = stmt.query_map([], upload_from_row).map_err(map_err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    all_rows(
+        conn,
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads ORDER BY created_at"),
+        [],
+        |r| upload_from(r),
+    )
 }
 
 #[async_trait]

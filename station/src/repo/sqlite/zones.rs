@@ -4,84 +4,35 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::ZoneArea;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::rows::{get_ts, invalid_text, parse_ts, ts};
-use super::{SqliteRepository, map_err};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneStore, ZoneUpdate};
-
-fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
-    area.map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
-}
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, feed, map_err};
+use crate::repo::columns::Columns;
+use crate::repo::feed::ActionLog;
+use crate::repo::zones::{ZoneChange, area_json, code_taken, find, zone_from};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneStore, ZoneUpdate};
 
 /// Every zone of the station, with its devices, in the order added.
 fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
-             WHERE station_id = ?1 ORDER BY position",
-        )
-        .map_err(map_err)?;
-    let heads = stmt
-        .query_map([station.to_string()], |r| {
-            let area: Option<String> = r.get(2)?;
-            let area = area
-                .map(|text| serde_json::from_str::<ZoneArea>(&text))
-                .transpose()
-                .map_err(|_| invalid_text(2, "bad zone area JSON"))?;
-            let retired_at: Option<String> = r.get(5)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                area,
-                get_ts(r, 3)?,
-                get_ts(r, 4)?,
-                retired_at,
-            ))
-        })
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
-    let mut devices = conn
-        .prepare(
+    let mut zones = all_rows(
+        conn,
+        "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
+         WHERE station_id = ?1 ORDER BY position",
+        [station.to_string()],
+        |r| zone_from(r, Vec::new()),
+    )?;
+    for zone in &mut zones {
+        zone.devices = all_rows(
+            conn,
             "SELECT device_id FROM zone_devices WHERE station_id = ?1 AND zone_code = ?2
              ORDER BY device_id",
-        )
-        .map_err(map_err)?;
-    let mut zones = Vec::with_capacity(heads.len());
-    for (code, name, area, created_at, updated_at, retired_at) in heads {
-        let ids = devices
-            .query_map(params![station.to_string(), code], |r| {
-                let text: String = r.get(0)?;
-                Uuid::parse_str(&text).map_err(|_| invalid_text(0, "bad device id"))
-            })
-            .map_err(map_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(map_err)?;
-        zones.push(Zone {
-            code,
-            name,
-            area,
-            devices: ids,
-            created_at,
-            updated_at,
-            retired_at: retired_at.as_deref().map(parse_ts).transpose()?,
-        });
+            params![station.to_string(), zone.code],
+            |r| r.uuid(0),
+        )?;
     }
     Ok(zones)
-}
-
-fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
-    zones
-        .iter()
-        .find(|z| z.code == code)
-        .cloned()
-        .ok_or(RepoError::NotFound("zone"))
 }
 
 /// Checks every device is the station's, and stores them as the zone's set.
@@ -92,14 +43,12 @@ fn set_devices(
     devices: &[Uuid],
 ) -> Result<(), RepoError> {
     for device in devices {
-        let known: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM devices WHERE station_id = ?1 AND id = ?2",
-                params![station.to_string(), device.to_string()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(map_err)?;
+        let known = first_row(
+            conn,
+            "SELECT 1 FROM devices WHERE station_id = ?1 AND id = ?2",
+            params![station.to_string(), device.to_string()],
+            |r| r.int(0),
+        )?;
         if known.is_none() {
             return Err(RepoError::NotFound("device"));
         }
@@ -125,27 +74,14 @@ fn publish(
     conn: &Connection,
     station: StationId,
     code: &str,
-    actor: &Actor,
-    action: &str,
-    before: Option<&Zone>,
+    actor: Actor,
+    (change, before): (ZoneChange, Option<&Zone>),
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let zones = load_all(conn, station)?;
     let after = find(&zones, code)?;
-    feed::append_zones(conn, station, &zones, now)?;
-    feed::append_audit(
-        conn,
-        station,
-        actor,
-        AuditRecord {
-            action,
-            target_kind: "zone",
-            target_id: code.to_owned(),
-            before: before.map(Zone::audit_view),
-            after: Some(after.audit_view()),
-        },
-        now,
-    )?;
+    let log = ActionLog::zone_changed(actor, change, before, &after, &zones)?;
+    feed::log(conn, station, &log, now)?;
     Ok(after)
 }
 
@@ -154,22 +90,17 @@ fn add_zone(
     conn: &Connection,
     station: StationId,
     zone: &NewZone,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM zones WHERE station_id = ?1 AND code = ?2",
-            params![station.to_string(), zone.code],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(map_err)?;
+    let exists = first_row(
+        conn,
+        "SELECT 1 FROM zones WHERE station_id = ?1 AND code = ?2",
+        params![station.to_string(), zone.code],
+        |r| r.int(0),
+    )?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{}` already exists in this station (retired zones keep their code)",
-            zone.code
-        )));
+        return Err(code_taken(&zone.code));
     }
     conn.execute(
         "INSERT INTO zones (station_id, code, position, name, area_json, created_at, updated_at)
@@ -185,7 +116,14 @@ fn add_zone(
     )
     .map_err(map_err)?;
     set_devices(conn, station, &zone.code, &zone.devices)?;
-    publish(conn, station, &zone.code, actor, "zone.add", None, now)
+    publish(
+        conn,
+        station,
+        &zone.code,
+        actor,
+        (ZoneChange::Add, None),
+        now,
+    )
 }
 
 /// Updates a zone; see [`ZoneStore::update_zone`].
@@ -194,16 +132,11 @@ fn update_zone(
     station: StationId,
     code: &str,
     update: &ZoneUpdate,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let before = find(&load_all(conn, station)?, code)?;
-    let Some(ZoneFields {
-        name,
-        area,
-        devices,
-    }) = update.applied_to(&before)?
-    else {
+    let Some(fields) = update.applied_to(&before)? else {
         return Ok((before, false));
     };
     conn.execute(
@@ -212,23 +145,15 @@ fn update_zone(
         params![
             station.to_string(),
             code,
-            name,
-            area_json(area.as_ref())?,
+            fields.name,
+            area_json(fields.area.as_ref())?,
             ts(now)
         ],
     )
     .map_err(map_err)?;
-    set_devices(conn, station, code, &devices)?;
-    let after = publish(
-        conn,
-        station,
-        code,
-        actor,
-        "zone.update",
-        Some(&before),
-        now,
-    )?;
-    Ok((after, true))
+    set_devices(conn, station, code, &fields.devices)?;
+    let change = (ZoneChange::Update, Some(&before));
+    Ok((publish(conn, station, code, actor, change, now)?, true))
 }
 
 /// Retires a zone; see [`ZoneStore::retire_zone`].
@@ -236,7 +161,7 @@ fn retire_zone(
     conn: &Connection,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let before = find(&load_all(conn, station)?, code)?;
@@ -248,16 +173,8 @@ fn retire_zone(
         params![station.to_string(), code, ts(now)],
     )
     .map_err(map_err)?;
-    let after = publish(
-        conn,
-        station,
-        code,
-        actor,
-        "zone.retire",
-        Some(&before),
-        now,
-    )?;
-    Ok((after, true))
+    let change = (ZoneChange::Retire, Some(&before));
+    Ok((publish(conn, station, code, actor, change, now)?, true))
 }
 
 #[async_trait]
@@ -273,7 +190,7 @@ impl ZoneStore for SqliteRepository {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Zone, RepoError> {
-        self.write_tx(move |tx| add_zone(tx, station, &zone, &actor, now))
+        self.write_tx(move |tx| add_zone(tx, station, &zone, actor, now))
             .await
     }
 
@@ -286,7 +203,7 @@ impl ZoneStore for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let code = code.to_owned();
-        self.write_tx(move |tx| update_zone(tx, station, &code, &update, &actor, now))
+        self.write_tx(move |tx| update_zone(tx, station, &code, &update, actor, now))
             .await
     }
 
@@ -298,7 +215,7 @@ impl ZoneStore for SqliteRepository {
         now: DateTime<Utc>,
     ) -> Result<(Zone, bool), RepoError> {
         let code = code.to_owned();
-        self.write_tx(move |tx| retire_zone(tx, station, &code, &actor, now))
+        self.write_tx(move |tx| retire_zone(tx, station, &code, actor, now))
             .await
     }
 }
