@@ -7,6 +7,7 @@ use rusqlite::params;
 use super::rows::{all_rows, first_row, ts};
 use super::{SqliteRepository, feed, map_err};
 use crate::repo::accounts::{credentials_from, session_from, staff_user_from, username_taken};
+use crate::repo::columns::micros;
 use crate::repo::feed::ActionLog;
 use crate::repo::{
     AccountStore, NewUser, RepoError, Session, StaffUser, StationId, User, UserCredentials,
@@ -16,7 +17,7 @@ use crate::repo::{
 #[async_trait]
 impl AccountStore for SqliteRepository {
     async fn add_user(&self, station: StationId, user: NewUser) -> Result<User, RepoError> {
-        let stored = User::new(station, &user, Utc::now());
+        let stored = User::new(station, &user, micros(Utc::now()));
         let result = stored.clone();
         self.write_tx(move |tx| {
             let inserted = tx

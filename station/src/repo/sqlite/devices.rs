@@ -179,7 +179,7 @@ impl DeviceStore for SqliteRepository {
             )
             .map_err(map_err)?;
             feed::log(tx, station, &ActionLog::device_revoked(&device, now), now)?;
-            device.revoked_at = Some(now);
+            device.revoked_at = Some(micros(now));
             Ok((device, true))
         })
         .await

@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::rows::{all_rows, first_row, ts};
 use super::{SqliteRepository, feed, map_err};
-use crate::repo::columns::Columns;
+use crate::repo::columns::{Columns, micros};
 use crate::repo::feed::NewChange;
 use crate::repo::stations::{slug_taken, station_from};
 use crate::repo::{RepoError, Station, StationStore};
@@ -16,7 +16,7 @@ use crate::repo::{RepoError, Station, StationStore};
 #[async_trait]
 impl StationStore for SqliteRepository {
     async fn create_station(&self, slug: &str, name: &str) -> Result<Station, RepoError> {
-        let station = Station::new(slug, name, Utc::now());
+        let station = Station::new(slug, name, micros(Utc::now()));
         let stored = station.clone();
         self.write_tx(move |tx| {
             let taken = first_row(
