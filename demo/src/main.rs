@@ -25,7 +25,7 @@ use postcso_station::auth::{hash_secret, new_enrolment_code, normalise_enrolment
 use postcso_station::config::{RateLimit, ServerConfig};
 use postcso_station::exit::{CliError, Exit};
 use postcso_station::repo::sqlite::SqliteRepository;
-use postcso_station::repo::{NewEnrolmentCode, Repository};
+use postcso_station::repo::{DeviceStore, NewEnrolmentCode, StationStore};
 use postcso_station::server::{DB_FILE, open_state, serve};
 use tally::Tally;
 

@@ -18,7 +18,7 @@ use common::{
 };
 use postcso_station::repo::postgres::PgRepository;
 use postcso_station::repo::{
-    Actor, Audience, ChangeBody, NewZone, RepoError, Repository, StationId,
+    Actor, Audience, ChangeBody, FeedStore, NewZone, RepoError, StationId, StationStore, ZoneStore,
 };
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;

@@ -1,12 +1,14 @@
-//! The append-only audit log: who did what, when, with the state before and after.
+//! The append-only audit log: who did what, when, with the state before and
+//! after. What each action records is decided with the action, in its
+//! concern's file (see [`super::feed::ActionLog`]); this file holds the shapes
+//! and reads rows back.
 
 use chrono::{DateTime, Utc};
-use postcso_model::{CategoryInfo, ReportId, ReviewStatus};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::{Findings, Inspection, InspectionOutcome, NewFindings};
+use super::RepoError;
+use super::columns::Columns;
 use crate::auth::Role;
 
 /// Who performed a state-changing action.
@@ -85,14 +87,15 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
-/// What an audit row records besides its actor and time. Built by the
-/// constructors below, so that both backends log every action in the same
-/// shape.
-pub(crate) struct AuditRecord<'a> {
+/// What an audit row records besides its actor and time; built by each
+/// action's [`super::feed::ActionLog`] constructor, so both backends log every
+/// action in the same shape.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AuditRecord {
     /// e.g. `report.status`.
-    pub action: &'a str,
+    pub action: &'static str,
     /// e.g. `report`.
-    pub target_kind: &'a str,
+    pub target_kind: &'static str,
     /// The target's id.
     pub target_id: String,
     /// State before.
@@ -101,22 +104,10 @@ pub(crate) struct AuditRecord<'a> {
     pub after: Option<serde_json::Value>,
 }
 
-/// An inspection's findings as the audit log keeps them: the outcome and
-/// the text's length, never the text (it may describe a resident).
-fn findings_summary(
-    outcome: InspectionOutcome,
-    observed_at: DateTime<Utc>,
-    text: &str,
-) -> serde_json::Value {
-    json!({
-        "outcome": outcome.as_str(),
-        "observed_at": observed_at,
-        "findings_chars": text.chars().count(),
-    })
-}
-
-impl AuditRecord<'static> {
-    fn new(
+impl AuditRecord {
+    /// A record of `action` on the target, with the state before (if it
+    /// existed) and after.
+    pub(crate) fn new(
         action: &'static str,
         target_kind: &'static str,
         target_id: impl std::fmt::Display,
@@ -132,140 +123,34 @@ impl AuditRecord<'static> {
         }
     }
 
-    /// `user.add`.
-    pub(crate) fn user_added(user: Uuid, username: &str, role: Role) -> Self {
-        let after = json!({ "username": username, "role": role.as_str() });
-        Self::new("user.add", "user", user, None, after)
+    /// The state before, as the `before_json` column stores it.
+    pub(crate) fn before_json(&self) -> Option<String> {
+        self.before.as_ref().map(serde_json::Value::to_string)
     }
 
-    /// `user.disable`: an admin took a user's access away.
-    pub(crate) fn user_disabled(
-        user: Uuid,
-        username: &str,
-        at: DateTime<Utc>,
-        sessions_ended: u64,
-    ) -> Self {
-        let before = json!({ "username": username, "disabled_at": null });
-        let after = json!({
-            "username": username, "disabled_at": at, "sessions_ended": sessions_ended,
-        });
-        Self::new("user.disable", "user", user, Some(before), after)
+    /// The state after, as the `after_json` column stores it.
+    pub(crate) fn after_json(&self) -> Option<String> {
+        self.after.as_ref().map(serde_json::Value::to_string)
     }
+}
 
-    /// `session.create`: a staff user signed in.
-    pub(crate) fn session_created(user: Uuid, expires_at: DateTime<Utc>) -> Self {
-        let after = json!({ "expires_at": expires_at });
-        Self::new("session.create", "user", user, None, after)
-    }
+/// The columns an audit read selects, in the order [`audit_entry_from`] reads them.
+pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor_role, actor_user_id, actor_username, \
+     actor_device_id, action, target_kind, target_id, before_json, after_json";
 
-    /// `session.end`: a staff user signed out.
-    pub(crate) fn session_ended(
-        user: Uuid,
-        expires_at: DateTime<Utc>,
-        ended_at: DateTime<Utc>,
-    ) -> Self {
-        let before = json!({ "expires_at": expires_at });
-        let after = json!({ "ended_at": ended_at });
-        Self::new("session.end", "user", user, Some(before), after)
-    }
-
-    /// `enrolment_code.create`.
-    pub(crate) fn code_created(label: &str, expires_at: DateTime<Utc>) -> Self {
-        let after = json!({ "label": label, "expires_at": expires_at });
-        Self::new(
-            "enrolment_code.create",
-            "enrolment_code",
-            label,
-            None,
-            after,
-        )
-    }
-
-    /// `enrolment_code.redeem`: a phone became a device.
-    pub(crate) fn code_redeemed(device: Uuid, label: &str) -> Self {
-        let after = json!({ "label": label });
-        Self::new("enrolment_code.redeem", "device", device, None, after)
-    }
-
-    /// `device.revoke`.
-    pub(crate) fn device_revoked(device: Uuid, label: &str, at: DateTime<Utc>) -> Self {
-        let before = json!({ "label": label, "revoked_at": null });
-        let after = json!({ "label": label, "revoked_at": at });
-        Self::new("device.revoke", "device", device, Some(before), after)
-    }
-
-    /// `category.add`.
-    pub(crate) fn category_added(info: &CategoryInfo) -> Self {
-        let after = json!({
-            "code": info.code.as_str(),
-            "name_ko": info.name_ko,
-            "name_en": info.name_en,
-            "guidance": info.guidance,
-            "retired": false,
-        });
-        Self::new("category.add", "category", info.code.as_str(), None, after)
-    }
-
-    /// `category.retire`.
-    pub(crate) fn category_retired(code: &str) -> Self {
-        let (before, after) = (json!({ "retired": false }), json!({ "retired": true }));
-        Self::new("category.retire", "category", code, Some(before), after)
-    }
-
-    /// `report.status`: triage, or an inspection's assignment.
-    pub(crate) fn status_changed(
-        report: ReportId,
-        (from, from_reason): (&ReviewStatus, Option<&str>),
-        (to, reason): (&ReviewStatus, Option<&str>),
-    ) -> Self {
-        let before = json!({ "status": from.as_str(), "reason": from_reason });
-        let after = json!({ "status": to.as_str(), "reason": reason });
-        Self::new("report.status", "report", report, Some(before), after)
-    }
-
-    /// `inspection.assign`, replacing `before` if there was one.
-    pub(crate) fn inspection_assigned(
-        report: ReportId,
-        before: Option<&Inspection>,
-        inspector: &str,
-    ) -> Self {
-        let before = before.map(|i| {
-            json!({
-                "inspector": i.inspector,
-                "outcome": i.findings.as_ref().map(|f| f.outcome.as_str()),
-            })
-        });
-        let after = json!({ "inspector": inspector });
-        Self::new("inspection.assign", "report", report, before, after)
-    }
-
-    /// `inspection.record`, replacing earlier findings if there were some.
-    pub(crate) fn inspection_recorded(
-        report: ReportId,
-        before: Option<&Findings>,
-        findings: &NewFindings,
-    ) -> Self {
-        let before = before.map(|f| findings_summary(f.outcome, f.observed_at, &f.text));
-        let after = findings_summary(findings.outcome, findings.observed_at, &findings.text);
-        Self::new("inspection.record", "report", report, before, after)
-    }
-
-    /// `report.photo_received`: an upload completed a photo of the manifest.
-    pub(crate) fn photo_received(
-        report: ReportId,
-        sha256: &str,
-        upload: &str,
-        (was_complete, now_complete): (bool, bool),
-    ) -> Self {
-        let before = json!({ "sha256": sha256, "received": false, "complete": was_complete });
-        let after = json!({ "sha256": sha256, "received": true, "complete": now_complete,
-                            "upload_id": upload });
-        Self::new(
-            "report.photo_received",
-            "report",
-            report,
-            Some(before),
-            after,
-        )
-    }
+/// An audit row read back ([`AUDIT_COLUMNS`]).
+pub(crate) fn audit_entry_from(row: &impl Columns) -> Result<AuditEntry, RepoError> {
+    Ok(AuditEntry {
+        seq: row.count(0)?,
+        at: row.time(1)?,
+        actor_role: row.text(2)?,
+        actor_user_id: row.opt_uuid(3)?,
+        actor_username: row.opt_text(4)?,
+        actor_device_id: row.opt_uuid(5)?,
+        action: row.text(6)?,
+        target_kind: row.text(7)?,
+        target_id: row.text(8)?,
+        before: row.opt_json(9, "audit state")?,
+        after: row.opt_json(10, "audit state")?,
+    })
 }

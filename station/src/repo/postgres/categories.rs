@@ -1,20 +1,39 @@
-//! Admin-managed categories in PostgreSQL: add and retire, each with its feed
-//! entry (the whole list) and audit row, in one transaction.
+//! Admin-managed categories in PostgreSQL: the station's list, and adding
+//! and retiring entries, each with its feed entry (the whole list) and audit
+//! row, in one transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Object;
+use deadpool_postgres::{GenericClient, Object};
 use postcso_model::{CategoryInfo, CategoryList};
 
-use super::feed::{self, AuditRecord};
-use super::{accounts, execute, lock_station, map_err, micros, query_opt};
-use crate::repo::{Actor, RepoError, StationId};
+use super::{PgRepository, execute, feed, lock_station, map_err, query, query_opt};
+use crate::repo::categories::{category_from, code_taken, needs_retiring};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::feed::ActionLog;
+use crate::repo::{Actor, CategoryStore, RepoError, StationId};
 
-/// Adds a category at the end of the list; see `Repository::add_category`.
-pub(super) async fn add(
+/// The station's list, retired entries included, in position order.
+async fn load<C: GenericClient>(c: &C, station: StationId) -> Result<CategoryList, RepoError> {
+    let rows = query(
+        c,
+        "SELECT code, name_ko, name_en, guidance, retired FROM categories
+         WHERE station_id = $1 ORDER BY position",
+        &[&station.0],
+    )
+    .await?;
+    rows.iter()
+        .map(category_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map(CategoryList::new)
+}
+
+/// Adds a category at the end of the list; see [`CategoryStore::add_category`].
+async fn add(
     client: &mut Object,
     station: StationId,
     info: &CategoryInfo,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<CategoryList, RepoError> {
     let now = micros(now);
@@ -27,10 +46,7 @@ pub(super) async fn add(
     )
     .await?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "category `{}` already exists in this station (retired categories keep their code)",
-            info.code
-        )));
+        return Err(code_taken(&info.code));
     }
     execute(
         &tx,
@@ -47,19 +63,24 @@ pub(super) async fn add(
         ],
     )
     .await?;
-    let list = accounts::categories(&tx, station).await?;
-    feed::append_categories(&tx, station, &list, now).await?;
-    feed::append_audit(&tx, station, actor, AuditRecord::category_added(info), now).await?;
+    let list = load(&tx, station).await?;
+    feed::log(
+        &tx,
+        station,
+        &ActionLog::category_added(actor, info, &list)?,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(map_err)?;
     Ok(list)
 }
 
-/// Retires a category; see `Repository::retire_category`.
-pub(super) async fn retire(
+/// Retires a category; see [`CategoryStore::retire_category`].
+async fn retire(
     client: &mut Object,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(CategoryList, bool), RepoError> {
     let now = micros(now);
@@ -71,10 +92,8 @@ pub(super) async fn retire(
         &[&station.0, &code],
     )
     .await?;
-    match retired.map(|r| super::get::<bool>(&r, 0)).transpose()? {
-        None => return Err(RepoError::NotFound("category")),
-        Some(true) => return Ok((accounts::categories(&tx, station).await?, false)),
-        Some(false) => {}
+    if !needs_retiring(retired.map(|r| r.flag(0)).transpose()?)? {
+        return Ok((load(&tx, station).await?, false));
     }
     execute(
         &tx,
@@ -82,16 +101,43 @@ pub(super) async fn retire(
         &[&station.0, &code],
     )
     .await?;
-    let list = accounts::categories(&tx, station).await?;
-    feed::append_categories(&tx, station, &list, now).await?;
-    feed::append_audit(
+    let list = load(&tx, station).await?;
+    feed::log(
         &tx,
         station,
-        actor,
-        AuditRecord::category_retired(code),
+        &ActionLog::category_retired(actor, code, &list)?,
         now,
     )
     .await?;
     tx.commit().await.map_err(map_err)?;
     Ok((list, true))
+}
+
+#[async_trait]
+impl CategoryStore for PgRepository {
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
+        load(&self.client().await?, station).await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        let mut client = self.client().await?;
+        add(&mut client, station, &info, actor, now).await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let mut client = self.client().await?;
+        retire(&mut client, station, code, actor, now).await
+    }
 }

@@ -11,22 +11,21 @@
 //! entry numbered below n, and an entry that commits late gets a number
 //! above every number already handed out, so no cursor ever skips it.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
-use postcso_model::{CategoryList, ReportId, ReviewStatus};
-use tokio_postgres::Row;
-use uuid::Uuid;
+use postcso_model::ReportId;
 
-use super::{execute, get, map_err, query, query_one, to_i64, to_u64};
+use super::{PgRepository, execute, get, map_err, query, query_one, to_i64};
+use crate::repo::audit::{AUDIT_COLUMNS, AuditRecord, audit_entry_from};
+use crate::repo::feed::{ActionLog, CHANGE_COLUMNS, NewChange, change_from};
 use crate::repo::{
-    Actor, Audience, AuditEntry, Change, ChangeBody, RepoError, ReportEventKind, StationId, Zone,
+    Actor, Audience, AuditEntry, Change, FeedStore, RepoError, ReportEventKind, StationId,
 };
-
-pub(crate) use crate::repo::audit::AuditRecord;
 
 /// Numbers the station's committed, unnumbered feed and audit entries; see
 /// the module doc. Does nothing (one cheap query) when there are none.
-pub(super) async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
+async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
     let pending = query_one(
         &*client,
         "SELECT EXISTS (SELECT 1 FROM changes WHERE station_id = $1 AND seq IS NULL),
@@ -77,9 +76,46 @@ pub(super) async fn number(client: &mut Object, station: StationId) -> Result<()
     tx.commit().await.map_err(map_err)
 }
 
+/// Writes what an action leaves in the logs (its feed entry, if any, and its
+/// audit row), unnumbered, inside the caller's transaction.
+pub(super) async fn log<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    log: &ActionLog,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if let Some(change) = &log.change {
+        append_change(c, station, change, now).await?;
+    }
+    append_audit(c, station, &log.actor, &log.audit, now).await
+}
+
+/// Appends an (unnumbered) feed entry inside the caller's transaction.
+pub(super) async fn append_change<C: GenericClient>(
+    c: &C,
+    station: StationId,
+    change: &NewChange,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    match change {
+        NewChange::Report { report, event } => {
+            append_report(c, station, *report, *event, now).await
+        }
+        NewChange::List { kind, json } => {
+            execute(
+                c,
+                "INSERT INTO changes (station_id, kind, data_json, at) VALUES ($1, $2, $3, $4)",
+                &[&station.0, kind, json, &now],
+            )
+            .await?;
+            Ok(())
+        }
+    }
+}
+
 /// Appends an (unnumbered) feed entry with the report's state as it is now in
 /// the transaction.
-pub(super) async fn append_report<C: GenericClient>(
+async fn append_report<C: GenericClient>(
     c: &C,
     station: StationId,
     report: ReportId,
@@ -107,49 +143,12 @@ pub(super) async fn append_report<C: GenericClient>(
     }
 }
 
-/// Appends an (unnumbered) feed entry carrying the station's full category list.
-pub(super) async fn append_categories<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    list: &CategoryList,
-    now: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    let json = serde_json::to_string(list.entries())
-        .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
-    execute(
-        c,
-        "INSERT INTO changes (station_id, kind, data_json, at)
-         VALUES ($1, 'categories', $2, $3)",
-        &[&station.0, &json, &now],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Appends an (unnumbered) feed entry carrying the station's full zone list.
-pub(super) async fn append_zones<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    zones: &[Zone],
-    now: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    let json = serde_json::to_string(zones)
-        .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
-    execute(
-        c,
-        "INSERT INTO changes (station_id, kind, data_json, at) VALUES ($1, 'zones', $2, $3)",
-        &[&station.0, &json, &now],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Appends one (unnumbered) audit row.
-pub(super) async fn append_audit<C: GenericClient>(
+async fn append_audit<C: GenericClient>(
     c: &C,
     station: StationId,
     actor: &Actor,
-    record: AuditRecord<'_>,
+    record: &AuditRecord,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     execute(
@@ -168,56 +167,16 @@ pub(super) async fn append_audit<C: GenericClient>(
             &record.action,
             &record.target_kind,
             &record.target_id,
-            &record.before.map(|v| v.to_string()),
-            &record.after.map(|v| v.to_string()),
+            &record.before_json(),
+            &record.after_json(),
         ],
     )
     .await?;
     Ok(())
 }
 
-const CHANGE_COLUMNS: &str = "seq, kind, event, report_id, device_id, status, reason, complete,
-                              photos_missing, at, data_json";
-
-fn change_from_row(r: &Row) -> Result<Change, RepoError> {
-    let kind: String = get(r, 1)?;
-    let body = if kind == "categories" {
-        let text: String = get(r, 10)?;
-        ChangeBody::Categories(
-            serde_json::from_str(&text)
-                .map_err(|e| RepoError::Storage(format!("bad category JSON in feed: {e}")))?,
-        )
-    } else if kind == "zones" {
-        let text: String = get(r, 10)?;
-        ChangeBody::Zones(
-            serde_json::from_str(&text)
-                .map_err(|e| RepoError::Storage(format!("bad zone JSON in feed: {e}")))?,
-        )
-    } else {
-        let event: String = get(r, 2)?;
-        let report: Uuid = get(r, 3)?;
-        let missing: i32 = get(r, 8)?;
-        ChangeBody::Report {
-            event: ReportEventKind::parse(&event)
-                .ok_or_else(|| RepoError::Storage(format!("bad feed event `{event}`")))?,
-            report_id: ReportId::parse(&report.to_string())
-                .map_err(|e| RepoError::Storage(format!("bad report id in feed: {e}")))?,
-            device_id: get(r, 4)?,
-            status: ReviewStatus::from(get::<String>(r, 5)?),
-            reason: get(r, 6)?,
-            complete: get(r, 7)?,
-            photos_missing: missing.max(0) as u32,
-        }
-    };
-    Ok(Change {
-        seq: to_u64(get(r, 0)?),
-        at: get(r, 9)?,
-        body,
-    })
-}
-
 /// Feed entries after `after` that `audience` may see, oldest first.
-pub(super) async fn read_changes(
+async fn read_changes(
     client: &mut Object,
     station: StationId,
     audience: Audience,
@@ -226,93 +185,59 @@ pub(super) async fn read_changes(
 ) -> Result<Vec<Change>, RepoError> {
     number(client, station).await?;
     let c = &*client;
-    let after = to_i64(after);
-    let limit = i64::from(limit);
-    let rows = match audience {
-        Audience::Device(device) => {
-            query(
-                c,
-                &format!(
-                    "SELECT {CHANGE_COLUMNS} FROM changes
-                     WHERE station_id = $1 AND seq > $2
-                       AND (kind IN ('categories', 'zones')
-                            OR (kind = 'report' AND device_id = $4
-                                AND event IN ('status', 'complete')))
-                     ORDER BY seq LIMIT $3"
-                ),
-                &[&station.0, &after, &limit, &device],
-            )
-            .await?
-        }
-        Audience::Station => {
-            query(
-                c,
-                &format!(
-                    "SELECT {CHANGE_COLUMNS} FROM changes
-                     WHERE station_id = $1 AND seq > $2 AND kind IN ('categories', 'report')
-                     ORDER BY seq LIMIT $3"
-                ),
-                &[&station.0, &after, &limit],
-            )
-            .await?
-        }
-        Audience::CategoriesOnly => {
-            query(
-                c,
-                &format!(
-                    "SELECT {CHANGE_COLUMNS} FROM changes
-                     WHERE station_id = $1 AND seq > $2 AND kind = 'categories'
-                     ORDER BY seq LIMIT $3"
-                ),
-                &[&station.0, &after, &limit],
-            )
-            .await?
-        }
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE station_id = $1 AND seq > $2 AND {}
+         ORDER BY seq LIMIT $3",
+        audience.visible("$4")
+    );
+    let (after, limit) = (to_i64(after), i64::from(limit));
+    let rows = match audience.device() {
+        Some(device) => query(c, &sql, &[&station.0, &after, &limit, &device]).await?,
+        None => query(c, &sql, &[&station.0, &after, &limit]).await?,
     };
-    rows.iter().map(change_from_row).collect()
-}
-
-fn json_column(r: &Row, idx: usize) -> Result<Option<serde_json::Value>, RepoError> {
-    let text: Option<String> = get(r, idx)?;
-    text.map(|t| {
-        serde_json::from_str(&t)
-            .map_err(|e| RepoError::Storage(format!("bad JSON in audit log: {e}")))
-    })
-    .transpose()
+    rows.iter().map(change_from).collect()
 }
 
 /// The station's audit rows after `after`, oldest first.
-pub(super) async fn read_audit(
+async fn read_audit(
     client: &mut Object,
     station: StationId,
     after: u64,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, RepoError> {
     number(client, station).await?;
-    let c = &*client;
     let rows = query(
-        c,
-        "SELECT seq, at, actor_role, actor_user_id, actor_username, actor_device_id, action,
-                target_kind, target_id, before_json, after_json
-         FROM audit_log WHERE station_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        &*client,
+        &format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE station_id = $1 AND seq > $2
+             ORDER BY seq LIMIT $3"
+        ),
         &[&station.0, &to_i64(after), &i64::from(limit)],
     )
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                seq: to_u64(get(r, 0)?),
-                at: get(r, 1)?,
-                actor_role: get(r, 2)?,
-                actor_user_id: get(r, 3)?,
-                actor_username: get(r, 4)?,
-                actor_device_id: get(r, 5)?,
-                action: get(r, 6)?,
-                target_kind: get(r, 7)?,
-                target_id: get(r, 8)?,
-                before: json_column(r, 9)?,
-                after: json_column(r, 10)?,
-            })
-        })
-        .collect()
+    rows.iter().map(audit_entry_from).collect()
+}
+
+#[async_trait]
+impl FeedStore for PgRepository {
+    async fn changes(
+        &self,
+        station: StationId,
+        audience: Audience,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, RepoError> {
+        let mut client = self.client().await?;
+        read_changes(&mut client, station, audience, after, limit).await
+    }
+
+    async fn audit_entries(
+        &self,
+        station: StationId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        let mut client = self.client().await?;
+        read_audit(&mut client, station, after, limit).await
+    }
 }

@@ -6,17 +6,18 @@
 //! completion, so decisions on one report queue and each sees the previous
 //! one's result.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use postcso_model::{ReportId, ReviewStatus};
-use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::{execute, get, map_err, micros, query, query_opt, reports};
+use super::{PgRepository, execute, feed, map_err, query, query_opt, reports};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::feed::ActionLog;
+use crate::repo::inspections::{Assignment, inspection_from};
 use crate::repo::{
-    Actor, AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings, RepoError,
-    ReportEventKind, StationId,
+    Actor, AssignOutcome, Inspection, InspectionStore, NewFindings, RepoError, StationId,
 };
 
 const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
@@ -24,33 +25,8 @@ const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned
                       FROM inspections AS i
                       JOIN users AS u ON u.station_id = i.station_id AND u.id = i.inspector_id";
 
-fn from_row(r: &Row) -> Result<Inspection, RepoError> {
-    let report: Uuid = get(r, 0)?;
-    let text: Option<String> = get(r, 5)?;
-    let outcome: Option<String> = get(r, 6)?;
-    let findings = match (text, outcome) {
-        (Some(text), Some(outcome)) => Some(Findings {
-            text,
-            outcome: InspectionOutcome::parse(&outcome)
-                .ok_or_else(|| RepoError::Storage(format!("bad inspection outcome `{outcome}`")))?,
-            observed_at: get(r, 7)?,
-            recorded_at: get(r, 8)?,
-        }),
-        _ => None,
-    };
-    Ok(Inspection {
-        report_id: ReportId::parse(&report.to_string())
-            .map_err(|e| RepoError::Storage(format!("bad report id: {e}")))?,
-        inspector_id: get(r, 1)?,
-        inspector: get(r, 2)?,
-        assigned_by: get(r, 3)?,
-        assigned_at: get(r, 4)?,
-        findings,
-    })
-}
-
 /// The inspection of one report.
-pub(super) async fn get_one<C: GenericClient>(
+async fn get_one<C: GenericClient>(
     c: &C,
     station: StationId,
     report: ReportId,
@@ -62,13 +38,13 @@ pub(super) async fn get_one<C: GenericClient>(
     )
     .await?
     .as_ref()
-    .map(from_row)
+    .map(inspection_from)
     .transpose()
 }
 
 /// The station's inspections, newest assignment first, optionally only one
 /// inspector's.
-pub(super) async fn list<C: GenericClient>(
+async fn list<C: GenericClient>(
     c: &C,
     station: StationId,
     inspector: Option<Uuid>,
@@ -83,7 +59,7 @@ pub(super) async fn list<C: GenericClient>(
     )
     .await?
     .iter()
-    .map(from_row)
+    .map(inspection_from)
     .collect()
 }
 
@@ -102,13 +78,13 @@ async fn lock_report(
     .is_some())
 }
 
-/// Assigns an inspector; see `Repository::assign_inspection`.
-pub(super) async fn assign(
+/// Assigns an inspector; see [`InspectionStore::assign_inspection`].
+async fn assign(
     client: &mut Object,
     station: StationId,
     report: ReportId,
     inspector_username: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<AssignOutcome, RepoError> {
     let now = micros(now);
@@ -129,24 +105,13 @@ pub(super) async fn assign(
     let Some(inspector) = inspector else {
         return Ok(AssignOutcome::NotAnInspector);
     };
-    let inspector_id: Uuid = get(&inspector, 0)?;
-    let assigned_by = actor.user_id.ok_or_else(|| {
-        RepoError::Storage("an inspection is assigned by a signed-in user".into())
-    })?;
+    let inspector_id = inspector.uuid(0)?;
     let before = get_one(&tx, station, report).await?;
-    let same_inspector = before
-        .as_ref()
-        .is_some_and(|i| i.inspector_id == inspector_id);
-    let status_changes = before_report.status != ReviewStatus::Inspecting;
-    if same_inspector && !status_changes {
-        let inspection = before.ok_or(RepoError::NotFound("inspection"))?;
-        return Ok(AssignOutcome::Assigned {
-            inspection,
-            report: Box::new(before_report),
-            changed: false,
-        });
+    let plan = Assignment::decide(&before_report, before.as_ref(), inspector_id, &actor)?;
+    if let Some(unchanged) = plan.unchanged(&before_report, before.as_ref()) {
+        return Ok(unchanged);
     }
-    if !same_inspector {
+    if plan.assigns {
         execute(
             &tx,
             "INSERT INTO inspections (report_id, station_id, inspector_id, assigned_by, assigned_at)
@@ -159,21 +124,20 @@ pub(super) async fn assign(
                 &report.as_uuid(),
                 &station.0,
                 &inspector_id,
-                &assigned_by,
+                &plan.assigned_by,
                 &now,
             ],
         )
         .await?;
-        feed::append_audit(
-            &tx,
-            station,
-            actor,
-            AuditRecord::inspection_assigned(report, before.as_ref(), inspector_username),
-            now,
-        )
-        .await?;
+        let log = ActionLog::inspection_assigned(
+            actor.clone(),
+            report,
+            before.as_ref(),
+            inspector_username,
+        );
+        feed::log(&tx, station, &log, now).await?;
     }
-    if status_changes {
+    if plan.sets_status {
         execute(
             &tx,
             "UPDATE reports SET status = 'inspecting', status_reason = NULL
@@ -181,22 +145,8 @@ pub(super) async fn assign(
             &[&station.0, &report.as_uuid()],
         )
         .await?;
-        feed::append_report(&tx, station, report, ReportEventKind::Status, now).await?;
-        feed::append_audit(
-            &tx,
-            station,
-            actor,
-            AuditRecord::status_changed(
-                report,
-                (
-                    &before_report.status,
-                    before_report.status_reason.as_deref(),
-                ),
-                (&ReviewStatus::Inspecting, None),
-            ),
-            now,
-        )
-        .await?;
+        let log = ActionLog::report_status(actor, &before_report, &ReviewStatus::Inspecting, None);
+        feed::log(&tx, station, &log, now).await?;
     }
     let inspection = get_one(&tx, station, report)
         .await?
@@ -212,14 +162,14 @@ pub(super) async fn assign(
     })
 }
 
-/// Records findings; see `Repository::record_inspection`.
-pub(super) async fn record(
+/// Records findings; see [`InspectionStore::record_inspection`].
+async fn record(
     client: &mut Object,
     station: StationId,
     report: ReportId,
     inspector: Uuid,
     findings: &NewFindings,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<Inspection>, RepoError> {
     let now = micros(now);
@@ -247,16 +197,62 @@ pub(super) async fn record(
         ],
     )
     .await?;
-    feed::append_report(&tx, station, report, ReportEventKind::Inspected, now).await?;
-    feed::append_audit(
-        &tx,
-        station,
-        actor,
-        AuditRecord::inspection_recorded(report, before.findings.as_ref(), findings),
-        now,
-    )
-    .await?;
+    let log = ActionLog::inspection_recorded(actor, report, before.findings.as_ref(), findings);
+    feed::log(&tx, station, &log, now).await?;
     let after = get_one(&tx, station, report).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(after)
+}
+
+#[async_trait]
+impl InspectionStore for PgRepository {
+    async fn assign_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector_username: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<AssignOutcome, RepoError> {
+        let mut client = self.client().await?;
+        assign(&mut client, station, report, inspector_username, actor, now).await
+    }
+
+    async fn inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+    ) -> Result<Option<Inspection>, RepoError> {
+        get_one(&self.client().await?, station, report).await
+    }
+
+    async fn inspections(
+        &self,
+        station: StationId,
+        inspector: Option<Uuid>,
+    ) -> Result<Vec<Inspection>, RepoError> {
+        list(&self.client().await?, station, inspector).await
+    }
+
+    async fn record_inspection(
+        &self,
+        station: StationId,
+        report: ReportId,
+        inspector: Uuid,
+        findings: NewFindings,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Inspection>, RepoError> {
+        let mut client = self.client().await?;
+        record(
+            &mut client,
+            station,
+            report,
+            inspector,
+            &findings,
+            actor,
+            now,
+        )
+        .await
+    }
 }

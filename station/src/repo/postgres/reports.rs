@@ -1,19 +1,18 @@
 //! Reports in PostgreSQL: the idempotent delivery, reading a report with its
 //! manifest, and triage decisions.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 use postcso_model::{ReportContent, ReportId, ReviewStatus};
-use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::{get, map_err, micros, query_opt};
-use crate::auth::Role;
+use super::{PgRepository, feed, get, map_err, query_opt};
+use crate::repo::columns::micros;
+use crate::repo::feed::ActionLog;
+use crate::repo::reports::{ReportOwner, report_from};
 use crate::repo::{
-    Actor, PutOutcome, RepoError, ReportEventKind, StationId, StatusChange, StoredPhoto,
-    StoredReport,
+    Actor, PutOutcome, RepoError, ReportStore, StationId, StatusChange, StoredPhoto, StoredReport,
 };
 
 /// A first delivery in one statement, so one round trip: the report, its
@@ -41,13 +40,13 @@ WITH r AS (
 ), a AS (
     INSERT INTO audit_log (station_id, at, actor_role, actor_device_id, action,
                            target_kind, target_id, after_json)
-    SELECT r.station_id, $8, $13, $3, 'report.create', 'report', r.id::text, $14
+    SELECT r.station_id, $8, $13, $3, $14, $15, $16, $17
     FROM r
 )
 SELECT 1 FROM r";
 
-/// Stores a report exactly once; see `Repository::put_report`.
-pub(super) async fn put(
+/// Stores a report exactly once; see [`ReportStore::put_report`].
+async fn put(
     client: &Object,
     station: StationId,
     device_id: Uuid,
@@ -58,27 +57,17 @@ pub(super) async fn put(
     let now = micros(now);
     let content_json = serde_json::to_string(&content)
         .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
-    let id = content.id.as_uuid();
-    let positions: Vec<i32> = (0..content.photos.len() as i32).collect();
-    let hashes: Vec<&str> = content.photos.iter().map(|p| p.sha256.as_str()).collect();
-    let sizes: Vec<i64> = content
-        .photos
+    let report = StoredReport::received(station, device_id, content, content_hash, now);
+    let log = ActionLog::report_created(&report);
+    let id = report.id.as_uuid();
+    let photos = &report.photos;
+    let positions: Vec<i32> = photos
         .iter()
-        .map(|p| super::to_i64(p.size))
+        .map(|p| i32::try_from(p.position).unwrap_or(i32::MAX))
         .collect();
-    let types: Vec<&str> = content
-        .photos
-        .iter()
-        .map(|p| p.content_type.as_str())
-        .collect();
-    let complete = content.photos.is_empty();
-    let audit_after = json!({
-        "content_hash": content_hash,
-        "category": content.category.as_str(),
-        "photos": content.photos.len(),
-        "status": "received",
-    })
-    .to_string();
+    let hashes: Vec<&str> = photos.iter().map(|p| p.sha256.as_str()).collect();
+    let sizes: Vec<i64> = photos.iter().map(|p| super::to_i64(p.size)).collect();
+    let types: Vec<&str> = photos.iter().map(|p| p.content_type.as_str()).collect();
     let created = query_opt(
         client,
         INSERT_REPORT,
@@ -86,75 +75,42 @@ pub(super) async fn put(
             &id,
             &station.0,
             &device_id,
-            &content_hash,
+            &report.content_hash,
             &content_json,
-            &content.category.as_str(),
-            &complete,
+            &report.content.category.as_str(),
+            &report.complete,
             &now,
             &positions,
             &hashes,
             &sizes,
             &types,
-            &Role::Carrier.as_str(),
-            &audit_after,
+            &log.actor.role.as_str(),
+            &log.audit.action,
+            &log.audit.target_kind,
+            &log.audit.target_id,
+            &log.audit.after_json(),
         ],
     )
     .await?;
     if created.is_some() {
-        let photos = content
-            .photos
-            .iter()
-            .enumerate()
-            .map(|(position, p)| StoredPhoto {
-                position: position as u32,
-                sha256: p.sha256.clone(),
-                size: p.size,
-                content_type: p.content_type.clone(),
-                received: false,
-            })
-            .collect();
-        return Ok(PutOutcome::Created(StoredReport {
-            id: content.id,
-            station_id: station,
-            device_id,
-            content,
-            content_hash,
-            status: ReviewStatus::Received,
-            status_reason: None,
-            complete,
-            received_at: now,
-            photos,
-        }));
+        return Ok(PutOutcome::Created(report));
     }
     // The id exists. Looked up without the station filter on purpose: ids are
     // unique across stations, and a clash must be a conflict, never a second row.
-    let existing = query_opt(
+    let owner = query_opt(
         client,
         "SELECT station_id, device_id, content_hash FROM reports WHERE id = $1",
         &[&id],
     )
     .await?
     .ok_or_else(|| RepoError::Unavailable("report delivery raced; retry".into()))?;
-    let same = get::<Uuid>(&existing, 0)? == station.0
-        && get::<Uuid>(&existing, 1)? == device_id
-        && get::<String>(&existing, 2)? == content_hash;
-    if !same {
+    if !ReportOwner::from_row(&owner)?.is_retry(station, device_id, &report.content_hash) {
         return Ok(PutOutcome::Conflict);
     }
-    let stored = load(client, station, content.id)
+    let stored = load(client, station, report.id)
         .await?
         .ok_or(RepoError::NotFound("report"))?;
     Ok(PutOutcome::Unchanged(stored))
-}
-
-/// One manifest entry as `load` aggregates it.
-#[derive(Deserialize)]
-struct PhotoRow {
-    position: u32,
-    sha256: String,
-    size: u64,
-    content_type: String,
-    received: bool,
 }
 
 /// Loads a report with its manifest, within the station only, in one query.
@@ -181,36 +137,13 @@ pub(super) async fn load<C: GenericClient>(
     let Some(row) = row else {
         return Ok(None);
     };
-    let content_json: String = get(&row, 2)?;
-    let content: ReportContent = serde_json::from_str(&content_json)
-        .map_err(|e| RepoError::Storage(format!("stored report does not parse: {e}")))?;
-    let photos: Vec<PhotoRow> = serde_json::from_value(get(&row, 7)?)
+    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 7)?)
         .map_err(|e| RepoError::Storage(format!("stored manifest does not parse: {e}")))?;
-    Ok(Some(StoredReport {
-        id,
-        station_id: station,
-        device_id: get(&row, 0)?,
-        content,
-        content_hash: get(&row, 1)?,
-        status: ReviewStatus::from(get::<String>(&row, 3)?),
-        status_reason: get(&row, 6)?,
-        complete: get(&row, 4)?,
-        received_at: get(&row, 5)?,
-        photos: photos
-            .into_iter()
-            .map(|p| StoredPhoto {
-                position: p.position,
-                sha256: p.sha256,
-                size: p.size,
-                content_type: p.content_type,
-                received: p.received,
-            })
-            .collect(),
-    }))
+    report_from(&row, station, id, photos).map(Some)
 }
 
 /// Sets a report's review status with its feed entry and audit row.
-pub(super) async fn set_status(
+async fn set_status(
     client: &mut Object,
     station: StationId,
     id: ReportId,
@@ -235,12 +168,8 @@ pub(super) async fn set_status(
     let before = load(&tx, station, id)
         .await?
         .ok_or(RepoError::NotFound("report"))?;
-    if before.status == status && before.status_reason == reason {
-        return Ok(Some(StatusChange {
-            before: before.status.clone(),
-            report: before,
-            changed: false,
-        }));
+    if let Some(same) = StatusChange::unchanged(&before, &status, reason.as_deref()) {
+        return Ok(Some(same));
     }
     super::execute(
         &tx,
@@ -248,19 +177,8 @@ pub(super) async fn set_status(
         &[&station.0, &id.as_uuid(), &status.as_str(), &reason],
     )
     .await?;
-    feed::append_report(&tx, station, id, ReportEventKind::Status, now).await?;
-    feed::append_audit(
-        &tx,
-        station,
-        &actor,
-        AuditRecord::status_changed(
-            id,
-            (&before.status, before.status_reason.as_deref()),
-            (&status, reason.as_deref()),
-        ),
-        now,
-    )
-    .await?;
+    let log = ActionLog::report_status(actor, &before, &status, reason.as_deref());
+    feed::log(&tx, station, &log, now).await?;
     let report = load(&tx, station, id)
         .await?
         .ok_or(RepoError::NotFound("report"))?;
@@ -270,4 +188,40 @@ pub(super) async fn set_status(
         report,
         changed: true,
     }))
+}
+
+#[async_trait]
+impl ReportStore for PgRepository {
+    async fn put_report(
+        &self,
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, RepoError> {
+        let client = self.client().await?;
+        put(&client, station, device_id, content, content_hash, now).await
+    }
+
+    async fn report(
+        &self,
+        station: StationId,
+        id: ReportId,
+    ) -> Result<Option<StoredReport>, RepoError> {
+        load(&self.client().await?, station, id).await
+    }
+
+    async fn set_report_status(
+        &self,
+        station: StationId,
+        id: ReportId,
+        status: ReviewStatus,
+        reason: Option<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StatusChange>, RepoError> {
+        let mut client = self.client().await?;
+        set_status(&mut client, station, id, status, reason, actor, now).await
+    }
 }

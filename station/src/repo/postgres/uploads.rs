@@ -1,47 +1,23 @@
 //! Upload rows in PostgreSQL, and the completion transaction that turns a
 //! finished upload into a received photo.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_model::ReportId;
-use tokio_postgres::Row;
-use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::{execute, get, map_err, micros, query, query_one, query_opt, to_i64, to_u64};
-use crate::repo::{
-    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
-};
-
-const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
-                       hash_state, created_at, expires_at, completed_at";
-
-fn upload_from_row(r: &Row) -> Result<Upload, RepoError> {
-    let report: Uuid = get(r, 3)?;
-    Ok(Upload {
-        id: get(r, 0)?,
-        station_id: StationId(get(r, 1)?),
-        device_id: get(r, 2)?,
-        report_id: ReportId::parse(&report.to_string())
-            .map_err(|e| RepoError::Storage(format!("bad report id: {e}")))?,
-        sha256: get(r, 4)?,
-        length: to_u64(get(r, 5)?),
-        offset: to_u64(get(r, 6)?),
-        hash_state: get(r, 7)?,
-        created_at: get(r, 8)?,
-        expires_at: get(r, 9)?,
-        completed_at: get(r, 10)?,
-    })
-}
+use super::{PgRepository, execute, feed, map_err, query, query_one, query_opt, to_i64};
+use crate::repo::columns::{Columns, micros};
+use crate::repo::uploads::{Completion, UPLOAD_COLUMNS, upload_from};
+use crate::repo::{NewUpload, RepoError, StationId, Upload, UploadCompletion, UploadStore};
 
 /// Inserts a new upload row and returns it as stored.
-pub(super) async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Upload, RepoError> {
+async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Upload, RepoError> {
     let row = query_one(
         c,
         &format!(
             "INSERT INTO uploads (id, station_id, device_id, report_id, sha256, length,
                                   created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {UPLOAD_COLUMNS}"
         ),
         &[
             &u.id,
@@ -55,30 +31,30 @@ pub(super) async fn insert<C: GenericClient>(c: &C, u: NewUpload) -> Result<Uplo
         ],
     )
     .await?;
-    upload_from_row(&row)
+    upload_from(&row)
 }
 
 /// One upload of the station.
-pub(super) async fn get_upload<C: GenericClient>(
+async fn get_upload<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
     lock: bool,
 ) -> Result<Option<Upload>, RepoError> {
     let sql = if lock {
-        format!("SELECT {COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2 FOR UPDATE")
+        format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2 FOR UPDATE")
     } else {
-        format!("SELECT {COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2")
+        format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE station_id = $1 AND id = $2")
     };
     query_opt(c, &sql, &[&station.0, &id])
         .await?
         .as_ref()
-        .map(upload_from_row)
+        .map(upload_from)
         .transpose()
 }
 
 /// One upload of the station, without locking it.
-pub(super) async fn find<C: GenericClient>(
+async fn find<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
@@ -87,7 +63,7 @@ pub(super) async fn find<C: GenericClient>(
 }
 
 /// Moves the durable offset of an unfinished upload.
-pub(super) async fn progress<C: GenericClient>(
+async fn progress<C: GenericClient>(
     c: &C,
     station: StationId,
     id: &str,
@@ -107,8 +83,8 @@ pub(super) async fn progress<C: GenericClient>(
     Ok(())
 }
 
-/// The completion transaction; see `Repository::complete_upload`.
-pub(super) async fn complete(
+/// The completion transaction; see [`UploadStore::complete_upload`].
+async fn complete(
     client: &mut Object,
     station: StationId,
     id: &str,
@@ -122,8 +98,8 @@ pub(super) async fn complete(
 }
 
 /// An upload that arrived whole, stored finished in one transaction; see
-/// `Repository::create_completed_upload`.
-pub(super) async fn create_completed(
+/// [`UploadStore::create_completed_upload`].
+async fn create_completed(
     client: &mut Object,
     upload: NewUpload,
     now: DateTime<Utc>,
@@ -165,22 +141,17 @@ async fn complete_in(
     // The report row is locked before the manifest is counted, so two uploads
     // of one report finishing together queue, and the second one sees the
     // first one's photo: exactly one of them marks the report complete.
-    let was_complete: bool = get(
-        &query_one(
-            tx,
-            "SELECT complete FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
-            &[&station.0, &report],
-        )
-        .await?,
-        0,
-    )?;
+    let was_complete = query_one(
+        tx,
+        "SELECT complete FROM reports WHERE station_id = $1 AND id = $2 FOR UPDATE",
+        &[&station.0, &report],
+    )
+    .await?
+    .flag(0)?;
     if upload.completed_at.is_some() {
-        return Ok(UploadCompletion {
-            newly_received: false,
-            report_complete: was_complete,
-        });
+        return Ok(UploadCompletion::repeated(was_complete));
     }
-    let keep = micros(keep_until.max(upload.expires_at));
+    let keep = micros(upload.kept_until(keep_until));
     execute(
         tx,
         "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = $3,
@@ -196,18 +167,16 @@ async fn complete_in(
         &[&station.0, &report, &upload.sha256, &now],
     )
     .await?;
-    let missing: i64 = get(
-        &query_one(
-            tx,
-            "SELECT count(*) FROM report_photos
-             WHERE station_id = $1 AND report_id = $2 AND received_at IS NULL",
-            &[&station.0, &report],
-        )
-        .await?,
-        0,
-    )?;
-    let now_complete = missing == 0;
-    if now_complete && !was_complete {
+    let missing = query_one(
+        tx,
+        "SELECT count(*) FROM report_photos
+         WHERE station_id = $1 AND report_id = $2 AND received_at IS NULL",
+        &[&station.0, &report],
+    )
+    .await?
+    .count(0)?;
+    let done = Completion::decide(&upload, was_complete, received > 0, missing);
+    if done.mark_report_complete {
         execute(
             tx,
             "UPDATE reports SET complete = true WHERE station_id = $1 AND id = $2",
@@ -215,39 +184,14 @@ async fn complete_in(
         )
         .await?;
     }
-    if received > 0 {
-        let event = if now_complete && !was_complete {
-            ReportEventKind::Complete
-        } else {
-            ReportEventKind::Photo
-        };
-        feed::append_report(tx, station, upload.report_id, event, now).await?;
-        feed::append_audit(
-            tx,
-            station,
-            &Actor::device(upload.device_id),
-            AuditRecord::photo_received(
-                upload.report_id,
-                &upload.sha256,
-                id,
-                (was_complete, now_complete),
-            ),
-            now,
-        )
-        .await?;
+    if let Some(log) = &done.log {
+        feed::log(tx, station, log, now).await?;
     }
-    Ok(UploadCompletion {
-        newly_received: received > 0,
-        report_complete: now_complete,
-    })
+    Ok(done.answer)
 }
 
 /// Deletes one upload row.
-pub(super) async fn delete<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    id: &str,
-) -> Result<bool, RepoError> {
+async fn delete<C: GenericClient>(c: &C, station: StationId, id: &str) -> Result<bool, RepoError> {
     let n = execute(
         c,
         "DELETE FROM uploads WHERE station_id = $1 AND id = $2",
@@ -258,7 +202,7 @@ pub(super) async fn delete<C: GenericClient>(
 }
 
 /// Deletes every expired upload and returns their ids, in one statement.
-pub(super) async fn remove_expired<C: GenericClient>(
+async fn remove_expired<C: GenericClient>(
     c: &C,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, RepoError> {
@@ -269,19 +213,81 @@ pub(super) async fn remove_expired<C: GenericClient>(
     )
     .await?
     .iter()
-    .map(|r| get(r, 0))
+    .map(|r| r.text(0))
     .collect()
 }
 
 /// Every upload of every station.
-pub(super) async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoError> {
+async fn all<C: GenericClient>(c: &C) -> Result<Vec<Upload>, RepoError> {
     query(
         c,
-        &format!("SELECT {COLUMNS} FROM uploads ORDER BY created_at"),
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads ORDER BY created_at"),
         &[],
     )
     .await?
     .iter()
-    .map(upload_from_row)
+    .map(upload_from)
     .collect()
+}
+
+#[async_trait]
+impl UploadStore for PgRepository {
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
+        insert(&self.client().await?, upload).await
+    }
+
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+        find(&self.client().await?, station, id).await
+    }
+
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError> {
+        // A progress record is a checkpoint, not a promise (see the SQLite
+        // backend): committed without waiting for the WAL flush.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(map_err)?;
+        progress(&tx, station, id, offset, hash_state).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError> {
+        let mut client = self.client().await?;
+        complete(&mut client, station, id, now, keep_until).await
+    }
+
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        let mut client = self.client().await?;
+        create_completed(&mut client, upload, now, keep_until).await
+    }
+
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
+        delete(&self.client().await?, station, id).await
+    }
+
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+        remove_expired(&self.client().await?, now).await
+    }
+
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
+        all(&self.client().await?).await
+    }
 }

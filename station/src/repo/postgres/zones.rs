@@ -5,26 +5,21 @@
 //! queue: the existence check, the position and the list in the feed entry
 //! are each computed from the previous change's result.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use postcso_model::ZoneArea;
 use uuid::Uuid;
 
-use super::feed::{self, AuditRecord};
-use super::{execute, get, lock_station, map_err, micros, query, query_one, query_opt, to_i64};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
-
-fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
-    area.map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
-}
+use super::{
+    PgRepository, execute, feed, get, lock_station, map_err, query, query_one, query_opt, to_i64,
+};
+use crate::repo::columns::micros;
+use crate::repo::feed::ActionLog;
+use crate::repo::zones::{ZoneChange, area_json, code_taken, find, zone_from};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneStore, ZoneUpdate};
 
 /// Every zone of the station, with its devices (in id order), in the order added.
-pub(super) async fn load_all<C: GenericClient>(
-    c: &C,
-    station: StationId,
-) -> Result<Vec<Zone>, RepoError> {
+async fn load_all<C: GenericClient>(c: &C, station: StationId) -> Result<Vec<Zone>, RepoError> {
     let rows = query(
         c,
         "SELECT z.code, z.name, z.area_json, z.created_at, z.updated_at, z.retired_at,
@@ -38,32 +33,7 @@ pub(super) async fn load_all<C: GenericClient>(
         &[&station.0],
     )
     .await?;
-    rows.iter()
-        .map(|r| {
-            let area: Option<String> = get(r, 2)?;
-            let area = area
-                .map(|text| serde_json::from_str::<ZoneArea>(&text))
-                .transpose()
-                .map_err(|e| RepoError::Storage(format!("bad zone area JSON: {e}")))?;
-            Ok(Zone {
-                code: get(r, 0)?,
-                name: get(r, 1)?,
-                area,
-                devices: get(r, 6)?,
-                created_at: get(r, 3)?,
-                updated_at: get(r, 4)?,
-                retired_at: get(r, 5)?,
-            })
-        })
-        .collect()
-}
-
-fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
-    zones
-        .iter()
-        .find(|z| z.code == code)
-        .cloned()
-        .ok_or(RepoError::NotFound("zone"))
+    rows.iter().map(|r| zone_from(r, get(r, 6)?)).collect()
 }
 
 /// Checks every device is the station's, and stores them as the zone's set.
@@ -106,38 +76,24 @@ async fn publish(
     tx: Transaction<'_>,
     station: StationId,
     code: &str,
-    actor: &Actor,
-    action: &str,
-    before: Option<&Zone>,
+    actor: Actor,
+    (change, before): (ZoneChange, Option<&Zone>),
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let zones = load_all(&tx, station).await?;
     let after = find(&zones, code)?;
-    feed::append_zones(&tx, station, &zones, now).await?;
-    feed::append_audit(
-        &tx,
-        station,
-        actor,
-        AuditRecord {
-            action,
-            target_kind: "zone",
-            target_id: code.to_owned(),
-            before: before.map(Zone::audit_view),
-            after: Some(after.audit_view()),
-        },
-        now,
-    )
-    .await?;
+    let log = ActionLog::zone_changed(actor, change, before, &after, &zones)?;
+    feed::log(&tx, station, &log, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(after)
 }
 
-/// Adds a zone; see `Repository::add_zone`.
-pub(super) async fn add(
+/// Adds a zone; see [`ZoneStore::add_zone`].
+async fn add_zone(
     client: &mut Object,
     station: StationId,
     zone: &NewZone,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let now = micros(now);
@@ -150,10 +106,7 @@ pub(super) async fn add(
     )
     .await?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{}` already exists in this station (retired zones keep their code)",
-            zone.code
-        )));
+        return Err(code_taken(&zone.code));
     }
     execute(
         &tx,
@@ -170,48 +123,50 @@ pub(super) async fn add(
     )
     .await?;
     set_devices(&tx, station, &zone.code, &zone.devices).await?;
-    publish(tx, station, &zone.code, actor, "zone.add", None, now).await
+    publish(tx, station, &zone.code, actor, (ZoneChange::Add, None), now).await
 }
 
-/// Updates a zone; see `Repository::update_zone`.
-pub(super) async fn update(
+/// Updates a zone; see [`ZoneStore::update_zone`].
+async fn update_zone(
     client: &mut Object,
     station: StationId,
     code: &str,
     update: &ZoneUpdate,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let now = micros(now);
     let tx = client.transaction().await.map_err(map_err)?;
     lock_station(&tx, station).await?;
     let before = find(&load_all(&tx, station).await?, code)?;
-    let Some(ZoneFields {
-        name,
-        area,
-        devices,
-    }) = update.applied_to(&before)?
-    else {
+    let Some(fields) = update.applied_to(&before)? else {
         return Ok((before, false));
     };
     execute(
         &tx,
         "UPDATE zones SET name = $3, area_json = $4, updated_at = $5
          WHERE station_id = $1 AND code = $2",
-        &[&station.0, &code, &name, &area_json(area.as_ref())?, &now],
+        &[
+            &station.0,
+            &code,
+            &fields.name,
+            &area_json(fields.area.as_ref())?,
+            &now,
+        ],
     )
     .await?;
-    set_devices(&tx, station, code, &devices).await?;
-    let after = publish(tx, station, code, actor, "zone.update", Some(&before), now).await?;
+    set_devices(&tx, station, code, &fields.devices).await?;
+    let change = (ZoneChange::Update, Some(&before));
+    let after = publish(tx, station, code, actor, change, now).await?;
     Ok((after, true))
 }
 
-/// Retires a zone; see `Repository::retire_zone`.
-pub(super) async fn retire(
+/// Retires a zone; see [`ZoneStore::retire_zone`].
+async fn retire_zone(
     client: &mut Object,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let now = micros(now);
@@ -227,6 +182,48 @@ pub(super) async fn retire(
         &[&station.0, &code, &now],
     )
     .await?;
-    let after = publish(tx, station, code, actor, "zone.retire", Some(&before), now).await?;
+    let change = (ZoneChange::Retire, Some(&before));
+    let after = publish(tx, station, code, actor, change, now).await?;
     Ok((after, true))
+}
+
+#[async_trait]
+impl ZoneStore for PgRepository {
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        load_all(&self.client().await?, station).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        let mut client = self.client().await?;
+        add_zone(&mut client, station, &zone, actor, now).await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        update_zone(&mut client, station, code, &update, actor, now).await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let mut client = self.client().await?;
+        retire_zone(&mut client, station, code, actor, now).await
+    }
 }

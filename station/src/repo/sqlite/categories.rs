@@ -1,66 +1,47 @@
-//! Admin-managed categories in SQLite: add and retire, each with its feed
-//! entry (the whole list) and audit row, inside the caller's transaction.
+//! Admin-managed categories in SQLite: the station's list, and adding and
+//! retiring entries, each with its feed entry (the whole list) and audit row
+//! inside the caller's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::{CategoryCode, CategoryInfo, CategoryList};
-use rusqlite::{Connection, OptionalExtension, params};
+use postcso_model::{CategoryInfo, CategoryList};
+use rusqlite::{Connection, params};
 
-use super::audit::{self, AuditRecord};
-use super::{changes, map_err};
-use crate::repo::{Actor, RepoError, StationId};
+use super::rows::{all_rows, first_row};
+use super::{SqliteRepository, feed, map_err};
+use crate::repo::categories::{category_from, code_taken, needs_retiring};
+use crate::repo::columns::Columns;
+use crate::repo::feed::ActionLog;
+use crate::repo::{Actor, CategoryStore, RepoError, StationId};
 
 /// The station's list, retired entries included, in position order.
-pub(super) fn load(conn: &Connection, station: StationId) -> Result<CategoryList, RepoError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT code, name_ko, name_en, guidance, retired FROM categories
-             WHERE station_id = ?1 ORDER BY position",
-        )
-        .map_err(map_err)?;
-    let rows = stmt
-        .query_map([station.to_string()], |r| {
-            let code: String = r.get(0)?;
-            let code = CategoryCode::parse(&code).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?;
-            Ok(CategoryInfo {
-                code,
-                name_ko: r.get(1)?,
-                name_en: r.get(2)?,
-                guidance: r.get(3)?,
-                retired: r.get(4)?,
-            })
-        })
-        .map_err(map_err)?;
-    let entries = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
-    Ok(CategoryList::new(entries))
+fn load(conn: &Connection, station: StationId) -> Result<CategoryList, RepoError> {
+    all_rows(
+        conn,
+        "SELECT code, name_ko, name_en, guidance, retired FROM categories
+         WHERE station_id = ?1 ORDER BY position",
+        [station.to_string()],
+        |r| category_from(r),
+    )
+    .map(CategoryList::new)
 }
 
-/// Adds a category at the end of the list; see `Repository::add_category`.
-pub(super) fn add(
+/// Adds a category at the end of the list; see [`CategoryStore::add_category`].
+fn add(
     conn: &Connection,
     station: StationId,
     info: &CategoryInfo,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<CategoryList, RepoError> {
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM categories WHERE station_id = ?1 AND code = ?2",
-            params![station.to_string(), info.code.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(map_err)?;
+    let exists = first_row(
+        conn,
+        "SELECT 1 FROM categories WHERE station_id = ?1 AND code = ?2",
+        params![station.to_string(), info.code.as_str()],
+        |r| r.int(0),
+    )?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "category `{}` already exists in this station (retired categories keep their code)",
-            info.code
-        )));
+        return Err(code_taken(&info.code));
     }
     conn.execute(
         "INSERT INTO categories (station_id, code, position, name_ko, name_en, guidance, retired)
@@ -77,31 +58,31 @@ pub(super) fn add(
     )
     .map_err(map_err)?;
     let list = load(conn, station)?;
-    changes::append_categories(conn, station, &list, now)?;
-    audit::append(conn, station, actor, AuditRecord::category_added(info), now)?;
+    feed::log(
+        conn,
+        station,
+        &ActionLog::category_added(actor, info, &list)?,
+        now,
+    )?;
     Ok(list)
 }
 
-/// Retires a category; see `Repository::retire_category`.
-pub(super) fn retire(
+/// Retires a category; see [`CategoryStore::retire_category`].
+fn retire(
     conn: &Connection,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(CategoryList, bool), RepoError> {
-    let retired: Option<bool> = conn
-        .query_row(
-            "SELECT retired FROM categories WHERE station_id = ?1 AND code = ?2",
-            params![station.to_string(), code],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(map_err)?;
-    match retired {
-        None => return Err(RepoError::NotFound("category")),
-        Some(true) => return Ok((load(conn, station)?, false)),
-        Some(false) => {}
+    let retired = first_row(
+        conn,
+        "SELECT retired FROM categories WHERE station_id = ?1 AND code = ?2",
+        params![station.to_string(), code],
+        |r| r.flag(0),
+    )?;
+    if !needs_retiring(retired)? {
+        return Ok((load(conn, station)?, false));
     }
     conn.execute(
         "UPDATE categories SET retired = 1 WHERE station_id = ?1 AND code = ?2",
@@ -109,13 +90,41 @@ pub(super) fn retire(
     )
     .map_err(map_err)?;
     let list = load(conn, station)?;
-    changes::append_categories(conn, station, &list, now)?;
-    audit::append(
+    feed::log(
         conn,
         station,
-        actor,
-        AuditRecord::category_retired(code),
+        &ActionLog::category_retired(actor, code, &list)?,
         now,
     )?;
     Ok((list, true))
+}
+
+#[async_trait]
+impl CategoryStore for SqliteRepository {
+    async fn categories(&self, station: StationId) -> Result<CategoryList, RepoError> {
+        self.read(move |conn| load(conn, station)).await
+    }
+
+    async fn add_category(
+        &self,
+        station: StationId,
+        info: CategoryInfo,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CategoryList, RepoError> {
+        self.write_tx(move |tx| add(tx, station, &info, actor, now))
+            .await
+    }
+
+    async fn retire_category(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(CategoryList, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| retire(tx, station, &code, actor, now))
+            .await
+    }
 }

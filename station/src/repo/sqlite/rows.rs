@@ -1,176 +1,98 @@
-//! Conversions between SQLite rows and the repository's types.
-//!
-//! Kept apart from the queries so the text formats (timestamps, ids) are defined
-//! once and every query reads them the same way.
+//! How SQLite columns hold timestamps and ids (as text, timestamps in RFC 3339
+//! with microseconds so that text order is time order), and reading rows
+//! through the shared row readers of `repo/` (see [`Columns`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use postcso_model::{ReportContent, ReportId, ReviewStatus};
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, Params, Row};
 use uuid::Uuid;
 
-use super::{cached_row, map_err};
-use crate::auth::Role;
-use crate::repo::{
-    Device, RepoError, StaffUser, Station, StationId, StoredPhoto, StoredReport, User,
-};
+use super::map_err;
+use crate::repo::RepoError;
+use crate::repo::columns::{Columns, bad_column};
 
-/// Formats a timestamp so that text order is time order.
+/// Formats a timestamp for a column.
 pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parses a stored timestamp outside a row closure.
-pub(super) fn parse_ts(s: &str) -> Result<DateTime<Utc>, RepoError> {
-    DateTime::parse_from_rfc3339(s)
+fn parse_ts(idx: usize, text: &str) -> Result<DateTime<Utc>, RepoError> {
+    DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| RepoError::Storage(format!("bad timestamp in database: {e}")))
+        .map_err(|e| bad_column(idx, e))
 }
 
-fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
+fn parse_uuid(idx: usize, text: &str) -> Result<Uuid, RepoError> {
+    Uuid::parse_str(text).map_err(|e| bad_column(idx, e))
 }
 
-/// A text column `idx` that does not hold what it should; `detail` says what.
-pub(super) fn invalid_text(idx: usize, detail: &str) -> rusqlite::Error {
-    conversion(
-        idx,
-        std::io::Error::new(std::io::ErrorKind::InvalidData, detail.to_owned()),
-    )
+impl Columns for Row<'_> {
+    fn text(&self, idx: usize) -> Result<String, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_text(&self, idx: usize) -> Result<Option<String>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn uuid(&self, idx: usize) -> Result<Uuid, RepoError> {
+        parse_uuid(idx, &self.text(idx)?)
+    }
+
+    fn opt_uuid(&self, idx: usize) -> Result<Option<Uuid>, RepoError> {
+        self.opt_text(idx)?
+            .map(|text| parse_uuid(idx, &text))
+            .transpose()
+    }
+
+    fn time(&self, idx: usize) -> Result<DateTime<Utc>, RepoError> {
+        parse_ts(idx, &self.text(idx)?)
+    }
+
+    fn opt_time(&self, idx: usize) -> Result<Option<DateTime<Utc>>, RepoError> {
+        self.opt_text(idx)?
+            .map(|text| parse_ts(idx, &text))
+            .transpose()
+    }
+
+    fn int(&self, idx: usize) -> Result<i64, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn flag(&self, idx: usize) -> Result<bool, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_bytes(&self, idx: usize) -> Result<Option<Vec<u8>>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
 }
 
-/// Reads a timestamp column.
-pub(super) fn get_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let text: String = row.get(idx)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| conversion(idx, e))
-}
-
-fn get_opt_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text: Option<String> = row.get(idx)?;
-    text.map(|t| {
-        DateTime::parse_from_rfc3339(&t)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| conversion(idx, e))
-    })
-    .transpose()
-}
-
-fn get_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let text: String = row.get(idx)?;
-    Uuid::parse_str(&text).map_err(|e| conversion(idx, e))
-}
-
-/// `id, slug, name, created_at`
-pub(super) fn station_from_row(row: &Row<'_>) -> rusqlite::Result<Station> {
-    Ok(Station {
-        id: StationId(get_uuid(row, 0)?),
-        slug: row.get(1)?,
-        name: row.get(2)?,
-        created_at: get_ts(row, 3)?,
-    })
-}
-
-/// `id, station_id, username, role, created_at`
-pub(super) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = row.get(3)?;
-    let role = Role::parse(&role).ok_or_else(|| {
-        conversion(
-            3,
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "unknown role"),
-        )
-    })?;
-    Ok(User {
-        id: get_uuid(row, 0)?,
-        station_id: StationId(get_uuid(row, 1)?),
-        username: row.get(2)?,
-        role,
-        created_at: get_ts(row, 4)?,
-    })
-}
-
-/// `id, station_id, username, role, created_at, disabled_at`
-pub(super) fn staff_user_from_row(row: &Row<'_>) -> rusqlite::Result<StaffUser> {
-    Ok(StaffUser {
-        user: user_from_row(row)?,
-        disabled_at: get_opt_ts(row, 5)?,
-    })
-}
-
-/// `id, station_id, label, enrolled_at, revoked_at`
-pub(super) fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        id: get_uuid(row, 0)?,
-        station_id: StationId(get_uuid(row, 1)?),
-        label: row.get(2)?,
-        enrolled_at: get_ts(row, 3)?,
-        revoked_at: get_opt_ts(row, 4)?,
-    })
-}
-
-/// Loads a report with its photo manifest, within the station only.
-pub(super) fn load_report(
+/// The first row a statement returns, read by `read`; `None` when there is
+/// none. The statement is kept prepared (see [`super::cached_execute`]).
+pub(super) fn first_row<T>(
     conn: &Connection,
-    station: StationId,
-    id: ReportId,
-) -> Result<Option<StoredReport>, RepoError> {
-    let head = cached_row(
-        conn,
-        "SELECT device_id, content_hash, content_json, status, complete, received_at,
-                    status_reason
-             FROM reports WHERE station_id = ?1 AND id = ?2",
-        [station.to_string(), id.to_string()],
-        |r| {
-            Ok((
-                get_uuid(r, 0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-                get_ts(r, 5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        },
-    )
-    .optional()
-    .map_err(map_err)?;
-    let Some((device_id, content_hash, content_json, status, complete, received_at, status_reason)) =
-        head
-    else {
-        return Ok(None);
-    };
-    let content: ReportContent = serde_json::from_str(&content_json)
-        .map_err(|e| RepoError::Storage(format!("stored report does not parse: {e}")))?;
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT position, sha256, size, content_type, received_at IS NOT NULL
-             FROM report_photos WHERE station_id = ?1 AND report_id = ?2 ORDER BY position",
-        )
-        .map_err(map_err)?;
-    let photos = stmt
-        .query_map([station.to_string(), id.to_string()], |r| {
-            Ok(StoredPhoto {
-                position: r.get(0)?,
-                sha256: r.get(1)?,
-                size: r.get::<_, i64>(2)?.max(0) as u64,
-                content_type: r.get(3)?,
-                received: r.get(4)?,
-            })
-        })
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
-    Ok(Some(StoredReport {
-        id,
-        station_id: station,
-        device_id,
-        content,
-        content_hash,
-        status: ReviewStatus::from(status),
-        status_reason,
-        complete,
-        received_at,
-        photos,
-    }))
+    sql: &str,
+    params: impl Params,
+    read: impl FnOnce(&Row<'_>) -> Result<T, RepoError>,
+) -> Result<Option<T>, RepoError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let mut rows = stmt.query(params).map_err(map_err)?;
+    rows.next().map_err(map_err)?.map(read).transpose()
+}
+
+/// Every row a statement returns, each read by `read`. The statement is
+/// kept prepared.
+pub(super) fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    mut read: impl FnMut(&Row<'_>) -> Result<T, RepoError>,
+) -> Result<Vec<T>, RepoError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let mut rows = stmt.query(params).map_err(map_err)?;
+    let mut read_all = Vec::new();
+    while let Some(row) = rows.next().map_err(map_err)? {
+        read_all.push(read(row)?);
+    }
+    Ok(read_all)
 }

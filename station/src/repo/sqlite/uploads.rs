@@ -1,55 +1,21 @@
 //! Upload rows in SQLite, and the completion transaction that turns a finished
 //! upload into a received photo.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::ReportId;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::audit::{self, AuditRecord};
-use super::changes;
-use super::rows::{get_ts, invalid_text, ts};
-use super::{cached_execute, cached_row, map_err};
-use crate::repo::{
-    Actor, NewUpload, RepoError, ReportEventKind, StationId, Upload, UploadCompletion,
-};
-
-const COLUMNS: &str = "id, station_id, device_id, report_id, sha256, length, upload_offset,
-                       hash_state, created_at, expires_at, completed_at";
-
-fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
-    let uuid = |idx: usize| -> rusqlite::Result<uuid::Uuid> {
-        let text: String = r.get(idx)?;
-        uuid::Uuid::parse_str(&text).map_err(|_| invalid_text(idx, "bad uuid"))
-    };
-    let report: String = r.get(3)?;
-    let completed: Option<String> = r.get(10)?;
-    Ok(Upload {
-        id: r.get(0)?,
-        station_id: StationId(uuid(1)?),
-        device_id: uuid(2)?,
-        report_id: ReportId::parse(&report).map_err(|_| invalid_text(3, "bad report id"))?,
-        sha256: r.get(4)?,
-        length: r.get::<_, i64>(5)?.max(0) as u64,
-        offset: r.get::<_, i64>(6)?.max(0) as u64,
-        hash_state: r.get(7)?,
-        created_at: get_ts(r, 8)?,
-        expires_at: get_ts(r, 9)?,
-        completed_at: completed
-            .map(|t| {
-                DateTime::parse_from_rfc3339(&t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| invalid_text(10, "bad timestamp"))
-            })
-            .transpose()?,
-    })
-}
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, cached_execute, cached_row, feed, map_err, reports};
+use crate::repo::uploads::{Completion, UPLOAD_COLUMNS, upload_from};
+use crate::repo::{NewUpload, RepoError, StationId, Upload, UploadCompletion, UploadStore};
 
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Inserts a new upload row.
-pub(super) fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
+fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> {
     cached_execute(
         conn,
         "INSERT INTO uploads (id, station_id, device_id, report_id, sha256, length,
@@ -71,23 +37,17 @@ pub(super) fn insert(conn: &Connection, u: &NewUpload) -> Result<(), RepoError> 
 }
 
 /// One upload of the station.
-pub(super) fn get(
-    conn: &Connection,
-    station: StationId,
-    id: &str,
-) -> Result<Option<Upload>, RepoError> {
-    cached_row(
+fn get(conn: &Connection, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+    first_row(
         conn,
-        &format!("SELECT {COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE station_id = ?1 AND id = ?2"),
         params![station.to_string(), id],
-        upload_from_row,
+        |r| upload_from(r),
     )
-    .optional()
-    .map_err(map_err)
 }
 
 /// Moves the durable offset of an unfinished upload.
-pub(super) fn progress(
+fn progress(
     conn: &Connection,
     station: StationId,
     id: &str,
@@ -108,8 +68,8 @@ pub(super) fn progress(
 }
 
 /// The completion, inside the caller's write transaction; see
-/// `Repository::complete_upload`.
-pub(super) fn complete(
+/// [`UploadStore::complete_upload`] and [`Completion::decide`].
+fn complete(
     tx: &Connection,
     station: StationId,
     id: &str,
@@ -128,18 +88,19 @@ pub(super) fn complete(
         .map_err(map_err)
     };
     if upload.completed_at.is_some() {
-        return Ok(UploadCompletion {
-            newly_received: false,
-            report_complete: report_complete(tx)?,
-        });
+        return Ok(UploadCompletion::repeated(report_complete(tx)?));
     }
-    let keep = ts(keep_until.max(upload.expires_at));
     cached_execute(
         tx,
         "UPDATE uploads SET upload_offset = length, hash_state = NULL, completed_at = ?3,
                             expires_at = ?4
          WHERE station_id = ?1 AND id = ?2",
-        params![station.to_string(), id, ts(now), keep],
+        params![
+            station.to_string(),
+            id,
+            ts(now),
+            ts(upload.kept_until(keep_until))
+        ],
     )
     .map_err(map_err)?;
     let received = cached_execute(
@@ -150,9 +111,14 @@ pub(super) fn complete(
     )
     .map_err(map_err)?;
     let was_complete = report_complete(tx)?;
-    let missing = changes::photos_missing(tx, station, &report)?;
-    let now_complete = missing == 0;
-    if now_complete && !was_complete {
+    let missing = reports::photos_missing(tx, station, &report)?;
+    let done = Completion::decide(
+        &upload,
+        was_complete,
+        received > 0,
+        u64::try_from(missing).unwrap_or(0),
+    );
+    if done.mark_report_complete {
         cached_execute(
             tx,
             "UPDATE reports SET complete = 1 WHERE station_id = ?1 AND id = ?2",
@@ -160,34 +126,14 @@ pub(super) fn complete(
         )
         .map_err(map_err)?;
     }
-    if received > 0 {
-        let event = if now_complete && !was_complete {
-            ReportEventKind::Complete
-        } else {
-            ReportEventKind::Photo
-        };
-        changes::append_report(tx, station, upload.report_id, event, now)?;
-        audit::append(
-            tx,
-            station,
-            &Actor::device(upload.device_id),
-            AuditRecord::photo_received(
-                upload.report_id,
-                &upload.sha256,
-                id,
-                (was_complete, now_complete),
-            ),
-            now,
-        )?;
+    if let Some(log) = &done.log {
+        feed::log(tx, station, log, now)?;
     }
-    Ok(UploadCompletion {
-        newly_received: received > 0,
-        report_complete: now_complete,
-    })
+    Ok(done.answer)
 }
 
 /// Deletes one upload row.
-pub(super) fn delete(conn: &Connection, station: StationId, id: &str) -> Result<bool, RepoError> {
+fn delete(conn: &Connection, station: StationId, id: &str) -> Result<bool, RepoError> {
     let n = cached_execute(
         conn,
         "DELETE FROM uploads WHERE station_id = ?1 AND id = ?2",
@@ -198,22 +144,16 @@ pub(super) fn delete(conn: &Connection, station: StationId, id: &str) -> Result<
 }
 
 /// Deletes every expired upload and returns their ids.
-pub(super) fn remove_expired(
-    conn: &mut Connection,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, RepoError> {
+fn remove_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
-    let ids = {
-        let mut stmt = tx
-            .prepare("SELECT id FROM uploads WHERE expires_at <= ?1")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map([ts(now)], |r| r.get::<_, String>(0))
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?
-    };
+    let ids = all_rows(
+        &tx,
+        "SELECT id FROM uploads WHERE expires_at <= ?1",
+        [ts(now)],
+        |r| r.get::<_, String>(0).map_err(map_err),
+    )?;
     cached_execute(&tx, "DELETE FROM uploads WHERE expires_at <= ?1", [ts(now)])
         .map_err(map_err)?;
     tx.commit().map_err(map_err)?;
@@ -221,12 +161,92 @@ pub(super) fn remove_expired(
 }
 
 /// Every upload of every station.
-pub(super) fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM uploads ORDER BY created_at"
-        ))
-        .map_err(map_err)?;
-    let rows = stmt.query_map([], upload_from_row).map_err(map_err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+fn all(conn: &Connection) -> Result<Vec<Upload>, RepoError> {
+    all_rows(
+        conn,
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads ORDER BY created_at"),
+        [],
+        |r| upload_from(r),
+    )
+}
+
+#[async_trait]
+impl UploadStore for SqliteRepository {
+    async fn create_upload(&self, upload: NewUpload) -> Result<Upload, RepoError> {
+        self.write(move |conn| {
+            insert(conn, &upload)?;
+            get(conn, upload.station_id, &upload.id)?.ok_or(RepoError::NotFound("upload"))
+        })
+        .await
+    }
+
+    async fn upload(&self, station: StationId, id: &str) -> Result<Option<Upload>, RepoError> {
+        let id = id.to_owned();
+        self.read(move |conn| get(conn, station, &id)).await
+    }
+
+    async fn record_upload_progress(
+        &self,
+        station: StationId,
+        id: &str,
+        offset: u64,
+        hash_state: Option<Vec<u8>>,
+    ) -> Result<(), RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            // A progress record is a checkpoint, not a promise: losing the
+            // last ones in a power cut only moves the offset back (the part
+            // file is cut to it and the client re-sends from there), so it is
+            // committed without its own WAL fsync. The next synchronous
+            // commit makes it durable with everything before it.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(map_err)?;
+            let recorded = progress(conn, station, &id, offset, hash_state);
+            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            recorded?;
+            restored.map_err(map_err)
+        })
+        .await
+    }
+
+    async fn complete_upload(
+        &self,
+        station: StationId,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<UploadCompletion, RepoError> {
+        let id = id.to_owned();
+        self.write_batched(move |conn| complete(conn, station, &id, now, keep_until))
+            .await
+    }
+
+    async fn create_completed_upload(
+        &self,
+        upload: NewUpload,
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Result<(Upload, UploadCompletion), RepoError> {
+        self.write_batched(move |conn| {
+            insert(conn, &upload)?;
+            let done = complete(conn, upload.station_id, &upload.id, now, keep_until)?;
+            let stored =
+                get(conn, upload.station_id, &upload.id)?.ok_or(RepoError::NotFound("upload"))?;
+            Ok((stored, done))
+        })
+        .await
+    }
+
+    async fn delete_upload(&self, station: StationId, id: &str) -> Result<bool, RepoError> {
+        let id = id.to_owned();
+        self.write(move |conn| delete(conn, station, &id)).await
+    }
+
+    async fn remove_expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+        self.write(move |conn| remove_expired(conn, now)).await
+    }
+
+    async fn all_uploads(&self) -> Result<Vec<Upload>, RepoError> {
+        self.read(all).await
+    }
 }

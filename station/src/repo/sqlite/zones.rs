@@ -2,85 +2,37 @@
 //! its feed entry (the whole list) and audit row inside the caller's
 //! transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::ZoneArea;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::audit::{self, AuditRecord};
-use super::rows::{get_ts, invalid_text, parse_ts, ts};
-use super::{changes, map_err};
-use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneFields, ZoneUpdate};
-
-fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
-    area.map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
-}
+use super::rows::{all_rows, first_row, ts};
+use super::{SqliteRepository, feed, map_err};
+use crate::repo::columns::Columns;
+use crate::repo::feed::ActionLog;
+use crate::repo::zones::{ZoneChange, area_json, code_taken, find, zone_from};
+use crate::repo::{Actor, NewZone, RepoError, StationId, Zone, ZoneStore, ZoneUpdate};
 
 /// Every zone of the station, with its devices, in the order added.
-pub(super) fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
-             WHERE station_id = ?1 ORDER BY position",
-        )
-        .map_err(map_err)?;
-    let heads = stmt
-        .query_map([station.to_string()], |r| {
-            let area: Option<String> = r.get(2)?;
-            let area = area
-                .map(|text| serde_json::from_str::<ZoneArea>(&text))
-                .transpose()
-                .map_err(|_| invalid_text(2, "bad zone area JSON"))?;
-            let retired_at: Option<String> = r.get(5)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                area,
-                get_ts(r, 3)?,
-                get_ts(r, 4)?,
-                retired_at,
-            ))
-        })
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
-    let mut devices = conn
-        .prepare(
+fn load_all(conn: &Connection, station: StationId) -> Result<Vec<Zone>, RepoError> {
+    let mut zones = all_rows(
+        conn,
+        "SELECT code, name, area_json, created_at, updated_at, retired_at FROM zones
+         WHERE station_id = ?1 ORDER BY position",
+        [station.to_string()],
+        |r| zone_from(r, Vec::new()),
+    )?;
+    for zone in &mut zones {
+        zone.devices = all_rows(
+            conn,
             "SELECT device_id FROM zone_devices WHERE station_id = ?1 AND zone_code = ?2
              ORDER BY device_id",
-        )
-        .map_err(map_err)?;
-    let mut zones = Vec::with_capacity(heads.len());
-    for (code, name, area, created_at, updated_at, retired_at) in heads {
-        let ids = devices
-            .query_map(params![station.to_string(), code], |r| {
-                let text: String = r.get(0)?;
-                Uuid::parse_str(&text).map_err(|_| invalid_text(0, "bad device id"))
-            })
-            .map_err(map_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(map_err)?;
-        zones.push(Zone {
-            code,
-            name,
-            area,
-            devices: ids,
-            created_at,
-            updated_at,
-            retired_at: retired_at.as_deref().map(parse_ts).transpose()?,
-        });
+            params![station.to_string(), zone.code],
+            |r| r.uuid(0),
+        )?;
     }
     Ok(zones)
-}
-
-fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
-    zones
-        .iter()
-        .find(|z| z.code == code)
-        .cloned()
-        .ok_or(RepoError::NotFound("zone"))
 }
 
 /// Checks every device is the station's, and stores them as the zone's set.
@@ -91,14 +43,12 @@ fn set_devices(
     devices: &[Uuid],
 ) -> Result<(), RepoError> {
     for device in devices {
-        let known: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM devices WHERE station_id = ?1 AND id = ?2",
-                params![station.to_string(), device.to_string()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(map_err)?;
+        let known = first_row(
+            conn,
+            "SELECT 1 FROM devices WHERE station_id = ?1 AND id = ?2",
+            params![station.to_string(), device.to_string()],
+            |r| r.int(0),
+        )?;
         if known.is_none() {
             return Err(RepoError::NotFound("device"));
         }
@@ -124,51 +74,33 @@ fn publish(
     conn: &Connection,
     station: StationId,
     code: &str,
-    actor: &Actor,
-    action: &str,
-    before: Option<&Zone>,
+    actor: Actor,
+    (change, before): (ZoneChange, Option<&Zone>),
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
     let zones = load_all(conn, station)?;
     let after = find(&zones, code)?;
-    changes::append_zones(conn, station, &zones, now)?;
-    audit::append(
-        conn,
-        station,
-        actor,
-        AuditRecord {
-            action,
-            target_kind: "zone",
-            target_id: code.to_owned(),
-            before: before.map(Zone::audit_view),
-            after: Some(after.audit_view()),
-        },
-        now,
-    )?;
+    let log = ActionLog::zone_changed(actor, change, before, &after, &zones)?;
+    feed::log(conn, station, &log, now)?;
     Ok(after)
 }
 
-/// Adds a zone; see `Repository::add_zone`.
-pub(super) fn add(
+/// Adds a zone; see [`ZoneStore::add_zone`].
+fn add_zone(
     conn: &Connection,
     station: StationId,
     zone: &NewZone,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Zone, RepoError> {
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM zones WHERE station_id = ?1 AND code = ?2",
-            params![station.to_string(), zone.code],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(map_err)?;
+    let exists = first_row(
+        conn,
+        "SELECT 1 FROM zones WHERE station_id = ?1 AND code = ?2",
+        params![station.to_string(), zone.code],
+        |r| r.int(0),
+    )?;
     if exists.is_some() {
-        return Err(RepoError::Conflict(format!(
-            "zone `{}` already exists in this station (retired zones keep their code)",
-            zone.code
-        )));
+        return Err(code_taken(&zone.code));
     }
     conn.execute(
         "INSERT INTO zones (station_id, code, position, name, area_json, created_at, updated_at)
@@ -184,25 +116,27 @@ pub(super) fn add(
     )
     .map_err(map_err)?;
     set_devices(conn, station, &zone.code, &zone.devices)?;
-    publish(conn, station, &zone.code, actor, "zone.add", None, now)
+    publish(
+        conn,
+        station,
+        &zone.code,
+        actor,
+        (ZoneChange::Add, None),
+        now,
+    )
 }
 
-/// Updates a zone; see `Repository::update_zone`.
-pub(super) fn update(
+/// Updates a zone; see [`ZoneStore::update_zone`].
+fn update_zone(
     conn: &Connection,
     station: StationId,
     code: &str,
     update: &ZoneUpdate,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let before = find(&load_all(conn, station)?, code)?;
-    let Some(ZoneFields {
-        name,
-        area,
-        devices,
-    }) = update.applied_to(&before)?
-    else {
+    let Some(fields) = update.applied_to(&before)? else {
         return Ok((before, false));
     };
     conn.execute(
@@ -211,31 +145,23 @@ pub(super) fn update(
         params![
             station.to_string(),
             code,
-            name,
-            area_json(area.as_ref())?,
+            fields.name,
+            area_json(fields.area.as_ref())?,
             ts(now)
         ],
     )
     .map_err(map_err)?;
-    set_devices(conn, station, code, &devices)?;
-    let after = publish(
-        conn,
-        station,
-        code,
-        actor,
-        "zone.update",
-        Some(&before),
-        now,
-    )?;
-    Ok((after, true))
+    set_devices(conn, station, code, &fields.devices)?;
+    let change = (ZoneChange::Update, Some(&before));
+    Ok((publish(conn, station, code, actor, change, now)?, true))
 }
 
-/// Retires a zone; see `Repository::retire_zone`.
-pub(super) fn retire(
+/// Retires a zone; see [`ZoneStore::retire_zone`].
+fn retire_zone(
     conn: &Connection,
     station: StationId,
     code: &str,
-    actor: &Actor,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(Zone, bool), RepoError> {
     let before = find(&load_all(conn, station)?, code)?;
@@ -247,14 +173,49 @@ pub(super) fn retire(
         params![station.to_string(), code, ts(now)],
     )
     .map_err(map_err)?;
-    let after = publish(
-        conn,
-        station,
-        code,
-        actor,
-        "zone.retire",
-        Some(&before),
-        now,
-    )?;
-    Ok((after, true))
+    let change = (ZoneChange::Retire, Some(&before));
+    Ok((publish(conn, station, code, actor, change, now)?, true))
+}
+
+#[async_trait]
+impl ZoneStore for SqliteRepository {
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError> {
+        self.read(move |conn| load_all(conn, station)).await
+    }
+
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError> {
+        self.write_tx(move |tx| add_zone(tx, station, &zone, actor, now))
+            .await
+    }
+
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| update_zone(tx, station, &code, &update, actor, now))
+            .await
+    }
+
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError> {
+        let code = code.to_owned();
+        self.write_tx(move |tx| retire_zone(tx, station, &code, actor, now))
+            .await
+    }
 }

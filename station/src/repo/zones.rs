@@ -1,9 +1,16 @@
-//! Zones of a station's district as the station stores them.
+//! Zones of a station's district as the station stores them, and the rules
+//! every backend applies when they change.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postcso_model::{ZoneArea, ZoneInfo};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::{ActionLog, NewChange};
+use super::{Actor, RepoError, StationId};
 
 /// A zone: a delivery route or beat of the station's district, managed by its
 /// admins. Serialised as is into the feed's `zones` entries, from which each
@@ -93,9 +100,9 @@ pub(crate) struct ZoneFields {
 impl ZoneUpdate {
     /// What `before` becomes: `None` when nothing changes, a conflict when
     /// the zone is retired. Both backends decide an update here.
-    pub(crate) fn applied_to(&self, before: &Zone) -> Result<Option<ZoneFields>, super::RepoError> {
+    pub(crate) fn applied_to(&self, before: &Zone) -> Result<Option<ZoneFields>, RepoError> {
         if before.retired_at.is_some() {
-            return Err(super::RepoError::Conflict(format!(
+            return Err(RepoError::Conflict(format!(
                 "zone `{}` is retired and cannot be changed",
                 before.code
             )));
@@ -116,6 +123,126 @@ impl ZoneUpdate {
             && after.devices == before.devices;
         Ok((!unchanged).then_some(after))
     }
+}
+
+/// A zone read back, given its devices: `code, name, area_json, created_at,
+/// updated_at, retired_at`.
+pub(crate) fn zone_from(row: &impl Columns, devices: Vec<Uuid>) -> Result<Zone, RepoError> {
+    Ok(Zone {
+        code: row.text(0)?,
+        name: row.text(1)?,
+        area: row.opt_json(2, "zone area")?,
+        devices,
+        created_at: row.time(3)?,
+        updated_at: row.time(4)?,
+        retired_at: row.opt_time(5)?,
+    })
+}
+
+/// A zone's outline as the `area_json` column stores it.
+pub(crate) fn area_json(area: Option<&ZoneArea>) -> Result<Option<String>, RepoError> {
+    area.map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Storage(format!("cannot serialise a zone area: {e}")))
+}
+
+/// The zone of `code` among the station's; `NotFound("zone")` when none.
+pub(crate) fn find(zones: &[Zone], code: &str) -> Result<Zone, RepoError> {
+    zones
+        .iter()
+        .find(|z| z.code == code)
+        .cloned()
+        .ok_or(RepoError::NotFound("zone"))
+}
+
+/// The refusal of a second zone with the same code.
+pub(crate) fn code_taken(code: &str) -> RepoError {
+    RepoError::Conflict(format!(
+        "zone `{code}` already exists in this station (retired zones keep their code)"
+    ))
+}
+
+/// The three changes a zone goes through, each with its audit action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ZoneChange {
+    /// `zone.add`
+    Add,
+    /// `zone.update`
+    Update,
+    /// `zone.retire`
+    Retire,
+}
+
+impl ActionLog {
+    /// The audit row of a zone change (before and after, outlines reduced
+    /// to a point count) and the feed entry with the station's whole zone
+    /// list after it, in which `after` is.
+    pub(crate) fn zone_changed(
+        actor: Actor,
+        change: ZoneChange,
+        before: Option<&Zone>,
+        after: &Zone,
+        zones: &[Zone],
+    ) -> Result<Self, RepoError> {
+        let action = match change {
+            ZoneChange::Add => "zone.add",
+            ZoneChange::Update => "zone.update",
+            ZoneChange::Retire => "zone.retire",
+        };
+        Ok(Self {
+            actor,
+            audit: AuditRecord::new(
+                action,
+                "zone",
+                &after.code,
+                before.map(Zone::audit_view),
+                after.audit_view(),
+            ),
+            change: Some(NewChange::zones(zones)?),
+        })
+    }
+}
+
+/// A station's zones: admins change them, phones get them through the feed.
+///
+/// Every write runs in one transaction with its audit row and a `zones` feed
+/// entry carrying the whole list.
+#[async_trait]
+pub trait ZoneStore: Send + Sync {
+    /// The station's zones, retired ones included, in the order they were added.
+    async fn zones(&self, station: StationId) -> Result<Vec<Zone>, RepoError>;
+    /// Adds a zone: `Conflict` when the code exists, `NotFound("device")` when
+    /// a listed device is not one of the station's. Appends a `zones` feed entry
+    /// (the whole list) and a `zone.add` audit row.
+    async fn add_zone(
+        &self,
+        station: StationId,
+        zone: NewZone,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Zone, RepoError>;
+    /// Changes a zone's name, area or devices: `NotFound("zone")`,
+    /// `NotFound("device")`, `Conflict` when retired. Returns the zone and
+    /// whether anything changed; only a change writes the feed entry and the
+    /// `zone.update` audit row (before and after).
+    async fn update_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        update: ZoneUpdate,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
+    /// Retires a zone (never deletes it): feed entry and `zone.retire` audit
+    /// row. Returns the zone and whether this call retired it.
+    /// `NotFound("zone")`.
+    async fn retire_zone(
+        &self,
+        station: StationId,
+        code: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Zone, bool), RepoError>;
 }
 
 #[cfg(test)]
@@ -177,7 +304,7 @@ mod tests {
         };
         assert!(matches!(
             rename.applied_to(&before),
-            Err(super::super::RepoError::Conflict(_))
+            Err(RepoError::Conflict(_))
         ));
     }
 }

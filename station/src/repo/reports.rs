@@ -1,0 +1,262 @@
+//! Reports and their photo manifests as the station stores them: the
+//! idempotent delivery, reading a report, and triage decisions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postcso_model::{ReportContent, ReportId, ReviewStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::AuditRecord;
+use super::columns::Columns;
+use super::feed::{ActionLog, NewChange};
+use super::{Actor, RepoError, ReportEventKind, StationId};
+
+/// A photo of a report's manifest and whether its bytes have arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPhoto {
+    /// Position in the carrier's order, from 0.
+    pub position: u32,
+    /// SHA-256 from the manifest.
+    pub sha256: String,
+    /// Size from the manifest.
+    pub size: u64,
+    /// Media type from the manifest.
+    pub content_type: String,
+    /// Whether the bytes arrived and matched the hash.
+    pub received: bool,
+}
+
+/// A report as the station stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    /// The carrier's id for it.
+    pub id: ReportId,
+    /// Tenant.
+    pub station_id: StationId,
+    /// The device that delivered it: its owner for carrier-level access.
+    pub device_id: Uuid,
+    /// The content exactly as validated.
+    pub content: ReportContent,
+    /// [`postcso_model::content_hash`] of the content.
+    pub content_hash: String,
+    /// Review status.
+    pub status: ReviewStatus,
+    /// The supervisor's reason for the status, if one was given.
+    pub status_reason: Option<String>,
+    /// True once every photo of the manifest has arrived.
+    pub complete: bool,
+    /// When the station first stored it.
+    pub received_at: DateTime<Utc>,
+    /// The manifest with arrival state.
+    pub photos: Vec<StoredPhoto>,
+}
+
+/// The result of an idempotent report PUT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutOutcome {
+    /// First delivery: stored now.
+    Created(StoredReport),
+    /// A retry of the same content by the same device: nothing changed.
+    Unchanged(StoredReport),
+    /// The id is taken by different content (or another device or station).
+    Conflict,
+}
+
+/// The result of a triage decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    /// The status before.
+    pub before: ReviewStatus,
+    /// The report after (unchanged when `changed` is false).
+    pub report: StoredReport,
+    /// False when the report already had that status and reason: nothing
+    /// was written, no audit row, no feed entry.
+    pub changed: bool,
+}
+
+impl StoredReport {
+    /// A report as a first delivery stores it: status `received`, no reason,
+    /// no photo arrived yet (so complete only when the manifest is empty).
+    /// `received_at` must be as the database keeps it ([`super::columns::micros`]).
+    pub(crate) fn received(
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        let photos = content
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(position, p)| StoredPhoto {
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                sha256: p.sha256.clone(),
+                size: p.size,
+                content_type: p.content_type.clone(),
+                received: false,
+            })
+            .collect();
+        Self {
+            id: content.id,
+            station_id: station,
+            device_id,
+            complete: content.photos.is_empty(),
+            content,
+            content_hash,
+            status: ReviewStatus::Received,
+            status_reason: None,
+            received_at,
+            photos,
+        }
+    }
+}
+
+/// A report read back, given its id, station and manifest: `device_id,
+/// content_hash, content_json, status, complete, received_at, status_reason`.
+pub(crate) fn report_from(
+    row: &impl Columns,
+    station: StationId,
+    id: ReportId,
+    photos: Vec<StoredPhoto>,
+) -> Result<StoredReport, RepoError> {
+    Ok(StoredReport {
+        id,
+        station_id: station,
+        device_id: row.uuid(0)?,
+        content: row.json(2, "stored report")?,
+        content_hash: row.text(1)?,
+        status: ReviewStatus::from(row.text(3)?),
+        status_reason: row.opt_text(6)?,
+        complete: row.flag(4)?,
+        received_at: row.time(5)?,
+        photos,
+    })
+}
+
+/// A manifest entry read back: `position, sha256, size, content_type, received`.
+pub(crate) fn photo_from(row: &impl Columns) -> Result<StoredPhoto, RepoError> {
+    Ok(StoredPhoto {
+        position: u32::try_from(row.count(0)?).unwrap_or(u32::MAX),
+        sha256: row.text(1)?,
+        size: row.count(2)?,
+        content_type: row.text(3)?,
+        received: row.flag(4)?,
+    })
+}
+
+/// Who holds a report id already, read back: `station_id, device_id,
+/// content_hash`. A delivery of a taken id is compared with it.
+pub(crate) struct ReportOwner {
+    station: StationId,
+    device: Uuid,
+    content_hash: String,
+}
+
+impl ReportOwner {
+    /// Reads the owner columns.
+    pub(crate) fn from_row(row: &impl Columns) -> Result<Self, RepoError> {
+        Ok(Self {
+            station: StationId(row.uuid(0)?),
+            device: row.uuid(1)?,
+            content_hash: row.text(2)?,
+        })
+    }
+
+    /// The idempotency rule: a delivery repeats the stored one when the same
+    /// device of the same station sends the same content again; anything
+    /// else under a taken id is a conflict, never a second row.
+    pub(crate) fn is_retry(&self, station: StationId, device: Uuid, content_hash: &str) -> bool {
+        self.station == station && self.device == device && self.content_hash == content_hash
+    }
+}
+
+impl StatusChange {
+    /// The triage rule for a decision that sets the status and reason the
+    /// report already has: nothing is written. `None` when it changes something.
+    pub(crate) fn unchanged(
+        before: &StoredReport,
+        status: &ReviewStatus,
+        reason: Option<&str>,
+    ) -> Option<Self> {
+        (before.status == *status && before.status_reason.as_deref() == reason).then(|| Self {
+            before: before.status.clone(),
+            report: before.clone(),
+            changed: false,
+        })
+    }
+}
+
+impl ActionLog {
+    /// `report.create` by the delivering device, and the `created` feed entry.
+    pub(crate) fn report_created(report: &StoredReport) -> Self {
+        let after = json!({
+            "content_hash": report.content_hash,
+            "category": report.content.category.as_str(),
+            "photos": report.content.photos.len(),
+            "status": report.status.as_str(),
+        });
+        Self {
+            actor: Actor::device(report.device_id),
+            audit: AuditRecord::new("report.create", "report", report.id, None, after),
+            change: Some(NewChange::Report {
+                report: report.id,
+                event: ReportEventKind::Created,
+            }),
+        }
+    }
+
+    /// `report.status` (triage, or an inspection's assignment), and the
+    /// `status` feed entry, which the filing carrier sees.
+    pub(crate) fn report_status(
+        actor: Actor,
+        before: &StoredReport,
+        status: &ReviewStatus,
+        reason: Option<&str>,
+    ) -> Self {
+        let from = json!({ "status": before.status.as_str(), "reason": before.status_reason });
+        let to = json!({ "status": status.as_str(), "reason": reason });
+        Self {
+            actor,
+            audit: AuditRecord::new("report.status", "report", before.id, Some(from), to),
+            change: Some(NewChange::Report {
+                report: before.id,
+                event: ReportEventKind::Status,
+            }),
+        }
+    }
+}
+
+/// Reports: phones deliver them, staff read them, supervisors triage them.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores a report exactly once, with its `created` feed entry and
+    /// `report.create` audit row; see [`PutOutcome`].
+    async fn put_report(
+        &self,
+        station: StationId,
+        device_id: Uuid,
+        content: ReportContent,
+        content_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, RepoError>;
+    /// A report of the station, if it exists there.
+    async fn report(
+        &self,
+        station: StationId,
+        id: ReportId,
+    ) -> Result<Option<StoredReport>, RepoError>;
+    /// Sets a report's review status and reason, with its audit row and feed
+    /// entry in the same transaction. `None` when the report is not in the station.
+    async fn set_report_status(
+        &self,
+        station: StationId,
+        id: ReportId,
+        status: ReviewStatus,
+        reason: Option<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StatusChange>, RepoError>;
+}
