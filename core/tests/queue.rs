@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use common::{file_report, open, png_bytes, seodaemun_fix};
 use postcso_core::model::{
-    CategoryCode, CategoryError, CategoryInfo, CategoryList, CreatedAtError, GeoPoint,
-    LocationSource, ReportId, ReportState,
+    CategoryCode, CategoryError, CategoryInfo, CategoryList, GeoPoint, LocationSource, ReportId,
+    ReportState,
 };
 use postcso_core::photo::{BlobError, PhotoError, PhotoInput};
 use postcso_core::{QueueConfig, QueueError, ReportQueue};
@@ -479,13 +479,13 @@ fn stamp_created_at(dir: &std::path::Path, id: ReportId, created_at: &str) {
 }
 
 #[test]
-fn a_draft_started_under_a_wrong_clock_is_refused_at_submit_and_kept_as_a_draft() {
+fn a_draft_started_under_a_wrong_clock_is_re_dated_at_submit() {
     let dir = tempfile::tempdir().unwrap();
     let q = open(dir.path());
-    for (created_at, expected) in [
-        ("1970-01-01T09:00:00+09:00", CreatedAtError::TooEarly),
-        ("2019-12-31T23:59:59Z", CreatedAtError::TooEarly),
-        ("9999-01-01T00:00:00+09:00", CreatedAtError::TooFarAhead),
+    for created_at in [
+        "1970-01-01T09:00:00+09:00",
+        "2019-12-31T23:59:59Z",
+        "9999-01-01T00:00:00+09:00",
     ] {
         let id = q.create_draft().unwrap();
         q.set_category(id, "crime_risk").unwrap();
@@ -493,30 +493,36 @@ fn a_draft_started_under_a_wrong_clock_is_refused_at_submit_and_kept_as_a_draft(
         q.attach_photo(id, PhotoInput::Bytes(&png_bytes(30, 20, 9)))
             .unwrap();
         stamp_created_at(dir.path(), id, created_at);
-        let before = q.get(id).unwrap();
+        let stamped = q.get(id).unwrap().created_at;
 
-        let err = q.submit(id).unwrap_err();
+        let before = Utc::now();
+        q.submit(id).unwrap();
+        let report = q.get(id).unwrap();
+        assert_eq!(report.state, ReportState::Queued, "{created_at}");
+        let sealed = report.created_at;
         assert!(
-            matches!(err, QueueError::CreatedAt(e) if e == expected),
-            "{created_at}: {err:?}"
+            sealed.with_timezone(&Utc) >= before - Duration::seconds(1)
+                && sealed.with_timezone(&Utc) <= Utc::now(),
+            "{created_at}: re-dated to the submit time, got {sealed}"
         );
-        assert!(err.to_string().contains("clock"), "{err}");
-        let after = q.get(id).unwrap();
-        assert_eq!(after, before, "the draft is kept as it was");
-        assert_eq!(after.state, ReportState::Draft);
-        assert!(after.content_hash.is_none());
-        // Still a draft: editable and deletable.
-        q.set_note(id, "still editable").unwrap();
+        assert_eq!(
+            sealed.offset(),
+            stamped.offset(),
+            "the phone's zone is kept"
+        );
+        postcso_core::model::check_created_at(&sealed, Utc::now()).unwrap();
     }
-    assert_eq!(q.stats().unwrap().queued, 0);
-    assert_eq!(q.stats().unwrap().drafts, 3);
 
-    // A clock a little fast (23 hours) is skew, not a wrong clock: sealed.
+    // A clock a little fast (23 hours) is skew, not a wrong clock: kept as stamped.
     let id = q.create_draft().unwrap();
     q.set_category(id, "crime_risk").unwrap();
     q.set_location(id, seodaemun_fix(8)).unwrap();
-    let ahead = (Utc::now() + Duration::hours(23)).to_rfc3339();
-    stamp_created_at(dir.path(), id, &ahead);
+    let ahead =
+        chrono::DateTime::parse_from_rfc3339(&(Utc::now() + Duration::hours(23)).to_rfc3339())
+            .unwrap();
+    stamp_created_at(dir.path(), id, &ahead.to_rfc3339());
     q.submit(id).unwrap();
-    assert_eq!(q.get(id).unwrap().state, ReportState::Queued);
+    let report = q.get(id).unwrap();
+    assert_eq!(report.state, ReportState::Queued);
+    assert_eq!(report.created_at, ahead);
 }

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 use rusqlite::{Transaction, params};
 
 pub(crate) use delivery::{Delivery, PhotoDelivery};
@@ -29,9 +29,9 @@ pub use observe::{QueueChange, QueueObserver};
 pub use view::{AttachedPhoto, PhotoEntry, QueueStats, Report, ReportSummary, SubmitReceipt};
 
 use crate::model::{
-    CategoryCode, CategoryInfo, CategoryList, GeoPoint, GeoPolicy, LocationSource,
-    MAX_PHOTOS_DEFAULT, Note, PhotoManifestEntry, ReportContent, ReportEvent, ReportId,
-    ReportState, ReviewStatus, content_hash,
+    CREATED_AT_EARLIEST, CategoryCode, CategoryInfo, CategoryList, GeoPoint, GeoPolicy,
+    LocationSource, MAX_PHOTOS_DEFAULT, Note, PhotoManifestEntry, ReportContent, ReportEvent,
+    ReportId, ReportState, ReviewStatus, content_hash,
 };
 use crate::photo::{ExifLocation, PhotoInput, PhotoOptions, PhotoStore, process_photo};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -271,9 +271,23 @@ impl ReportQueue {
     /// report survives a kill or power cut from that moment on. A report reopened
     /// by [`ReportQueue::retry_rejected`] is re-validated and re-sealed under its
     /// id, and the station's earlier refusal message is cleared.
+    ///
+    /// A draft started under a wrong clock (a `created_at` before 2020 or more
+    /// than a day ahead, the rule the station applies too) is re-dated to the
+    /// submit time when the phone's clock is plausible by then, so it is never
+    /// stranded; while the clock itself reads before 2020 the submit is refused
+    /// with [`QueueError::CreatedAt`] and the draft is kept as it was.
     pub fn submit(&self, id: ReportId) -> Result<SubmitReceipt, QueueError> {
+        self.submit_at(id, Utc::now())
+    }
+
+    /// [`ReportQueue::submit`] with the phone's clock reading `now`.
+    pub(crate) fn submit_at(
+        &self,
+        id: ReportId,
+        now: DateTime<Utc>,
+    ) -> Result<SubmitReceipt, QueueError> {
         let categories = self.read_categories().clone();
-        let now = Utc::now();
         let receipt = self.store.write(|tx| {
             let draft = rows::load_report(tx, id)?.ok_or(QueueError::NotFound(id))?;
             draft.state.apply(ReportEvent::Submit)?;
@@ -283,9 +297,7 @@ impl ReportQueue {
                 .ok_or(QueueError::Missing("category"))?;
             let category = categories.validate_for_new_report(category)?;
             let location = draft.location.ok_or(QueueError::Missing("location"))?;
-            // The station applies the same rule by its clock; refusing here keeps
-            // the draft instead of sealing a report bound to be rejected.
-            crate::model::check_created_at(&draft.created_at, now)?;
+            let created_at = plausible_created_at(tx, id, draft.created_at, now)?;
             if draft.photos.len() > self.config.max_photos {
                 return Err(QueueError::TooManyPhotos {
                     max: self.config.max_photos,
@@ -311,7 +323,7 @@ impl ReportQueue {
                 category,
                 note,
                 location,
-                created_at: draft.created_at,
+                created_at,
                 photos: manifest,
             };
             let json = content.canonical_json();
@@ -577,6 +589,38 @@ fn touch(tx: &Transaction<'_>, id: ReportId) -> Result<(), QueueError> {
         params![id.to_string(), Utc::now().timestamp_millis()],
     )?;
     Ok(())
+}
+
+/// The `created_at` to seal: the draft's own when it passes the rule the station
+/// applies too (`check_created_at`). A draft started under a wrong clock is
+/// re-dated to `now` when `now` itself is plausible, since the clock that
+/// stamped it gave no information and refusing would strand the draft for good;
+/// while the clock still reads before 2020 the submit is refused instead. The
+/// draft's offset is kept (the phone's zone, not its clock, was right).
+fn plausible_created_at(
+    tx: &Transaction<'_>,
+    id: ReportId,
+    created_at: DateTime<FixedOffset>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<FixedOffset>, QueueError> {
+    let Err(wrong) = crate::model::check_created_at(&created_at, now) else {
+        return Ok(created_at);
+    };
+    if now < CREATED_AT_EARLIEST {
+        return Err(wrong.into());
+    }
+    let redated = now.with_timezone(created_at.offset());
+    tx.execute(
+        "UPDATE reports SET created_at = ?2, created_at_ms = ?3 WHERE id = ?1 AND state = 'draft'",
+        params![
+            id.to_string(),
+            redated.to_rfc3339(),
+            redated.timestamp_millis()
+        ],
+    )?;
+    // No time in the log: only that the draft's stamp was not usable, and why.
+    tracing::warn!(report_id = %id, reason = %wrong, "re-dated a draft started under a wrong clock");
+    Ok(redated)
 }
 
 fn set_state(tx: &Transaction<'_>, id: ReportId, state: ReportState) -> Result<(), QueueError> {

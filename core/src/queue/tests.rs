@@ -464,3 +464,46 @@ fn a_refusal_is_recorded_whole_or_not_at_all() {
     assert_eq!(report.state, S::RejectedByServer);
     assert_eq!(report.server_message.as_deref(), Some("refused"));
 }
+
+#[test]
+fn a_draft_is_refused_while_the_clock_reads_before_2020_and_re_dated_once_it_is_right() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let queue = open(dir.path());
+    let id = located_draft(&queue, "other");
+    // create_draft stamped the draft with this (right) clock; the clock is now
+    // reset to 1970, so the stamp looks years ahead and `now` is implausible.
+    let reset: DateTime<Utc> = "1970-01-01T00:00:00Z".parse().expect("time");
+    let before = queue.get(id).expect("get");
+    assert!(matches!(
+        queue.submit_at(id, reset),
+        Err(QueueError::CreatedAt(
+            crate::model::CreatedAtError::TooFarAhead
+        ))
+    ));
+    assert_eq!(
+        queue.get(id).expect("get"),
+        before,
+        "the draft is kept as it was"
+    );
+
+    // A year later by a right clock, the stamp is plausible and kept.
+    let later = before.created_at.with_timezone(&Utc) + chrono::Duration::days(365);
+    queue.submit_at(id, later).expect("submit");
+    let sealed = queue.sealed_content(id).expect("sealed");
+    assert_eq!(sealed.created_at, before.created_at);
+
+    // A draft stamped by a reset clock is sealed with the submit time instead.
+    let stale = located_draft(&queue, "other");
+    side_connection(dir.path())
+        .execute(
+            "UPDATE reports SET created_at = '1970-01-01T09:00:00+09:00', created_at_ms = 0 \
+             WHERE id = ?1",
+            [stale.to_string()],
+        )
+        .expect("stamp");
+    queue.submit_at(stale, later).expect("submit");
+    let sealed = queue.sealed_content(stale).expect("sealed");
+    assert_eq!(sealed.created_at.with_timezone(&Utc), later);
+    assert_eq!(sealed.created_at.offset().local_minus_utc(), 9 * 3600);
+    assert_eq!(queue.get(stale).expect("get").created_at, sealed.created_at);
+}
