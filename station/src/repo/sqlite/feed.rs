@@ -9,12 +9,29 @@ use postcso_model::ReportId;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{all_rows, ts};
-use super::{SqliteRepository, cached_execute, cached_row, map_err, reports};
+use super::{SqliteRepository, cached_execute, cached_row, map_err};
 use crate::repo::audit::{AUDIT_COLUMNS, AuditRecord, audit_entry_from};
 use crate::repo::feed::{ActionLog, CHANGE_COLUMNS, NewChange, change_from};
 use crate::repo::{
     Actor, Audience, AuditEntry, Change, FeedStore, RepoError, ReportEventKind, StationId,
 };
+
+/// How many photos of a report's manifest have not arrived yet: what a
+/// report's feed entry says, and what decides its completion.
+pub(super) fn photos_missing(
+    conn: &Connection,
+    station: StationId,
+    report: &str,
+) -> Result<i64, RepoError> {
+    cached_row(
+        conn,
+        "SELECT count(*) FROM report_photos
+         WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
+        params![station.to_string(), report],
+        |r| r.get(0),
+    )
+    .map_err(map_err)
+}
 
 /// The next per-station sequence number. Only called inside a write
 /// transaction, where the single writer makes `max + 1` race-free.
@@ -85,7 +102,7 @@ fn append_report(
     .optional()
     .map_err(map_err)?;
     let (device_id, status, reason, complete) = state.ok_or(RepoError::NotFound("report"))?;
-    let missing = reports::photos_missing(conn, station, &id)?;
+    let missing = photos_missing(conn, station, &id)?;
     let seq = next_seq(conn, station)?;
     cached_execute(
         conn,

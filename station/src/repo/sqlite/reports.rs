@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::rows::{all_rows, first_row, ts};
-use super::{SqliteRepository, cached_row, feed, map_err};
+use super::{SqliteRepository, feed, map_err};
 use crate::repo::columns::micros;
 use crate::repo::feed::ActionLog;
 use crate::repo::reports::{ReportOwner, photo_from, report_from};
@@ -124,22 +124,6 @@ pub(super) fn load(
         |r| photo_from(r),
     )?;
     Ok(Some(report))
-}
-
-/// How many photos of a report's manifest have not arrived yet.
-pub(super) fn photos_missing(
-    conn: &Connection,
-    station: StationId,
-    report: &str,
-) -> Result<i64, RepoError> {
-    cached_row(
-        conn,
-        "SELECT count(*) FROM report_photos
-         WHERE station_id = ?1 AND report_id = ?2 AND received_at IS NULL",
-        params![station.to_string(), report],
-        |r| r.get(0),
-    )
-    .map_err(map_err)
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::rows::{all_rows, first_row, ts};
-use super::{SqliteRepository, cached_execute, cached_row, feed, map_err, reports};
+use super::{SqliteRepository, cached_execute, cached_row, feed, map_err};
 use crate::repo::uploads::{Completion, UPLOAD_COLUMNS, upload_from};
 use crate::repo::{NewUpload, RepoError, StationId, Upload, UploadCompletion, UploadStore};
 
@@ -111,7 +111,7 @@ fn complete(
     )
     .map_err(map_err)?;
     let was_complete = report_complete(tx)?;
-    let missing = reports::photos_missing(tx, station, &report)?;
+    let missing = feed::photos_missing(tx, station, &report)?;
     let done = Completion::decide(
         &upload,
         was_complete,
