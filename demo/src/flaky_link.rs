@@ -158,13 +158,16 @@ async fn weather(
 ) {
     let base = stats.bytes_up.load(Ordering::SeqCst);
     for (at, length) in storm.outages {
-        let notified = crossed.notified();
-        next_cut.store(base.saturating_add(at), Ordering::SeqCst);
-        // A relay may already have passed the point while it was being armed.
-        if stats.bytes_up.load(Ordering::SeqCst) >= base.saturating_add(at) {
-            trip(&next_cut, &down, &stats);
+        let point = base.saturating_add(at);
+        next_cut.store(point, Ordering::SeqCst);
+        // The relays may have passed the point before it was armed; then the
+        // storm trips it itself. Otherwise the relay that crosses it does and
+        // wakes the storm (`notify_one` keeps the wake if it comes first).
+        let passed_before_armed =
+            stats.bytes_up.load(Ordering::SeqCst) >= point && trip(&next_cut, &down, &stats);
+        if !passed_before_armed {
+            crossed.notified().await;
         }
-        notified.await;
         tokio::time::sleep(length).await;
         let _ = down.send(false);
     }

@@ -35,6 +35,13 @@ impl ReportId {
     }
 }
 
+/// A stored id read back as a UUID (the station's PostgreSQL `uuid` columns).
+impl From<Uuid> for ReportId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
 impl Default for ReportId {
     fn default() -> Self {
         Self::new()

@@ -65,11 +65,14 @@ impl Failure {
                 reason: format!("station answered {}", status.as_u16()),
                 retry_after: retry_after(headers),
             },
-            code => Self::Permanent {
-                status: code,
-                problem: problem_type(body),
-                message: problem_message(status, body),
-            },
+            code => {
+                let (problem, message) = read_problem(status, body);
+                Self::Permanent {
+                    status: code,
+                    problem,
+                    message,
+                }
+            }
         }
     }
 }
@@ -81,19 +84,9 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     parse_retry_after(value, date)
 }
 
-/// The kind an RFC 9457 problem document names in its `type` member.
-fn problem_type(body: &[u8]) -> Option<ProblemType> {
-    #[derive(serde::Deserialize)]
-    struct Kind {
-        #[serde(rename = "type")]
-        type_uri: String,
-    }
-    let kind: Kind = serde_json::from_slice(body).ok()?;
-    ProblemType::from_uri(&kind.type_uri)
-}
-
-/// A readable message from an RFC 9457 problem document, naming the fields at fault.
-fn problem_message(status: StatusCode, body: &[u8]) -> String {
+/// The kind an RFC 9457 problem document names in its `type` member, and a
+/// readable message naming the fields at fault; one parse of the body.
+fn read_problem(status: StatusCode, body: &[u8]) -> (Option<ProblemType>, String) {
     #[derive(serde::Deserialize)]
     struct FieldError {
         pointer: Option<String>,
@@ -101,13 +94,16 @@ fn problem_message(status: StatusCode, body: &[u8]) -> String {
     }
     #[derive(serde::Deserialize)]
     struct Problem {
+        #[serde(rename = "type")]
+        type_uri: Option<String>,
         title: Option<String>,
         detail: Option<String>,
         #[serde(default)]
         errors: Vec<FieldError>,
     }
-    let mut message = match serde_json::from_slice::<Problem>(body) {
+    let (kind, mut message) = match serde_json::from_slice::<Problem>(body) {
         Ok(p) => {
+            let kind = p.type_uri.as_deref().and_then(ProblemType::from_uri);
             let mut parts: Vec<String> = p.detail.or(p.title).into_iter().collect();
             parts.extend(p.errors.into_iter().map(|e| {
                 format!(
@@ -116,9 +112,9 @@ fn problem_message(status: StatusCode, body: &[u8]) -> String {
                     e.detail.unwrap_or_default()
                 )
             }));
-            parts.join("; ")
+            (kind, parts.join("; "))
         }
-        Err(_) => String::new(),
+        Err(_) => (None, String::new()),
     };
     if message.is_empty() {
         message = format!("the station refused the report ({status})");
@@ -126,7 +122,7 @@ fn problem_message(status: StatusCode, body: &[u8]) -> String {
     if message.chars().count() > MAX_MESSAGE_CHARS {
         message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
     }
-    message
+    (kind, message)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use postcso_model::PhotoManifestEntry;
 
 use super::Violation;
+use crate::blob;
 use crate::config::ServerConfig;
 
 /// The media type every photo travels as, after the phone's processing.
@@ -42,7 +43,8 @@ pub fn check(photos: &[PhotoManifestEntry], limits: ManifestLimits) -> Vec<Viola
         });
     }
     for (index, photo) in photos.iter().enumerate() {
-        if !is_sha256_hex(&photo.sha256) {
+        // The hash names the photo in the blob store: the store's own key rule.
+        if blob::check_key(&photo.sha256).is_err() {
             violations.push(Violation::PhotoHashMalformed { index });
         } else if photos[..index].iter().any(|p| p.sha256 == photo.sha256) {
             violations.push(Violation::PhotoListedTwice { index });
@@ -58,12 +60,4 @@ pub fn check(photos: &[PhotoManifestEntry], limits: ManifestLimits) -> Vec<Viola
         }
     }
     violations
-}
-
-/// 64 lowercase hex digits: the form photos are named by in the blob store.
-fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -41,8 +41,7 @@ pub(crate) trait Columns {
 
     /// A report id column.
     fn report_id(&self, idx: usize) -> Result<ReportId, RepoError> {
-        let id = self.uuid(idx)?;
-        ReportId::parse(&id.hyphenated().to_string()).map_err(|e| bad_column(idx, e))
+        self.uuid(idx).map(ReportId::from)
     }
 
     /// A text column holding JSON; `what` names it in the error.
