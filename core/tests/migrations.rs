@@ -255,6 +255,9 @@ fn write_v1(conn: &Connection) {
                 location: location.unwrap(),
                 created_at: chrono::DateTime::parse_from_rfc3339(&created_at).unwrap(),
                 photos: photos.clone(),
+                zones: Vec::new(),
+                district: None,
+                follow_up_of: None,
             };
             (content.canonical_json(), content_hash(&content))
         });

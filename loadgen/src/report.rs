@@ -42,6 +42,9 @@ pub fn new_report(
         location,
         created_at: now.with_timezone(&offset),
         photos,
+        zones: Vec::new(),
+        district: None,
+        follow_up_of: None,
     })
 }
 

@@ -90,10 +90,19 @@ pub enum FeedEntry {
         categories: Vec<CategoryInfo>,
     },
     /// For carrier phones: the station's full zone list (replace the local
-    /// copy), with `assigned` set on the phone's own zones.
+    /// copy), with `assigned` set on the phone's own zones. Written by
+    /// stations before zone deltas ([`FeedEntry::Zone`]); still read.
     Zones {
         /// Zones, retired ones included.
         zones: Vec<ZoneInfo>,
+    },
+    /// For carrier phones: one zone was added or changed (add it, or replace
+    /// the local copy of the same code), with `assigned` set for this phone.
+    /// Zone changes travel as these deltas, so a phone that was away for a
+    /// month catches up with the zones that changed, not the whole list each time.
+    Zone {
+        /// The zone as it is now (retired ones included, flagged).
+        zone: ZoneInfo,
     },
     /// A kind this build does not know (never written by the station).
     #[serde(other)]

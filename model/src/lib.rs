@@ -26,4 +26,7 @@ pub use lifecycle::{IllegalTransition, ReportEvent, ReportState, ReviewStatus};
 pub use note::{MAX_NOTE_CHARS, Note, NoteError};
 pub use problem::ProblemType;
 pub use report::{MAX_PHOTOS_DEFAULT, PhotoManifestEntry, ReportContent, ReportId, content_hash};
-pub use zone::{MAX_AREA_POSITIONS, ZoneArea, ZoneAreaError, ZoneInfo};
+pub use zone::{
+    AreaPlace, AreaRepairs, MAX_AREA_POSITIONS, Rings, ZoneArea, ZoneAreaError, ZoneIndex,
+    ZoneInfo, ZoneKind, ZoneNear, in_force, metres_between, valid_zone_code,
+};

@@ -84,6 +84,20 @@ pub struct ReportContent {
     pub created_at: DateTime<FixedOffset>,
     /// Photos in the carrier's order.
     pub photos: Vec<PhotoManifestEntry>,
+    /// Codes of the station's zones (beats, watch areas, jurisdiction) the
+    /// phone found `location` in at submit, from its offline copy: sealed in
+    /// the content so the station sees what the phone saw. Absent from the
+    /// JSON when empty, so reports from before zones hash as they did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    /// The jurisdiction zone `location` fell in, as the phone saw it; absent
+    /// when it fell outside all of them (the station then names the district).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// For a follow-up (more photos or a note on a report already sent): the
+    /// report it adds to. The station shows it on that report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_of: Option<ReportId>,
 }
 
 impl ReportContent {
@@ -139,6 +153,9 @@ mod tests {
                 size: 120_000,
                 content_type: "image/jpeg".into(),
             }],
+            zones: Vec::new(),
+            district: None,
+            follow_up_of: None,
         }
     }
 
@@ -191,5 +208,24 @@ mod tests {
         let mut wire = serde_json::to_value(sample()).unwrap();
         wire["mood"] = serde_json::json!("grumpy");
         assert!(serde_json::from_value::<ReportContent>(wire).is_ok());
+    }
+
+    #[test]
+    fn zones_district_and_parent_are_sealed_but_absent_ones_keep_old_hashes() {
+        let plain = sample();
+        let wire = serde_json::to_value(&plain).unwrap();
+        for field in ["zones", "district", "follow_up_of"] {
+            assert!(wire.get(field).is_none(), "{field} written when empty");
+        }
+        let mut placed = plain.clone();
+        placed.zones = vec!["yeonhui-dark-alley".into(), "seodaemun".into()];
+        placed.district = Some("seodaemun".into());
+        assert_ne!(content_hash(&placed), content_hash(&plain));
+        let mut follow_up = plain.clone();
+        follow_up.follow_up_of = Some(ReportId::new());
+        assert_ne!(content_hash(&follow_up), content_hash(&plain));
+        let back: ReportContent =
+            serde_json::from_str(&placed.canonical_json()).expect("round trip");
+        assert_eq!(back, placed);
     }
 }

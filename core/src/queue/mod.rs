@@ -325,6 +325,9 @@ impl ReportQueue {
                 location,
                 created_at,
                 photos: manifest,
+                zones: Vec::new(),
+                district: None,
+                follow_up_of: None,
             };
             let json = content.canonical_json();
             let hash = content_hash(&content);

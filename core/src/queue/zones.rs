@@ -4,7 +4,7 @@
 use rusqlite::params;
 
 use super::{QueueError, ReportQueue};
-use crate::model::{ZoneArea, ZoneInfo};
+use crate::model::{ZoneArea, ZoneInfo, ZoneKind};
 
 impl ReportQueue {
     /// The zones the station last sent, retired ones included, in its order.
@@ -12,60 +12,95 @@ impl ReportQueue {
     pub fn zones(&self) -> Result<Vec<ZoneInfo>, QueueError> {
         self.store.read(|tx| -> Result<Vec<ZoneInfo>, QueueError> {
             let mut stmt = tx.prepare(
-                "SELECT code, name, area_json, assigned, retired FROM zones ORDER BY position",
+                "SELECT code, name, area_json, assigned, retired, zone_json FROM zones \
+                 ORDER BY position",
             )?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
+                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
                         r.get::<_, Option<String>>(2)?,
-                        r.get::<_, bool>(3)?,
-                        r.get::<_, bool>(4)?,
+                        (r.get::<_, bool>(3)?, r.get::<_, bool>(4)?),
+                        r.get::<_, Option<String>>(5)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows
                 .into_iter()
-                .map(|(code, name, area, assigned, retired)| ZoneInfo {
-                    code,
-                    name,
-                    area: area.and_then(|text| serde_json::from_str(&text).ok()),
-                    assigned,
-                    retired,
+                .map(|((code, name), area, (assigned, retired), whole)| {
+                    let area = area.and_then(|text| serde_json::from_str(&text).ok());
+                    let legacy = || ZoneInfo {
+                        code: code.clone(),
+                        kind: ZoneKind::Beat,
+                        theme: None,
+                        name: name.clone(),
+                        name_en: None,
+                        guidance: None,
+                        valid_from: None,
+                        valid_until: None,
+                        area: area.clone(),
+                        assigned,
+                        retired,
+                    };
+                    whole
+                        .and_then(|text| serde_json::from_str::<ZoneInfo>(&text).ok())
+                        .map(|zone| ZoneInfo {
+                            area: area.clone(),
+                            ..zone
+                        })
+                        .unwrap_or_else(legacy)
                 })
                 .collect())
         })
     }
 
     /// Replaces the zones with the station's list, durably and atomically.
-    /// An outline that fails validation is dropped (the zone is kept without
-    /// it), so a bad outline can never break the app's map.
     pub fn replace_zones(&self, zones: &[ZoneInfo]) -> Result<(), QueueError> {
         self.store.write(|tx| -> Result<(), QueueError> {
             tx.execute("DELETE FROM zones", [])?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO zones (position, code, name, area_json, assigned, retired) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (i, zone) in zones.iter().enumerate() {
-                let area = zone
-                    .area
-                    .as_ref()
-                    .filter(|a| a.validate().is_ok())
-                    .and_then(|a: &ZoneArea| serde_json::to_string(a).ok());
-                insert.execute(params![
-                    i as i64,
-                    zone.code,
-                    zone.name,
-                    area,
-                    zone.assigned,
-                    zone.retired
-                ])?;
+            for zone in zones {
+                upsert(tx, zone)?;
             }
             Ok(())
         })
     }
+
+    /// Adds a zone the station added, or replaces the local copy of one it
+    /// changed (by code), durably: the feed's zone deltas.
+    pub fn upsert_zone(&self, zone: &ZoneInfo) -> Result<(), QueueError> {
+        self.store.write(|tx| upsert(tx, zone))
+    }
+}
+
+/// Stores one zone in place of any of the same code, keeping its position
+/// (or appending it). An outline that fails validation is dropped (the zone is
+/// kept without it), so a bad outline can never break the app's map.
+fn upsert(tx: &rusqlite::Transaction<'_>, zone: &ZoneInfo) -> Result<(), QueueError> {
+    let area = zone
+        .area
+        .as_ref()
+        .filter(|a| a.validate().is_ok())
+        .and_then(|a: &ZoneArea| serde_json::to_string(a).ok());
+    let whole = serde_json::to_string(&ZoneInfo {
+        area: None,
+        ..zone.clone()
+    })
+    .ok();
+    tx.execute(
+        "INSERT INTO zones (position, code, name, area_json, assigned, retired, zone_json) \
+         VALUES ((SELECT COALESCE(MAX(position), -1) + 1 FROM zones), ?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, area_json = excluded.area_json, \
+         assigned = excluded.assigned, retired = excluded.retired, zone_json = excluded.zone_json",
+        params![
+            zone.code,
+            zone.name,
+            area,
+            zone.assigned,
+            zone.retired,
+            whole
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -76,7 +111,13 @@ mod tests {
     fn zone(code: &str, area: Option<ZoneArea>) -> ZoneInfo {
         ZoneInfo {
             code: code.to_owned(),
+            kind: ZoneKind::Beat,
+            theme: None,
             name: format!("Zone {code}"),
+            name_en: None,
+            guidance: None,
+            valid_from: None,
+            valid_until: None,
             area,
             assigned: code == "route-1",
             retired: false,

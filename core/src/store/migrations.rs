@@ -15,6 +15,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/0002_flags_and_categories.sql"),
     include_str!("migrations/0003_delivery.sql"),
     include_str!("migrations/0004_zones.sql"),
+    include_str!("migrations/0005_zone_details.sql"),
 ];
 
 /// The schema version this build of the app writes.

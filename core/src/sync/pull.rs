@@ -82,6 +82,10 @@ impl Run {
                 self.db(move |q| q.replace_zones(&zones)).await?;
                 self.emit(SyncEvent::ZonesUpdated);
             }
+            FeedEntry::Zone { zone } => {
+                self.db(move |q| q.upsert_zone(&zone)).await?;
+                self.emit(SyncEvent::ZonesUpdated);
+            }
             // Supervisors' entries never reach a phone; unknown kinds are skipped.
             FeedEntry::Report { .. } | FeedEntry::Unknown => {}
         }

@@ -237,7 +237,13 @@ mod tests {
             FeedEntry::Zones {
                 zones: vec![ZoneInfo {
                     code: "route-1".into(),
+                    kind: postcso_model::ZoneKind::Beat,
+                    theme: None,
                     name: "Route 1".into(),
+                    name_en: None,
+                    guidance: None,
+                    valid_from: None,
+                    valid_until: None,
                     area: None,
                     assigned: true,
                     retired: false,

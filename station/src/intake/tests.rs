@@ -34,6 +34,9 @@ fn report(category: &str, photos: Vec<PhotoManifestEntry>) -> ReportContent {
             .expect("test location"),
         created_at: now.with_timezone(&FixedOffset::east_opt(9 * 3600).expect("offset")),
         photos,
+        zones: Vec::new(),
+        district: None,
+        follow_up_of: None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postcso_model::{ZoneArea, ZoneInfo};
+use postcso_model::{ZoneArea, ZoneInfo, ZoneKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -37,9 +37,7 @@ impl Zone {
     /// What the audit log keeps of a zone: everything but the outline's
     /// points (positions stay out of the log), of which it keeps only the count.
     pub(crate) fn audit_view(&self) -> serde_json::Value {
-        let points = self.area.as_ref().map(|ZoneArea::Polygon { coordinates }| {
-            coordinates.iter().map(Vec::len).sum::<usize>()
-        });
+        let points = self.area.as_ref().map(ZoneArea::position_count);
         serde_json::json!({
             "code": self.code,
             "name": self.name,
@@ -54,7 +52,13 @@ impl Zone {
     pub fn for_device(&self, device: Uuid) -> ZoneInfo {
         ZoneInfo {
             code: self.code.clone(),
+            kind: ZoneKind::Beat,
+            theme: None,
             name: self.name.clone(),
+            name_en: None,
+            guidance: None,
+            valid_from: None,
+            valid_until: None,
             area: self.area.clone(),
             assigned: self.devices.contains(&device),
             retired: self.retired_at.is_some(),

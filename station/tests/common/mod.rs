@@ -272,6 +272,9 @@ pub fn sample_report(photos: usize) -> Value {
                 content_type: "image/jpeg".into(),
             })
             .collect(),
+        zones: Vec::new(),
+        district: None,
+        follow_up_of: None,
     };
     serde_json::to_value(content).expect("to json")
 }
