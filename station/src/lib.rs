@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod fsync;
+pub mod geo;
 pub mod http;
 pub mod intake;
 pub mod repo;
