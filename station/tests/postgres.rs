@@ -512,7 +512,7 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     )
     .expect("v1 rows");
     let repo = PgRepository::connect(&url).await.expect("migrate");
-    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 2);
+    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 3);
     let station = StationId(station);
     let zone = repo
         .add_zone(
@@ -522,6 +522,7 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
                 name: "Route 1".into(),
                 area: None,
                 devices: Vec::new(),
+                ..NewZone::default()
             },
             Actor::console(),
             chrono::Utc::now(),
@@ -538,10 +539,11 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     assert!(matches!(feed[0].body, ChangeBody::Categories(_)));
     assert_eq!(feed[1].seq, 2);
     match &feed[1].body {
-        ChangeBody::Zones(list) => {
-            assert_eq!(list[0]["code"], zone.code.as_str());
+        ChangeBody::Zone(delta) => {
+            assert_eq!(delta["code"], zone.code.as_str());
+            assert_eq!(delta["kind"], "beat");
         }
-        other => panic!("expected a zone list, got {other:?}"),
+        other => panic!("expected a zone delta, got {other:?}"),
     }
     let audit = repo.audit_entries(station, 0, 10).await.expect("audit");
     assert_eq!(
@@ -590,6 +592,7 @@ async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
                         code,
                         area: None,
                         devices: Vec::new(),
+                        ..NewZone::default()
                     },
                     Actor::console(),
                     chrono::Utc::now(),
@@ -615,20 +618,21 @@ async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
         9,
         "each zone has its own position"
     );
-    // Each feed entry's list is the previous one plus the next zone: the
-    // changes ran one after another and are numbered in commit order.
+    // The zone deltas come in the order the zones were placed: the changes
+    // ran one after another and are numbered in commit order.
     let feed = repo
         .changes(station.id, Audience::Device(uuid::Uuid::now_v7()), 0, 100)
         .await
         .expect("feed");
-    let sizes: Vec<usize> = feed
+    let published: Vec<String> = feed
         .iter()
         .filter_map(|c| match &c.body {
-            ChangeBody::Zones(list) => Some(list.as_array().expect("list").len()),
+            ChangeBody::Zone(zone) => zone["code"].as_str().map(str::to_owned),
             _ => None,
         })
         .collect();
-    assert_eq!(sizes, (1..=9).collect::<Vec<_>>());
+    let placed: Vec<String> = zones.iter().map(|z| z.code.clone()).collect();
+    assert_eq!(published, placed);
     let audit = repo.audit_entries(station.id, 0, 100).await.expect("audit");
     assert_eq!(audit.iter().filter(|e| e.action == "zone.add").count(), 9);
 }

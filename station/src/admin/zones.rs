@@ -192,9 +192,9 @@ pub async fn zone_add(data: &DataDir, args: ZoneAddArgs<'_>) -> Result<(), CliEr
         .add_zone(station.id, zone, Actor::console(), Utc::now())
         .await?;
     print(format_args!(
-        "added {} {} ({}) to station {} with {} device(s)",
-        zone.kind.as_str().replace('_', " "),
+        "added zone {} ({}, {}) to station {} with {} device(s)",
         zone.code,
+        zone.kind.as_str(),
         zone.name,
         station.slug,
         zone.devices.len()
