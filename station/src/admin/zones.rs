@@ -194,8 +194,8 @@ pub async fn zone_add(data: &DataDir, args: ZoneAddArgs<'_>) -> Result<(), CliEr
     print(format_args!(
         "added zone {} ({}, {}) to station {} with {} device(s)",
         zone.code,
-        zone.kind.as_str(),
         zone.name,
+        zone.kind.as_str(),
         station.slug,
         zone.devices.len()
     ))?;

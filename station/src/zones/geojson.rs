@@ -55,6 +55,8 @@ fn summary(faults: &[Fault]) -> String {
 pub struct FeatureRead {
     /// Index in the collection's `features`.
     pub index: usize,
+    /// Its `code` property, when it has one, to name it in faults.
+    pub code: Option<String>,
     /// The properties (or their faults) and the geometry (or its faults).
     pub read: Result<(ZoneDraft, Option<ZoneArea>), Vec<Fault>>,
 }
@@ -228,7 +230,18 @@ struct RawFeature<'a> {
 }
 
 /// Reads one feature (index `index` of the collection).
-fn read_feature(raw: &RawValue, index: usize) -> Result<(ZoneDraft, Option<ZoneArea>), Vec<Fault>> {
+fn read_feature(raw: &RawValue, index: usize) -> FeatureRead {
+    let mut code = None;
+    let read = read_parts(raw, index, &mut code);
+    FeatureRead { index, code, read }
+}
+
+/// Reads one feature's parts, noting its code as soon as it is known.
+fn read_parts(
+    raw: &RawValue,
+    index: usize,
+    code: &mut Option<String>,
+) -> Result<(ZoneDraft, Option<ZoneArea>), Vec<Fault>> {
     let at = format!("/features/{index}");
     let feature: RawFeature<'_> = parse_at(raw.get(), &at).map_err(|f| vec![f])?;
     let mut faults = Vec::new();
@@ -237,6 +250,10 @@ fn read_feature(raw: &RawValue, index: usize) -> Result<(ZoneDraft, Option<ZoneA
     }
     let draft = match feature.properties {
         Some(raw) => parse_at::<ZoneDraft>(raw.get(), &format!("{at}/properties"))
+            .map(|draft| {
+                code.clone_from(&draft.code);
+                draft
+            })
             .map_err(|f| faults.push(f))
             .ok(),
         None => {
@@ -296,10 +313,7 @@ pub fn read_collection(text: &str) -> Result<Vec<FeatureRead>, GeoJsonError> {
     Ok(features
         .into_iter()
         .enumerate()
-        .map(|(index, raw)| FeatureRead {
-            index,
-            read: read_feature(raw, index),
-        })
+        .map(|(index, raw)| read_feature(raw, index))
         .collect())
 }
 

@@ -84,7 +84,7 @@ pub fn prepare(text: &str) -> Result<PreparedImport, GeoJsonError> {
         let (draft, area) = match feature.read {
             Ok(read) => read,
             Err(found) => {
-                faults.extend(labelled(found, &label(i, None)));
+                faults.extend(labelled(found, &label(i, feature.code.as_deref())));
                 continue;
             }
         };
