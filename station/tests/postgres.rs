@@ -567,6 +567,61 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     );
 }
 
+#[tokio::test]
+async fn a_version_2_databases_zones_become_beats_through_migration_3() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let (_, _, url) = fresh_database().await;
+    for sql in [
+        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../src/repo/postgres/migrations/0002_zones_inspections.sql"),
+    ] {
+        postgres_sql(&url, sql).expect("old schema");
+    }
+    let station = uuid::Uuid::now_v7();
+    postgres_sql(
+        &url,
+        &format!(
+            "CREATE TABLE schema_migrations (
+                 version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1), (2);
+             INSERT INTO stations VALUES ('{station}', 'mapo', 'Mapo', now());
+             INSERT INTO station_counters VALUES ('{station}', 1, 0);
+             INSERT INTO zones (station_id, code, position, name, created_at, updated_at)
+                 VALUES ('{station}', 'r1', 0, 'Route 1', now(), now());
+             INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES ('{station}', 1, 'zones', '[]', now());"
+        ),
+    )
+    .expect("v2 rows");
+    let repo = PgRepository::connect(&url).await.expect("migrate");
+    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 3);
+    let zones = repo.zones(StationId(station)).await.expect("zones");
+    assert_eq!(zones[0].kind, postcso_model::ZoneKind::Beat);
+    assert_eq!(
+        (zones[0].theme.as_ref(), zones[0].guidance.as_ref()),
+        (None, None)
+    );
+    let feed = repo
+        .changes(
+            StationId(station),
+            Audience::Device(uuid::Uuid::now_v7()),
+            0,
+            10,
+        )
+        .await
+        .expect("feed");
+    assert!(matches!(feed[0].body, ChangeBody::Zones(_)), "{feed:?}");
+    // The database keeps the rules too: known kinds, validity in order.
+    for sql in [
+        "UPDATE zones SET kind = 'bikeway'",
+        "UPDATE zones SET valid_from = now(), valid_until = now() - interval '1 day'",
+    ] {
+        assert!(postgres_sql(&url, sql).is_err(), "{sql} must be refused");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
     if skip_unless_postgres() {
