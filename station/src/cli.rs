@@ -258,47 +258,7 @@ pub enum DeviceCommand {
 pub enum ZoneCommand {
     /// Add a zone. Carriers' phones receive it with their next sync.
     #[command(after_help = EXIT_CODES_HELP)]
-    Add {
-        /// The data directory to work on.
-        #[command(flatten)]
-        data: DataDir,
-        /// Station slug.
-        #[arg(long)]
-        station: String,
-        /// Zone code, unique in the station forever, e.g. `route-12`.
-        #[arg(long, value_parser = parse_slug)]
-        code: String,
-        /// `beat` (default), `watch_area` or `jurisdiction`.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Watch areas: why it is watched, e.g. `women_living_alone`,
-        /// `parcel_theft_hotspot`, `school_route`, `dark_alley`.
-        #[arg(long)]
-        theme: Option<String>,
-        /// Display name in Korean.
-        #[arg(long, alias = "name-ko")]
-        name: String,
-        /// Display name in English.
-        #[arg(long)]
-        name_en: Option<String>,
-        /// What carriers should look for there (at most 500 characters).
-        #[arg(long)]
-        guidance: Option<String>,
-        /// When the zone comes into force, RFC 3339 (e.g. 2026-12-01T00:00:00+09:00).
-        #[arg(long, value_name = "TIME")]
-        valid_from: Option<String>,
-        /// When it stops being in force, RFC 3339; after --valid-from.
-        #[arg(long, value_name = "TIME")]
-        valid_until: Option<String>,
-        /// File holding the outline: a GeoJSON Polygon or MultiPolygon geometry
-        /// (or a Feature, or a collection of one) in WGS84. Clockwise rings are
-        /// rewound to RFC 7946 winding.
-        #[arg(long, value_name = "FILE")]
-        area_file: Option<PathBuf>,
-        /// A carrier device to assign (id or label); repeat for more.
-        #[arg(long = "device", value_name = "ID_OR_LABEL")]
-        devices: Vec<String>,
-    },
+    Add(Box<ZoneAddCommand>),
     /// List a station's zones, retired ones included.
     #[command(after_help = EXIT_CODES_HELP)]
     List {
@@ -353,6 +313,50 @@ pub enum ZoneCommand {
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
     },
+}
+
+/// `zone add`: a zone's fields as typed, checked as the API checks them.
+#[derive(Debug, Args)]
+pub struct ZoneAddCommand {
+    /// The data directory to work on.
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Station slug.
+    #[arg(long)]
+    pub station: String,
+    /// Zone code, unique in the station forever, e.g. `route-12`.
+    #[arg(long, value_parser = parse_slug)]
+    pub code: String,
+    /// `beat` (default), `watch_area` or `jurisdiction`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Watch areas: why it is watched, e.g. `women_living_alone`,
+    /// `parcel_theft_hotspot`, `school_route`, `dark_alley`.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Display name in Korean.
+    #[arg(long, alias = "name-ko")]
+    pub name: String,
+    /// Display name in English.
+    #[arg(long)]
+    pub name_en: Option<String>,
+    /// What carriers should look for there (at most 500 characters).
+    #[arg(long)]
+    pub guidance: Option<String>,
+    /// When the zone comes into force, RFC 3339 (e.g. 2026-12-01T00:00:00+09:00).
+    #[arg(long, value_name = "TIME")]
+    pub valid_from: Option<String>,
+    /// When it stops being in force, RFC 3339; after --valid-from.
+    #[arg(long, value_name = "TIME")]
+    pub valid_until: Option<String>,
+    /// File holding the outline: a GeoJSON Polygon or MultiPolygon geometry
+    /// (or a Feature, or a collection of one) in WGS84. Clockwise rings are
+    /// rewound to RFC 7946 winding.
+    #[arg(long, value_name = "FILE")]
+    pub area_file: Option<PathBuf>,
+    /// A carrier device to assign (id or label); repeat for more.
+    #[arg(long = "device", value_name = "ID_OR_LABEL")]
+    pub devices: Vec<String>,
 }
 
 /// Slugs and label prefixes: lowercase ASCII letters, digits, `-` and `_`, 1–40 long.
@@ -421,34 +425,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             device,
         }) => crate::admin::device_revoke(&data, &station, &device).await,
-        Command::Zone(ZoneCommand::Add {
-            data,
-            station,
-            code,
-            kind,
-            theme,
-            name,
-            name_en,
-            guidance,
-            valid_from,
-            valid_until,
-            area_file,
-            devices,
-        }) => {
+        Command::Zone(ZoneCommand::Add(add)) => {
             crate::admin::zone_add(
-                &data,
+                &add.data,
                 crate::admin::ZoneAddArgs {
-                    station: &station,
-                    code: &code,
-                    kind: kind.as_deref(),
-                    theme: theme.as_deref(),
-                    name: &name,
-                    name_en: name_en.as_deref(),
-                    guidance: guidance.as_deref(),
-                    valid_from: valid_from.as_deref(),
-                    valid_until: valid_until.as_deref(),
-                    area_file: area_file.as_deref(),
-                    devices: &devices,
+                    station: &add.station,
+                    code: &add.code,
+                    kind: add.kind.as_deref(),
+                    theme: add.theme.as_deref(),
+                    name: &add.name,
+                    name_en: add.name_en.as_deref(),
+                    guidance: add.guidance.as_deref(),
+                    valid_from: add.valid_from.as_deref(),
+                    valid_until: add.valid_until.as_deref(),
+                    area_file: add.area_file.as_deref(),
+                    devices: &add.devices,
                 },
             )
             .await

@@ -250,10 +250,7 @@ fn read_parts(
     }
     let draft = match feature.properties {
         Some(raw) => parse_at::<ZoneDraft>(raw.get(), &format!("{at}/properties"))
-            .map(|draft| {
-                code.clone_from(&draft.code);
-                draft
-            })
+            .inspect(|draft| code.clone_from(&draft.code))
             .map_err(|f| faults.push(f))
             .ok(),
         None => {
