@@ -698,3 +698,25 @@ async fn watch_areas_carry_theme_names_guidance_and_validity_to_the_phones() {
     assert!(!json!(rows).to_string().contains("126.9312"));
     server.stop().await;
 }
+
+#[test]
+fn the_openapi_document_describes_zone_files() {
+    let doc = serde_json::to_value(postcso_station::http::openapi_document()).expect("doc");
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "ImportReport",
+        "ImportedZoneReport",
+        "ImportOutcome",
+        "ZoneInfo",
+        "ZoneView",
+    ] {
+        assert!(schemas[name].is_object(), "{name} is documented");
+    }
+    let import = &doc["paths"]["/v1/zones/import"]["post"];
+    assert!(import["requestBody"]["content"]["application/geo+json"].is_object());
+    for status in ["200", "400", "403", "413", "422"] {
+        assert!(import["responses"][status].is_object(), "import {status}");
+    }
+    let export = &doc["paths"]["/v1/zones/export"]["get"]["responses"]["200"];
+    assert!(export["content"]["application/geo+json"].is_object());
+}
