@@ -4,11 +4,11 @@
 //! tells scripts what went wrong.
 
 mod sheet;
+mod zone_files;
 mod zones;
 
-pub use zones::{
-    JurisdictionSource, ZoneAddArgs, zone_add, zone_export, zone_import, zone_list, zone_retire,
-};
+pub use zone_files::{JurisdictionSource, zone_export, zone_import};
+pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -130,7 +130,7 @@ pub async fn station_create(
     name: &str,
     jurisdiction: JurisdictionSource<'_>,
 ) -> Result<(), CliError> {
-    let jurisdiction = zones::jurisdiction(jurisdiction)?;
+    let jurisdiction = zone_files::jurisdiction(jurisdiction)?;
     let repo = open_backend(&data.data_dir, data.database_url.as_deref()).await?;
     let station = repo.create_station(slug, name).await?;
     print(format_args!(
@@ -140,7 +140,7 @@ pub async fn station_create(
         repo.categories(station.id).await?.entries().len()
     ))?;
     match jurisdiction {
-        Some(made) => zones::add_jurisdiction(&*repo, &station, made).await,
+        Some(made) => zone_files::add_jurisdiction(&*repo, &station, made).await,
         None => Ok(()),
     }
 }
