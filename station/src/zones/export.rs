@@ -49,9 +49,9 @@ struct Properties<'a> {
     valid_until: Option<DateTime<Utc>>,
 }
 
-/// The zones in force or to come (retired ones are left out: they are kept
-/// for old references, not part of the district's map any more), as GeoJSON
-/// text, in the order they were added.
+/// The zones that are not retired (retired ones are kept for old
+/// references, not part of the district's map any more; expired ones stay,
+/// with their dates), as GeoJSON text, in the order they were added.
 pub fn feature_collection(zones: &[Zone]) -> Result<String, serde_json::Error> {
     let live: Vec<&Zone> = zones.iter().filter(|z| z.retired_at.is_none()).collect();
     let attributed = live.iter().any(|z| from_embedded_district(z).is_some());
