@@ -61,7 +61,8 @@ pub enum Command {
     /// List and revoke enrolled devices.
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Add, list and retire the zones (routes, beats) of a station's district.
+    /// Add, list, retire, import and export the zones of a station's district
+    /// (beats, watch areas, its jurisdiction).
     #[command(subcommand)]
     Zone(ZoneCommand),
 }
@@ -126,6 +127,16 @@ pub enum StationCommand {
         /// Display name, e.g. "Seodaemun Police Station".
         #[arg(long)]
         name: String,
+        /// Make the station's jurisdiction zone from an embedded Seoul district,
+        /// by its 5-digit 시군구 code, e.g. 11410 (서대문구); the zone is
+        /// coded `district-11410`.
+        #[arg(long, value_name = "CODE", conflicts_with = "jurisdiction_file")]
+        jurisdiction: Option<String>,
+        /// Make the station's jurisdiction zone from a GeoJSON file: a Polygon
+        /// or MultiPolygon geometry, a Feature, or a collection of one feature,
+        /// in WGS84; the zone is coded `jurisdiction`.
+        #[arg(long, value_name = "FILE")]
+        jurisdiction_file: Option<PathBuf>,
     },
     /// List the stations of the data dir.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -247,26 +258,7 @@ pub enum DeviceCommand {
 pub enum ZoneCommand {
     /// Add a zone. Carriers' phones receive it with their next sync.
     #[command(after_help = EXIT_CODES_HELP)]
-    Add {
-        /// The data directory to work on.
-        #[command(flatten)]
-        data: DataDir,
-        /// Station slug.
-        #[arg(long)]
-        station: String,
-        /// Zone code, unique in the station forever, e.g. `route-12`.
-        #[arg(long, value_parser = parse_slug)]
-        code: String,
-        /// Display name.
-        #[arg(long, value_parser = parse_zone_name)]
-        name: String,
-        /// File holding the outline as a GeoJSON Polygon geometry.
-        #[arg(long, value_name = "FILE")]
-        area_file: Option<PathBuf>,
-        /// A carrier device to assign (id or label); repeat for more.
-        #[arg(long = "device", value_name = "ID_OR_LABEL")]
-        devices: Vec<String>,
-    },
+    Add(Box<ZoneAddCommand>),
     /// List a station's zones, retired ones included.
     #[command(after_help = EXIT_CODES_HELP)]
     List {
@@ -290,16 +282,81 @@ pub enum ZoneCommand {
         #[arg(long)]
         code: String,
     },
+    /// Import zones from a GeoJSON FeatureCollection (WGS84), all or nothing:
+    /// each feature's properties are `code`, `kind`, `theme`, `name_ko`,
+    /// `name_en`, `guidance`, `valid_from`, `valid_until`; its geometry a
+    /// Polygon or MultiPolygon. Existing codes are updated (devices kept),
+    /// new ones added; one bad feature refuses the file and changes nothing.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Import {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// The GeoJSON file (at most 16 MiB).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Export the station's zones (not retired ones) as a GeoJSON
+    /// FeatureCollection that `zone import` takes back unchanged.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Export {
+        /// The data directory to work on.
+        #[command(flatten)]
+        data: DataDir,
+        /// Station slug.
+        #[arg(long)]
+        station: String,
+        /// File to write (must not exist); standard output when absent.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
 }
 
-/// Zone names: 1–100 characters without control characters.
-fn parse_zone_name(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    if (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control) {
-        Ok(s.to_owned())
-    } else {
-        Err("use 1-100 characters without control characters".to_owned())
-    }
+/// `zone add`: a zone's fields as typed, checked as the API checks them.
+#[derive(Debug, Args)]
+pub struct ZoneAddCommand {
+    /// The data directory to work on.
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Station slug.
+    #[arg(long)]
+    pub station: String,
+    /// Zone code, unique in the station forever, e.g. `route-12`.
+    #[arg(long, value_parser = parse_slug)]
+    pub code: String,
+    /// `beat` (default), `watch_area` or `jurisdiction`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Watch areas: why it is watched, e.g. `women_living_alone`,
+    /// `parcel_theft_hotspot`, `school_route`, `dark_alley`.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Display name in Korean.
+    #[arg(long, alias = "name-ko")]
+    pub name: String,
+    /// Display name in English.
+    #[arg(long)]
+    pub name_en: Option<String>,
+    /// What carriers should look for there (at most 500 characters).
+    #[arg(long)]
+    pub guidance: Option<String>,
+    /// When the zone comes into force, RFC 3339 (e.g. 2026-12-01T00:00:00+09:00).
+    #[arg(long, value_name = "TIME")]
+    pub valid_from: Option<String>,
+    /// When it stops being in force, RFC 3339; after --valid-from.
+    #[arg(long, value_name = "TIME")]
+    pub valid_until: Option<String>,
+    /// File holding the outline: a GeoJSON Polygon or MultiPolygon geometry
+    /// (or a Feature, or a collection of one) in WGS84. Clockwise rings are
+    /// rewound to RFC 7946 winding.
+    #[arg(long, value_name = "FILE")]
+    pub area_file: Option<PathBuf>,
+    /// A carrier device to assign (id or label); repeat for more.
+    #[arg(long = "device", value_name = "ID_OR_LABEL")]
+    pub devices: Vec<String>,
 }
 
 /// Slugs and label prefixes: lowercase ASCII letters, digits, `-` and `_`, 1–40 long.
@@ -329,8 +386,19 @@ fn parse_username(s: &str) -> Result<String, String> {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => crate::admin::serve(args).await,
-        Command::Station(StationCommand::Create { data, slug, name }) => {
-            crate::admin::station_create(&data, &slug, &name).await
+        Command::Station(StationCommand::Create {
+            data,
+            slug,
+            name,
+            jurisdiction,
+            jurisdiction_file,
+        }) => {
+            let source = match (&jurisdiction, &jurisdiction_file) {
+                (Some(code), _) => crate::admin::JurisdictionSource::District(code),
+                (None, Some(file)) => crate::admin::JurisdictionSource::File(file),
+                (None, None) => crate::admin::JurisdictionSource::None,
+            };
+            crate::admin::station_create(&data, &slug, &name, source).await
         }
         Command::Station(StationCommand::List { data }) => crate::admin::station_list(&data).await,
         Command::User(UserCommand::Add {
@@ -357,22 +425,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             device,
         }) => crate::admin::device_revoke(&data, &station, &device).await,
-        Command::Zone(ZoneCommand::Add {
-            data,
-            station,
-            code,
-            name,
-            area_file,
-            devices,
-        }) => {
+        Command::Zone(ZoneCommand::Add(add)) => {
             crate::admin::zone_add(
-                &data,
+                &add.data,
                 crate::admin::ZoneAddArgs {
-                    station: &station,
-                    code: &code,
-                    name: &name,
-                    area_file: area_file.as_deref(),
-                    devices: &devices,
+                    station: &add.station,
+                    code: &add.code,
+                    kind: add.kind.as_deref(),
+                    theme: add.theme.as_deref(),
+                    name: &add.name,
+                    name_en: add.name_en.as_deref(),
+                    guidance: add.guidance.as_deref(),
+                    valid_from: add.valid_from.as_deref(),
+                    valid_until: add.valid_until.as_deref(),
+                    area_file: add.area_file.as_deref(),
+                    devices: &add.devices,
                 },
             )
             .await
@@ -385,5 +452,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             code,
         }) => crate::admin::zone_retire(&data, &station, &code).await,
+        Command::Zone(ZoneCommand::Import {
+            data,
+            station,
+            file,
+        }) => crate::admin::zone_import(&data, &station, &file).await,
+        Command::Zone(ZoneCommand::Export {
+            data,
+            station,
+            file,
+        }) => crate::admin::zone_export(&data, &station, file.as_deref()).await,
     }
 }

@@ -9,7 +9,9 @@
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
 //! - [`intake`]: the station's rules for a delivered report, retries and conflicts;
 //! - [`upload`]: resumable photo uploads (the storage side of tus);
-//! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL).
+//! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL);
+//! - [`zones`]: zone definitions as admins give them (fields, GeoJSON import
+//!   and export, a station's jurisdiction), checked once for API and console.
 
 #![warn(missing_docs)]
 
@@ -29,3 +31,4 @@ pub mod server;
 pub mod telemetry;
 pub mod thumbs;
 pub mod upload;
+pub mod zones;

@@ -512,7 +512,7 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     )
     .expect("v1 rows");
     let repo = PgRepository::connect(&url).await.expect("migrate");
-    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 2);
+    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 3);
     let station = StationId(station);
     let zone = repo
         .add_zone(
@@ -522,6 +522,7 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
                 name: "Route 1".into(),
                 area: None,
                 devices: Vec::new(),
+                ..NewZone::default()
             },
             Actor::console(),
             chrono::Utc::now(),
@@ -538,10 +539,11 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     assert!(matches!(feed[0].body, ChangeBody::Categories(_)));
     assert_eq!(feed[1].seq, 2);
     match &feed[1].body {
-        ChangeBody::Zones(list) => {
-            assert_eq!(list[0]["code"], zone.code.as_str());
+        ChangeBody::Zone(delta) => {
+            assert_eq!(delta["code"], zone.code.as_str());
+            assert_eq!(delta["kind"], "beat");
         }
-        other => panic!("expected a zone list, got {other:?}"),
+        other => panic!("expected a zone delta, got {other:?}"),
     }
     let audit = repo.audit_entries(station, 0, 10).await.expect("audit");
     assert_eq!(
@@ -563,6 +565,61 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
         )
         .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_version_2_databases_zones_become_beats_through_migration_3() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let (_, _, url) = fresh_database().await;
+    for sql in [
+        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../src/repo/postgres/migrations/0002_zones_inspections.sql"),
+    ] {
+        postgres_sql(&url, sql).expect("old schema");
+    }
+    let station = uuid::Uuid::now_v7();
+    postgres_sql(
+        &url,
+        &format!(
+            "CREATE TABLE schema_migrations (
+                 version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1), (2);
+             INSERT INTO stations VALUES ('{station}', 'mapo', 'Mapo', now());
+             INSERT INTO station_counters VALUES ('{station}', 1, 0);
+             INSERT INTO zones (station_id, code, position, name, created_at, updated_at)
+                 VALUES ('{station}', 'r1', 0, 'Route 1', now(), now());
+             INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES ('{station}', 1, 'zones', '[]', now());"
+        ),
+    )
+    .expect("v2 rows");
+    let repo = PgRepository::connect(&url).await.expect("migrate");
+    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 3);
+    let zones = repo.zones(StationId(station)).await.expect("zones");
+    assert_eq!(zones[0].kind, postcso_model::ZoneKind::Beat);
+    assert_eq!(
+        (zones[0].theme.as_ref(), zones[0].guidance.as_ref()),
+        (None, None)
+    );
+    let feed = repo
+        .changes(
+            StationId(station),
+            Audience::Device(uuid::Uuid::now_v7()),
+            0,
+            10,
+        )
+        .await
+        .expect("feed");
+    assert!(matches!(feed[0].body, ChangeBody::Zones(_)), "{feed:?}");
+    // The database keeps the rules too: known kinds, validity in order.
+    for sql in [
+        "UPDATE zones SET kind = 'bikeway'",
+        "UPDATE zones SET valid_from = now(), valid_until = now() - interval '1 day'",
+    ] {
+        assert!(postgres_sql(&url, sql).is_err(), "{sql} must be refused");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -590,6 +647,7 @@ async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
                         code,
                         area: None,
                         devices: Vec::new(),
+                        ..NewZone::default()
                     },
                     Actor::console(),
                     chrono::Utc::now(),
@@ -615,20 +673,21 @@ async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
         9,
         "each zone has its own position"
     );
-    // Each feed entry's list is the previous one plus the next zone: the
-    // changes ran one after another and are numbered in commit order.
+    // The zone deltas come in the order the zones were placed: the changes
+    // ran one after another and are numbered in commit order.
     let feed = repo
         .changes(station.id, Audience::Device(uuid::Uuid::now_v7()), 0, 100)
         .await
         .expect("feed");
-    let sizes: Vec<usize> = feed
+    let published: Vec<String> = feed
         .iter()
         .filter_map(|c| match &c.body {
-            ChangeBody::Zones(list) => Some(list.as_array().expect("list").len()),
+            ChangeBody::Zone(zone) => zone["code"].as_str().map(str::to_owned),
             _ => None,
         })
         .collect();
-    assert_eq!(sizes, (1..=9).collect::<Vec<_>>());
+    let placed: Vec<String> = zones.iter().map(|z| z.code.clone()).collect();
+    assert_eq!(published, placed);
     let audit = repo.audit_entries(station.id, 0, 100).await.expect("audit");
     assert_eq!(audit.iter().filter(|e| e.action == "zone.add").count(), 9);
 }

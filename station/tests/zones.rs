@@ -31,6 +31,32 @@ async fn feed(server: &TestServer, token: &str) -> Vec<Value> {
     page["changes"].as_array().expect("changes").clone()
 }
 
+/// The zones a phone holds after applying `entries` as a phone does: a
+/// `zones` list replaces them all, a `zone` delta adds or replaces one by
+/// code. `None` when no entry was about zones.
+pub fn fold_zones(entries: &[Value]) -> Option<Value> {
+    let mut zones: Vec<Value> = Vec::new();
+    let mut any = false;
+    for entry in entries {
+        match entry["kind"].as_str() {
+            Some("zones") => {
+                zones = entry["zones"].as_array().cloned().unwrap_or_default();
+                any = true;
+            }
+            Some("zone") => {
+                let zone = entry["zone"].clone();
+                match zones.iter_mut().find(|z| z["code"] == zone["code"]) {
+                    Some(held) => *held = zone,
+                    None => zones.push(zone),
+                }
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    any.then_some(Value::Array(zones))
+}
+
 async fn audit(server: &TestServer, admin: &str) -> Vec<Value> {
     let page: Value = server
         .http
@@ -88,7 +114,7 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
     open["area"]["coordinates"][0][4] = json!([126.95, 37.58]);
     assert_eq!(
         problem(post(admin.clone(), "/v1/zones", open).await, 422).await["errors"][0]["pointer"],
-        "/area"
+        "/area/coordinates/0/4"
     );
     let mut point = zone.clone();
     point["area"] = json!({"type": "Point", "coordinates": [126.93, 37.56]});
@@ -144,12 +170,7 @@ async fn admins_manage_zones_and_each_phone_sees_its_own_assignment() {
     assert_eq!(theirs, json!([]));
 
     // Each phone gets the latest list, cut to its own assignment.
-    let latest_zones = |entries: Vec<Value>| {
-        entries
-            .into_iter()
-            .rfind(|c| c["kind"] == "zones")
-            .map(|c| c["zones"].clone())
-    };
+    let latest_zones = |entries: Vec<Value>| fold_zones(&entries);
     let seen = latest_zones(feed(&server, &assigned).await).expect("zones entry");
     assert_eq!(seen[0]["code"], "route-12");
     assert_eq!(seen[0]["assigned"], true);
@@ -498,6 +519,8 @@ async fn the_openapi_document_describes_zones_inspections_and_category_admin() {
         ("/v1/zones", "post"),
         ("/v1/zones/{code}", "patch"),
         ("/v1/zones/{code}/retire", "post"),
+        ("/v1/zones/import", "post"),
+        ("/v1/zones/export", "get"),
         ("/v1/categories", "post"),
         ("/v1/categories/{code}/retire", "post"),
         ("/v1/reports/{id}/inspection", "post"),
@@ -508,6 +531,192 @@ async fn the_openapi_document_describes_zones_inspections_and_category_admin() {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
     let kinds = doc["components"]["schemas"]["FeedEntry"].to_string();
-    assert!(kinds.contains("zones"));
+    assert!(kinds.contains("\"zones\""));
+    assert!(kinds.contains("\"zone\""));
+    let view = &doc["components"]["schemas"]["ZoneView"]["properties"];
+    for field in [
+        "kind",
+        "theme",
+        "name_en",
+        "guidance",
+        "valid_from",
+        "valid_until",
+        "rings_rewound",
+    ] {
+        assert!(view[field].is_object(), "ZoneView.{field}");
+    }
     assert!(doc["components"]["schemas"]["ZoneInfo"].is_object());
+}
+
+#[tokio::test]
+async fn watch_areas_carry_theme_names_guidance_and_validity_to_the_phones() {
+    let server = TestServer::start().await;
+    let station = server.station("seodaemun").await;
+    let carrier = server.device(&station).await;
+    let admin = server.staff(&station, "park", Role::Admin).await;
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        let request = server
+            .http
+            .request(method, server.url(path))
+            .bearer_auth(&admin)
+            .json(&body);
+        async move { request.send().await.expect("request") }
+    };
+    // Drawn clockwise, as GIS tools often do: rewound, not refused.
+    let clockwise = json!({"type": "Polygon", "coordinates": [[
+        [126.9312, 37.5641], [126.9312, 37.5702], [126.9401, 37.5702],
+        [126.9401, 37.5641], [126.9312, 37.5641]
+    ]]});
+    let alley = json!({
+        "code": "yeonhui-alley", "kind": "watch_area", "theme": "dark_alley",
+        "name_ko": "연희동 어두운 골목", "name_en": "Yeonhui dark alley",
+        "guidance": "Broken street lights,\nblind corners", "area": clockwise,
+        "valid_from": "2026-12-01T00:00:00+09:00", "valid_until": "2027-03-01T00:00:00+09:00"
+    });
+
+    // Each field's refusal, at its pointer; nothing stored.
+    for (change, pointer) in [
+        (json!({"kind": "bikeway"}), "/kind"),
+        (json!({"theme": "Dark Alley"}), "/theme"),
+        (json!({"name_en": "x\u{7}"}), "/name_en"),
+        (json!({"guidance": "가".repeat(501)}), "/guidance"),
+        (json!({"guidance": "tab\there"}), "/guidance"),
+        (json!({"valid_from": "next week"}), "/valid_from"),
+        (
+            json!({"valid_until": "2026-11-01T00:00:00Z"}),
+            "/valid_until",
+        ),
+        (json!({"kind": "beat"}), "/theme"),
+        (json!({"area": null}), "/area"),
+        (json!({"code": "export"}), "/code"),
+    ] {
+        let mut bad = alley.clone();
+        for (k, v) in change.as_object().expect("object") {
+            bad[k] = v.clone();
+        }
+        let body = problem(send(reqwest::Method::POST, "/v1/zones", bad).await, 422).await;
+        assert_eq!(body["errors"][0]["pointer"], pointer, "{change}: {body}");
+    }
+    assert_eq!(server.count_rows("zones"), 0);
+
+    let response = send(reqwest::Method::POST, "/v1/zones", alley.clone()).await;
+    assert_eq!(response.status(), 201);
+    let added: Value = response.json().await.expect("json");
+    assert_eq!(added["rings_rewound"], 1);
+    assert_eq!(added["kind"], "watch_area");
+    assert_eq!(added["name"], "연희동 어두운 골목", "name_ko is the name");
+    assert_eq!(added["valid_from"], "2026-11-30T15:00:00Z");
+    assert_eq!(
+        added["area"]["coordinates"][0][1],
+        json!([126.9401, 37.5641]),
+        "counter-clockwise now"
+    );
+
+    // The phone gets every field, in a delta of that zone alone.
+    let entries = feed(&server, &carrier).await;
+    let delta = entries
+        .iter()
+        .rfind(|c| c["kind"] == "zone")
+        .expect("a zone delta");
+    let zone = &delta["zone"];
+    assert_eq!(zone["code"], "yeonhui-alley");
+    assert_eq!(zone["theme"], "dark_alley");
+    assert_eq!(zone["name_en"], "Yeonhui dark alley");
+    assert_eq!(zone["guidance"], "Broken street lights,\nblind corners");
+    assert_eq!(zone["valid_until"], "2027-02-28T15:00:00Z");
+    assert_eq!(zone["assigned"], false);
+    assert!(
+        !entries.iter().any(|c| c["kind"] == "zones"),
+        "no whole lists"
+    );
+
+    // PATCH: clear the guidance, and a change contradicting the stored dates is a conflict.
+    let path = "/v1/zones/yeonhui-alley";
+    let patched: Value = send(reqwest::Method::PATCH, path, json!({"guidance": null}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(patched["guidance"], Value::Null);
+    assert!(patched.get("rings_rewound").is_none(), "no outline given");
+    let body = problem(
+        send(
+            reqwest::Method::PATCH,
+            path,
+            json!({"valid_until": "2026-11-01T00:00:00Z"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("valid_until")
+    );
+    let body = problem(
+        send(
+            reqwest::Method::PATCH,
+            path,
+            json!({"valid_from": "2027-01-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["pointer"], "/valid_until");
+    let rewound: Value = send(
+        reqwest::Method::PATCH,
+        path,
+        json!({"area": alley["area"], "name_en": ""}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(rewound["rings_rewound"], 1);
+    assert_eq!(rewound["name_en"], Value::Null, "an empty name clears it");
+    let listed: Value = server
+        .http
+        .get(server.url("/v1/zones"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed[0]["theme"], "dark_alley");
+    assert!(listed[0].get("rings_rewound").is_none());
+    let rows = audit(&server, &admin).await;
+    let update = rows
+        .iter()
+        .rfind(|e| e["action"] == "zone.update")
+        .expect("an update row");
+    assert_eq!(update["after"]["area_points"], 5);
+    assert!(!json!(rows).to_string().contains("126.9312"));
+    server.stop().await;
+}
+
+#[test]
+fn the_openapi_document_describes_zone_files() {
+    let doc = serde_json::to_value(postcso_station::http::openapi_document()).expect("doc");
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "ImportReport",
+        "ImportedZoneReport",
+        "ImportOutcome",
+        "ZoneInfo",
+        "ZoneView",
+    ] {
+        assert!(schemas[name].is_object(), "{name} is documented");
+    }
+    let import = &doc["paths"]["/v1/zones/import"]["post"];
+    assert!(import["requestBody"]["content"]["application/geo+json"].is_object());
+    for status in ["200", "400", "403", "413", "422"] {
+        assert!(import["responses"][status].is_object(), "import {status}");
+    }
+    let export = &doc["paths"]["/v1/zones/export"]["get"]["responses"]["200"];
+    assert!(export["content"]["application/geo+json"].is_object());
 }

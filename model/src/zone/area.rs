@@ -4,11 +4,10 @@
 //! way on the phone and the station.
 
 use geo::orient::Direction;
-use geo::{
-    BoundingRect, Coord, Intersects, Line, LineString, MultiPolygon, Orient, Polygon, Rect,
-    Validation, Winding,
-};
+use geo::{BoundingRect, Coord, LineString, MultiPolygon, Orient, Polygon, Rect, Winding};
 use serde::{Deserialize, Serialize};
+
+mod checks;
 
 /// Most positions an area may have over all its rings and polygons: a district
 /// outline drawn from survey data fits with room to spare, and the limit keeps
@@ -136,20 +135,10 @@ impl ZoneArea {
             check_rings(p, rings)?;
         }
         let geometry = self.to_geo();
-        for (p, polygon) in geometry.iter().enumerate() {
-            check_polygon(
-                p,
-                polygon,
-                &self.polygons().nth(p).cloned().unwrap_or_default(),
-            )?;
+        for ((p, polygon), rings) in geometry.iter().enumerate().zip(self.polygons()) {
+            checks::check_polygon(p, polygon, rings)?;
         }
-        if let Err(geo::algorithm::validation::InvalidMultiPolygon::ElementsOverlaps(a, b))
-        | Err(geo::algorithm::validation::InvalidMultiPolygon::ElementsTouchOnALine(a, b)) =
-            geometry.check_validation()
-        {
-            return Err(ZoneAreaError::PolygonsOverlap(a.0, b.0));
-        }
-        Ok(())
+        checks::check_polygons_apart(&geometry)
     }
 
     /// Validates the outline and returns it with RFC 7946's winding, saying
@@ -245,74 +234,6 @@ fn check_rings(polygon: usize, rings: &Rings) -> Result<(), ZoneAreaError> {
         }
     }
     Ok(())
-}
-
-/// `geo`'s polygon validation, with each fault placed in our terms.
-fn check_polygon(index: usize, polygon: &Polygon<f64>, rings: &Rings) -> Result<(), ZoneAreaError> {
-    use geo::algorithm::validation::{InvalidPolygon, RingRole};
-    let ring_of = |role: RingRole| match role {
-        RingRole::Exterior => 0,
-        RingRole::Interior(i) => i + 1,
-    };
-    let place = |ring, position| AreaPlace {
-        polygon: index,
-        ring,
-        position,
-    };
-    let Err(fault) = polygon.check_validation() else {
-        return Ok(());
-    };
-    Err(match fault {
-        InvalidPolygon::TooFewPointsInRing(role) => {
-            ZoneAreaError::RingTooShort(place(ring_of(role), None))
-        }
-        InvalidPolygon::SelfIntersection(role) => {
-            let ring = ring_of(role);
-            let position = rings.get(ring).and_then(|r| first_crossing(r));
-            ZoneAreaError::SelfIntersection(place(ring, position))
-        }
-        InvalidPolygon::NonFiniteCoord(role, at) => {
-            ZoneAreaError::BadPosition(place(ring_of(role), Some(at.0)))
-        }
-        InvalidPolygon::InteriorRingNotContainedInExteriorRing(role) => {
-            ZoneAreaError::HoleOutsideShell(place(ring_of(role), None))
-        }
-        InvalidPolygon::IntersectingRingsOnALine(a, b)
-        | InvalidPolygon::IntersectingRingsOnAnArea(a, b) => ZoneAreaError::RingsCross {
-            place: place(ring_of(a), None),
-            other: ring_of(b),
-        },
-    })
-}
-
-/// The first edge of a closed ring that meets an edge other than its
-/// neighbours, by its starting position. Only run once `geo` has said the
-/// ring crosses itself, to name where; quadratic, but bounded by
-/// [`MAX_AREA_POSITIONS`] and skipping edges whose boxes are apart.
-fn first_crossing(ring: &[[f64; 2]]) -> Option<usize> {
-    let edges: Vec<Line<f64>> = ring
-        .windows(2)
-        .map(|w| {
-            Line::new(
-                Coord::from((w[0][0], w[0][1])),
-                Coord::from((w[1][0], w[1][1])),
-            )
-        })
-        .collect();
-    let n = edges.len();
-    for i in 0..n {
-        let bi = edges[i].bounding_rect();
-        for j in i + 2..n {
-            // The last edge ends where the first begins: neighbours too.
-            if i == 0 && j == n - 1 {
-                continue;
-            }
-            if bi.intersects(&edges[j].bounding_rect()) && edges[i].intersects(&edges[j]) {
-                return Some(i);
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! tells scripts what went wrong.
 
 mod sheet;
+mod zone_files;
 mod zones;
 
+pub use zone_files::{JurisdictionSource, zone_export, zone_import};
 pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 
 use std::io::{BufRead, Write};
@@ -120,8 +122,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `station create`
-pub async fn station_create(data: &DataDir, slug: &str, name: &str) -> Result<(), CliError> {
+/// `station create`: the station, its seeded categories and, when asked,
+/// its jurisdiction zone (checked before anything is created).
+pub async fn station_create(
+    data: &DataDir,
+    slug: &str,
+    name: &str,
+    jurisdiction: JurisdictionSource<'_>,
+) -> Result<(), CliError> {
+    let jurisdiction = zone_files::jurisdiction(jurisdiction)?;
     let repo = open_backend(&data.data_dir, data.database_url.as_deref()).await?;
     let station = repo.create_station(slug, name).await?;
     print(format_args!(
@@ -129,7 +138,11 @@ pub async fn station_create(data: &DataDir, slug: &str, name: &str) -> Result<()
         station.slug,
         station.id,
         repo.categories(station.id).await?.entries().len()
-    ))
+    ))?;
+    match jurisdiction {
+        Some(made) => zone_files::add_jurisdiction(&*repo, &station, made).await,
+        None => Ok(()),
+    }
 }
 
 /// `station list`

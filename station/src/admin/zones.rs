@@ -1,16 +1,20 @@
 //! `zone add|list|retire`: managing the station's zones from the console,
-//! through the same repository calls (feed entry, audit row) as the API.
+//! through the same checks (`crate::zones`) and repository calls (feed
+//! entries, audit rows) as the API. Files (import, export, a jurisdiction's
+//! outline) are `zone_files.rs`'s.
 
 use std::path::Path;
 
 use chrono::Utc;
-use postcso_model::ZoneArea;
 use uuid::Uuid;
 
+use super::zone_files::{geojson_refused, read_geojson_file, refused};
 use super::{find_station, open_existing, print};
 use crate::cli::DataDir;
 use crate::exit::{CliError, Exit};
-use crate::repo::{Actor, NewZone, RepoError, Repository};
+use crate::repo::{Actor, RepoError, Repository};
+use crate::zones::fields::{Places, ZoneDraft, check_area};
+use crate::zones::geojson::read_outline;
 
 /// Resolves `--device` values (ids or enrolment labels) to the station's device ids.
 async fn resolve_devices(
@@ -46,29 +50,27 @@ async fn resolve_devices(
     Ok(ids)
 }
 
-fn read_area(path: &Path) -> Result<ZoneArea, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(Exit::Io, format!("cannot read {}: {e}", path.display())))?;
-    let area: ZoneArea = serde_json::from_str(&text).map_err(|e| {
-        CliError::new(
-            Exit::Usage,
-            format!("{} is not a GeoJSON Polygon geometry: {e}", path.display()),
-        )
-    })?;
-    area.validate()
-        .map_err(|e| CliError::new(Exit::Usage, format!("{}: {e}", path.display())))?;
-    Ok(area)
-}
-
-/// What `zone add` is given.
+/// What `zone add` is given: the fields as typed, checked like the API's.
 pub struct ZoneAddArgs<'a> {
     /// Station slug.
     pub station: &'a str,
     /// Zone code.
     pub code: &'a str,
-    /// Display name.
+    /// `beat`, `watch_area` or `jurisdiction`.
+    pub kind: Option<&'a str>,
+    /// A watch area's theme.
+    pub theme: Option<&'a str>,
+    /// Korean name.
     pub name: &'a str,
-    /// File with a GeoJSON Polygon geometry.
+    /// English name.
+    pub name_en: Option<&'a str>,
+    /// Guidance for carriers.
+    pub guidance: Option<&'a str>,
+    /// Start of validity, RFC 3339.
+    pub valid_from: Option<&'a str>,
+    /// End of validity, RFC 3339.
+    pub valid_until: Option<&'a str>,
+    /// File with the outline (a GeoJSON geometry, feature, or collection of one).
     pub area_file: Option<&'a Path>,
     /// Device ids or labels.
     pub devices: &'a [String],
@@ -76,33 +78,69 @@ pub struct ZoneAddArgs<'a> {
 
 /// `zone add`
 pub async fn zone_add(data: &DataDir, args: ZoneAddArgs<'_>) -> Result<(), CliError> {
+    // The outline is checked on its own first, so its faults name the file
+    // (and its rewound rings are counted before the zone's check sees it
+    // already wound right).
+    let (area, rings_rewound) = match args.area_file {
+        None => (None, 0),
+        Some(path) => {
+            let text = read_geojson_file(path)?;
+            let (area, at) =
+                read_outline(&text).map_err(|e| geojson_refused(path, "not a zone outline", e))?;
+            let (area, repairs) = check_area(area, &at)
+                .map_err(|fault| refused(path, "not a valid outline", &[fault]))?;
+            (Some(area), repairs.rings_rewound)
+        }
+    };
+    let owned = |v: Option<&str>| v.map(str::to_owned);
+    let draft = ZoneDraft {
+        code: Some(args.code.to_owned()),
+        kind: owned(args.kind),
+        theme: owned(args.theme),
+        name: Some(args.name.to_owned()),
+        name_en: owned(args.name_en),
+        guidance: owned(args.guidance),
+        valid_from: owned(args.valid_from),
+        valid_until: owned(args.valid_until),
+    };
+    let places = Places {
+        fields: "",
+        area: "/area-file",
+    };
+    let (mut zone, _) = draft.check(area, places).map_err(|faults| {
+        let lines: Vec<String> = faults
+            .iter()
+            .map(|f| {
+                let flag = f.pointer.trim_start_matches('/').replace('_', "-");
+                format!("--{flag}: {}", f.detail)
+            })
+            .collect();
+        CliError::new(Exit::Usage, lines.join("\n"))
+    })?;
     let repo = open_existing(data).await?;
     let station = find_station(&repo, args.station).await?;
-    let area = args.area_file.map(read_area).transpose()?;
-    let devices = resolve_devices(&*repo, station.id, args.devices).await?;
+    zone.devices = resolve_devices(&*repo, station.id, args.devices).await?;
     let zone = repo
-        .add_zone(
-            station.id,
-            NewZone {
-                code: args.code.to_owned(),
-                name: args.name.to_owned(),
-                area,
-                devices,
-            },
-            Actor::console(),
-            Utc::now(),
-        )
+        .add_zone(station.id, zone, Actor::console(), Utc::now())
         .await?;
     print(format_args!(
-        "added zone {} ({}) to station {} with {} device(s)",
+        "added zone {} ({}, {}) to station {} with {} device(s)",
         zone.code,
         zone.name,
+        zone.kind.as_str(),
         station.slug,
         zone.devices.len()
-    ))
+    ))?;
+    if rings_rewound > 0 {
+        print(format_args!(
+            "{rings_rewound} ring(s) of the outline were rewound to RFC 7946 winding"
+        ))?;
+    }
+    Ok(())
 }
 
-/// `zone list`
+/// `zone list`: code, name, devices, outline, state, kind (the kind last, so
+/// scripts reading the older columns keep working).
 pub async fn zone_list(data: &DataDir, station: &str) -> Result<(), CliError> {
     let repo = open_existing(data).await?;
     let station = find_station(&repo, station).await?;
@@ -112,7 +150,7 @@ pub async fn zone_list(data: &DataDir, station: &str) -> Result<(), CliError> {
             None => "active".to_owned(),
         };
         print(format_args!(
-            "{}\t{}\t{} device(s)\t{}\t{}",
+            "{}\t{}\t{} device(s)\t{}\t{}\t{}",
             zone.code,
             zone.name,
             zone.devices.len(),
@@ -121,7 +159,8 @@ pub async fn zone_list(data: &DataDir, station: &str) -> Result<(), CliError> {
             } else {
                 "no area"
             },
-            state
+            state,
+            zone.kind.as_str()
         ))?;
     }
     Ok(())

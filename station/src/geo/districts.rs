@@ -22,8 +22,49 @@ pub struct District {
     pub code: String,
     /// Its Korean name, e.g. `서대문구`.
     pub name_ko: String,
+    /// Its English name (Revised Romanization, as the districts write it),
+    /// e.g. `Seodaemun-gu`; empty for a code the table below lacks.
+    pub name_en: String,
     /// Its outline.
     pub area: ZoneArea,
+}
+
+/// English names of Seoul's 25 districts by 시군구 code; the boundary file
+/// carries Korean names only.
+const ENGLISH_NAMES: &[(&str, &str)] = &[
+    ("11110", "Jongno-gu"),
+    ("11140", "Jung-gu"),
+    ("11170", "Yongsan-gu"),
+    ("11200", "Seongdong-gu"),
+    ("11215", "Gwangjin-gu"),
+    ("11230", "Dongdaemun-gu"),
+    ("11260", "Jungnang-gu"),
+    ("11290", "Seongbuk-gu"),
+    ("11305", "Gangbuk-gu"),
+    ("11320", "Dobong-gu"),
+    ("11350", "Nowon-gu"),
+    ("11380", "Eunpyeong-gu"),
+    ("11410", "Seodaemun-gu"),
+    ("11440", "Mapo-gu"),
+    ("11470", "Yangcheon-gu"),
+    ("11500", "Gangseo-gu"),
+    ("11530", "Guro-gu"),
+    ("11545", "Geumcheon-gu"),
+    ("11560", "Yeongdeungpo-gu"),
+    ("11590", "Dongjak-gu"),
+    ("11620", "Gwanak-gu"),
+    ("11650", "Seocho-gu"),
+    ("11680", "Gangnam-gu"),
+    ("11710", "Songpa-gu"),
+    ("11740", "Gangdong-gu"),
+];
+
+/// The English name of a district code, if the table has it.
+fn english_name(code: &str) -> Option<&'static str> {
+    ENGLISH_NAMES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
 }
 
 /// Seoul's districts with a point index over them.
@@ -63,6 +104,9 @@ impl Districts {
                     .features
                     .into_iter()
                     .map(|f| District {
+                        name_en: english_name(&f.properties.sgg_code)
+                            .unwrap_or_default()
+                            .to_owned(),
                         code: f.properties.sgg_code,
                         name_ko: f.properties.name_ko,
                         area: f.geometry,
@@ -113,6 +157,19 @@ mod tests {
         assert_eq!(
             seoul.by_code("11410").map(|d| d.name_ko.as_str()),
             Some("서대문구")
+        );
+    }
+
+    #[test]
+    fn every_district_has_its_english_name() {
+        let seoul = Districts::seoul();
+        for d in seoul.all() {
+            assert!(d.name_en.ends_with("-gu"), "{} {}", d.code, d.name_ko);
+        }
+        assert_eq!(ENGLISH_NAMES.len(), seoul.all().len());
+        assert_eq!(
+            seoul.by_code("11410").map(|d| d.name_en.as_str()),
+            Some("Seodaemun-gu")
         );
     }
 

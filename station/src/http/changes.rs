@@ -77,10 +77,19 @@ pub enum FeedEntryDoc {
         categories: Vec<super::openapi::CategoryDoc>,
     },
     /// For carrier phones: the station's full zone list (replace the local
-    /// copy), with `assigned` set on the phone's own zones.
+    /// copy), with `assigned` set on the phone's own zones. Written by
+    /// stations before zone deltas (`zone`); a feed read from the start may
+    /// still hold them.
     Zones {
         /// Zones, retired ones included.
         zones: Vec<super::zones::ZoneInfoDoc>,
+    },
+    /// For carrier phones: one zone was added or changed (add it, or replace
+    /// the local copy with the same code), `assigned` set when it is the
+    /// phone's. One entry per changed zone.
+    Zone {
+        /// The zone as it is now; retired ones included, flagged.
+        zone: super::zones::ZoneInfoDoc,
     },
 }
 
@@ -109,6 +118,15 @@ pub fn decode_cursor(cursor: &str) -> Option<u64> {
     text.strip_prefix("v1:")?.parse().ok()
 }
 
+/// The device a zone's `assigned` is cut for.
+fn device_of(audience: Audience) -> Uuid {
+    match audience {
+        Audience::Device(device) => device,
+        // Staff read zones at /v1/zones; their feed never selects these.
+        Audience::Station | Audience::CategoriesOnly => Uuid::nil(),
+    }
+}
+
 fn view(change: Change, audience: Audience) -> Result<FeedEntry, Problem> {
     Ok(match change.body {
         ChangeBody::Categories(categories) => FeedEntry::Categories {
@@ -122,13 +140,18 @@ fn view(change: Change, audience: Audience) -> Result<FeedEntry, Problem> {
                 tracing::error!(error = %e, seq = change.seq, "stored zone list does not parse");
                 Problem::internal()
             })?;
-            let device = match audience {
-                Audience::Device(device) => device,
-                // Staff read zones at /v1/zones; their feed never selects these.
-                Audience::Station | Audience::CategoriesOnly => Uuid::nil(),
-            };
+            let device = device_of(audience);
             FeedEntry::Zones {
                 zones: zones.iter().map(|z| z.for_device(device)).collect(),
+            }
+        }
+        ChangeBody::Zone(zone) => {
+            let zone: Zone = serde_json::from_value(zone).map_err(|e| {
+                tracing::error!(error = %e, seq = change.seq, "stored zone does not parse");
+                Problem::internal()
+            })?;
+            FeedEntry::Zone {
+                zone: zone.for_device(device_of(audience)),
             }
         }
         ChangeBody::Report {
@@ -165,7 +188,8 @@ fn view(change: Change, audience: Audience) -> Result<FeedEntry, Problem> {
     security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "Changes after the cursor that the caller may see. Carrier phones: \
-            `categories`, `zones` and `report_status` of their own reports (on triage and when the last photo \
+            `categories`, `zone` (one per changed zone; `zones`, whole lists, in entries written before \
+            zone deltas) and `report_status` of their own reports (on triage and when the last photo \
             arrives). Supervisors: `categories` and `report` for every report event of the station. \
             Other staff: `categories`.", body = ChangesPageDoc),
         (status = 400, description = "A cursor this station did not make", body = Problem, content_type = "application/problem+json"),
@@ -235,21 +259,49 @@ mod tests {
                 categories: CategoryList::default().entries().to_vec(),
             },
             FeedEntry::Zones {
-                zones: vec![ZoneInfo {
-                    code: "route-1".into(),
-                    kind: postcso_model::ZoneKind::Beat,
-                    theme: None,
-                    name: "Route 1".into(),
-                    name_en: None,
-                    guidance: None,
-                    valid_from: None,
-                    valid_until: None,
-                    area: None,
-                    assigned: true,
-                    retired: false,
-                }],
+                zones: vec![zone()],
             },
+            FeedEntry::Zone { zone: zone() },
         ]
+    }
+
+    /// A zone with every optional field present.
+    fn zone() -> ZoneInfo {
+        ZoneInfo {
+            code: "yeonhui-alley".into(),
+            kind: postcso_model::ZoneKind::WatchArea,
+            theme: Some("dark_alley".into()),
+            name: "연희동 골목".into(),
+            name_en: Some("Yeonhui alley".into()),
+            guidance: Some("Broken lights".into()),
+            valid_from: Some(Utc::now()),
+            valid_until: Some(Utc::now()),
+            area: Some(postcso_model::ZoneArea::Polygon {
+                coordinates: vec![vec![[126.93, 37.56]]],
+            }),
+            assigned: true,
+            retired: false,
+        }
+    }
+
+    #[test]
+    fn the_documented_zone_lists_the_wire_zones_fields() {
+        let doc = serde_json::to_value(crate::http::openapi_document()).expect("doc");
+        let documented: std::collections::BTreeSet<String> =
+            doc["components"]["schemas"]["ZoneInfo"]["properties"]
+                .as_object()
+                .expect("ZoneInfo is documented")
+                .keys()
+                .cloned()
+                .collect();
+        let wire: std::collections::BTreeSet<String> = serde_json::to_value(zone())
+            .expect("serialises")
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(documented, wire);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod sessions;
 mod triage;
 pub mod tus;
 mod uploads;
+mod zone_files;
 mod zones;
 
 use std::sync::Arc;
@@ -121,6 +122,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(zones::list, zones::add))
         .routes(routes!(zones::update))
         .routes(routes!(zones::retire))
+        .routes(routes!(zone_files::import))
+        .routes(routes!(zone_files::export))
         .routes(routes!(inspections::assign))
         .routes(routes!(inspections::list))
         .routes(routes!(inspections::get))

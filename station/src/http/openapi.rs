@@ -29,7 +29,7 @@ use super::problem::{FieldError, Problem};
         (name = "uploads", description = "Resumable photo uploads (tus 1.0.0)"),
         (name = "changes", description = "What changed since a cursor"),
         (name = "audit", description = "The append-only audit log"),
-        (name = "zones", description = "Zones of the district (routes, beats), managed by admins"),
+        (name = "zones", description = "Zones of the district (beats, watch areas, the jurisdiction), managed by admins; GeoJSON import and export"),
         (name = "inspections", description = "Site inspections of reports, assigned by supervisors"),
     )
 )]

@@ -1,12 +1,13 @@
-//! Zones of the station's district (delivery routes, beats), managed by its
-//! admins. Every change reaches carriers' phones as a `zones` entry of the
-//! changes feed and leaves an audit row.
+//! Zones of the station's district (beats, watch areas, the jurisdiction),
+//! managed by its admins. Every change reaches carriers' phones as a `zone`
+//! entry of the changes feed and leaves an audit row. Fields are checked by
+//! `crate::zones::fields`, as the console and imports check them.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use postcso_model::ZoneArea;
+use postcso_model::{ZoneArea, ZoneKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,12 +17,16 @@ use super::body::Json;
 use super::problem::{FieldError, Problem};
 use crate::auth::policy::{may_manage_zones, may_read_zones};
 use crate::auth::{Caller, StaffCaller};
-use crate::repo::{NewZone, RepoError, Session, Zone, ZoneUpdate};
+use crate::repo::{RepoError, Session, Zone, ZoneRuleError, ZoneUpdate};
+use crate::zones::Fault;
+use crate::zones::fields::{
+    Places, ZoneDraft, check_area, check_guidance, check_kind, check_name, check_name_en,
+    check_opt_theme, check_opt_time,
+};
 
-/// Body limit of zone writes: an outline of up to 2000 positions.
-pub const ZONE_BODY_LIMIT: usize = 128 * 1024;
-/// Longest zone name, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
+/// Body limit of zone writes: an outline of up to `MAX_AREA_POSITIONS`
+/// (10,000) positions with room to spare.
+pub const ZONE_BODY_LIMIT: usize = 1024 * 1024;
 /// Most devices assigned to one zone.
 pub const MAX_DEVICES: usize = 500;
 
@@ -30,9 +35,22 @@ pub const MAX_DEVICES: usize = 500;
 pub struct ZoneView {
     /// Stable code, e.g. `route-12`.
     pub code: String,
-    /// Display name.
+    /// `beat`, `watch_area` or `jurisdiction`.
+    #[schema(value_type = String, example = "watch_area")]
+    pub kind: ZoneKind,
+    /// Why a watch area is watched, e.g. `women_living_alone`, `dark_alley`.
+    pub theme: Option<String>,
+    /// Display name in Korean.
     pub name: String,
-    /// GeoJSON `Polygon` geometry, if drawn.
+    /// Display name in English.
+    pub name_en: Option<String>,
+    /// What carriers should look for there.
+    pub guidance: Option<String>,
+    /// In force from this instant; always when null.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// In force until this instant (exclusive); forever when null.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// GeoJSON `Polygon` or `MultiPolygon` geometry (RFC 7946 winding), if drawn.
     #[schema(value_type = Option<Object>)]
     pub area: Option<ZoneArea>,
     /// Carrier devices assigned to it.
@@ -43,18 +61,30 @@ pub struct ZoneView {
     pub updated_at: DateTime<Utc>,
     /// When it was retired; retired zones are kept.
     pub retired_at: Option<DateTime<Utc>>,
+    /// Only in answers to a write that gave an outline: how many of its rings
+    /// were turned round to RFC 7946 winding (exterior counter-clockwise,
+    /// holes clockwise). Such outlines are repaired, not refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rings_rewound: Option<usize>,
 }
 
 impl From<Zone> for ZoneView {
     fn from(z: Zone) -> Self {
         Self {
             code: z.code,
+            kind: z.kind,
+            theme: z.theme,
             name: z.name,
+            name_en: z.name_en,
+            guidance: z.guidance,
+            valid_from: z.valid_from,
+            valid_until: z.valid_until,
             area: z.area,
             devices: z.devices,
             created_at: z.created_at,
             updated_at: z.updated_at,
             retired_at: z.retired_at,
+            rings_rewound: None,
         }
     }
 }
@@ -67,9 +97,21 @@ impl From<Zone> for ZoneView {
 pub struct ZoneInfoDoc {
     /// Stable code.
     code: String,
-    /// Display name.
+    /// `beat`, `watch_area` or `jurisdiction`; `beat` when absent.
+    kind: String,
+    /// A watch area's theme, e.g. `dark_alley`; absent otherwise.
+    theme: Option<String>,
+    /// Display name in Korean.
     name: String,
-    /// GeoJSON `Polygon` geometry, if drawn.
+    /// Display name in English, if given.
+    name_en: Option<String>,
+    /// What carriers should look for there, if given.
+    guidance: Option<String>,
+    /// In force from this instant; always when absent.
+    valid_from: Option<DateTime<Utc>>,
+    /// In force until this instant (exclusive); forever when absent.
+    valid_until: Option<DateTime<Utc>>,
+    /// GeoJSON `Polygon` or `MultiPolygon` geometry, if drawn.
     #[schema(value_type = Option<Object>)]
     area: Option<serde_json::Value>,
     /// Whether this phone is assigned to the zone.
@@ -84,9 +126,25 @@ pub struct NewZoneRequest {
     /// 1-40 lowercase letters, digits, `-` or `_`; unique in the station, forever.
     #[schema(example = "route-12")]
     pub code: String,
-    /// Display name, 1-100 characters.
+    /// `beat` (default), `watch_area` or `jurisdiction`.
+    pub kind: Option<String>,
+    /// Watch areas only: why it is watched, shaped like a code, e.g. `women_living_alone`.
+    pub theme: Option<String>,
+    /// Display name in Korean, 1-100 characters (`name_ko` is accepted too).
+    #[serde(alias = "name_ko")]
     pub name: String,
-    /// GeoJSON `Polygon` geometry (`[longitude, latitude]` positions, closed rings).
+    /// Display name in English, 1-100 characters.
+    pub name_en: Option<String>,
+    /// What carriers should look for there: at most 500 characters, no
+    /// control characters but line breaks.
+    pub guidance: Option<String>,
+    /// RFC 3339 instant the zone comes into force.
+    pub valid_from: Option<String>,
+    /// RFC 3339 instant it stops being in force; after `valid_from`.
+    pub valid_until: Option<String>,
+    /// GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
+    /// positions, closed rings, at most 10,000 positions); required for watch
+    /// areas and jurisdictions. Clockwise exteriors are rewound, not refused.
     #[schema(value_type = Option<Object>)]
     pub area: Option<ZoneArea>,
     /// Device ids of the station's carriers to assign.
@@ -94,11 +152,35 @@ pub struct NewZoneRequest {
     pub devices: Vec<Uuid>,
 }
 
-/// Body of `PATCH /v1/zones/{code}`: only the fields present change.
+/// Body of `PATCH /v1/zones/{code}`: only the fields present change; `null`
+/// (or `""`) clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ZoneUpdateRequest {
-    /// New display name.
+    /// New kind.
+    pub kind: Option<String>,
+    /// New theme (watch areas only).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub theme: Option<Option<String>>,
+    /// New Korean name (`name_ko` is accepted too).
+    #[serde(alias = "name_ko")]
     pub name: Option<String>,
+    /// New English name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name_en: Option<Option<String>>,
+    /// New guidance.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub guidance: Option<Option<String>>,
+    /// New start of validity (RFC 3339).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<Option<String>>,
+    /// New end of validity (RFC 3339).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<Option<String>>,
     /// New outline; `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
@@ -116,33 +198,15 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Zone codes: the shape of station slugs.
-pub fn valid_code(code: &str) -> bool {
-    (1..=40).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
-fn check_name(name: &str, errors: &mut Vec<FieldError>) -> String {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        errors.push(FieldError {
-            pointer: "/name".into(),
-            detail: format!("must be 1-{MAX_NAME_CHARS} characters without control characters"),
-        });
-    }
-    name.to_owned()
-}
-
-fn check_area(area: Option<&ZoneArea>, errors: &mut Vec<FieldError>) {
-    if let Some(Err(e)) = area.map(ZoneArea::validate) {
-        errors.push(FieldError {
-            pointer: "/area".into(),
-            detail: e.to_string(),
-        });
-    }
+/// Zone faults as the problem's field errors.
+pub(super) fn field_errors(faults: Vec<Fault>) -> Vec<FieldError> {
+    faults
+        .into_iter()
+        .map(|f| FieldError {
+            pointer: f.pointer,
+            detail: f.detail,
+        })
+        .collect()
 }
 
 fn check_devices(devices: &[Uuid], errors: &mut Vec<FieldError>) {
@@ -154,12 +218,25 @@ fn check_devices(devices: &[Uuid], errors: &mut Vec<FieldError>) {
     }
 }
 
-fn admin_only(session: &Session) -> Result<(), Problem> {
+/// The 403 of a role that may not manage zones.
+pub(super) fn admin_only(session: &Session) -> Result<(), Problem> {
     if may_manage_zones(session.user.role) {
         Ok(())
     } else {
         Err(Problem::forbidden(format!(
             "the {} role may not manage zones",
+            session.user.role
+        )))
+    }
+}
+
+/// The 403 of a role that may not read zones.
+pub(super) fn readers_only(session: &Session) -> Result<(), Problem> {
+    if may_read_zones(session.user.role) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "the {} role may not list zones",
             session.user.role
         )))
     }
@@ -189,12 +266,7 @@ pub async fn list(
     State(state): State<AppState>,
     StaffCaller(session): StaffCaller,
 ) -> Result<axum::Json<Vec<ZoneView>>, Problem> {
-    if !may_read_zones(session.user.role) {
-        return Err(Problem::forbidden(format!(
-            "the {} role may not list zones",
-            session.user.role
-        )));
-    }
+    readers_only(&session)?;
     let zones = state.repo.zones(session.user.station_id).await?;
     Ok(axum::Json(zones.into_iter().map(Into::into).collect()))
 }
@@ -204,12 +276,13 @@ pub async fn list(
     request_body(content = NewZoneRequest, content_type = "application/json"),
     security(("session_token" = []), ("session_cookie" = [])),
     responses(
-        (status = 201, description = "Added", body = ZoneView),
+        (status = 201, description = "Added; `rings_rewound` says how many rings of the outline were turned to RFC 7946 winding", body = ZoneView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code is taken (retired zones keep theirs)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad code, name, area or devices", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad fields (each at its pointer; outline faults at the position, e.g. `/area/coordinates/0/5`), or a foreign device", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn add(
     State(state): State<AppState>,
@@ -217,40 +290,116 @@ pub async fn add(
     Json(request): Json<NewZoneRequest, ZONE_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
     admin_only(&session)?;
-    let mut errors = Vec::new();
-    if !valid_code(&request.code) {
-        errors.push(FieldError {
-            pointer: "/code".into(),
-            detail: "use 1-40 lowercase letters, digits, '-' or '_'".into(),
-        });
-    }
-    let name = check_name(&request.name, &mut errors);
-    check_area(request.area.as_ref(), &mut errors);
+    let draft = ZoneDraft {
+        code: Some(request.code),
+        kind: request.kind,
+        theme: request.theme,
+        name: Some(request.name),
+        name_en: request.name_en,
+        guidance: request.guidance,
+        valid_from: request.valid_from,
+        valid_until: request.valid_until,
+    };
+    let places = Places {
+        fields: "",
+        area: "/area",
+    };
+    let checked = draft.check(request.area, places);
+    let mut errors = match &checked {
+        Ok(_) => Vec::new(),
+        Err(faults) => field_errors(faults.clone()),
+    };
     check_devices(&request.devices, &mut errors);
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
-    let mut devices = request.devices;
-    devices.sort();
-    devices.dedup();
+    let (mut zone, repairs) = match checked {
+        Ok(ok) if errors.is_empty() => ok,
+        _ => return Err(Problem::validation(errors)),
+    };
+    zone.devices = request.devices;
+    zone.devices.sort();
+    zone.devices.dedup();
+    let has_area = zone.area.is_some();
     let station = session.user.station_id;
     let zone = state
         .repo
-        .add_zone(
-            station,
-            NewZone {
-                code: request.code,
-                name,
-                area: request.area,
-                devices,
-            },
-            Caller::Staff(session).actor(),
-            Utc::now(),
-        )
+        .add_zone(station, zone, Caller::Staff(session).actor(), Utc::now())
         .await
         .map_err(device_error)?;
-    tracing::info!(zone = %zone.code, "zone added");
-    Ok((StatusCode::CREATED, axum::Json(ZoneView::from(zone))).into_response())
+    tracing::info!(zone = %zone.code, kind = zone.kind.as_str(), "zone added");
+    let mut view = ZoneView::from(zone);
+    view.rings_rewound = has_area.then_some(repairs.rings_rewound);
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// An optional field of a PATCH body: absent (`None`), cleared by `null`
+/// (`Some(None)`) or given and checked; a refusal is recorded in `faults`.
+fn optional<T>(
+    faults: &mut Vec<Fault>,
+    pointer: &str,
+    given: Option<Option<String>>,
+    check: impl Fn(&str) -> Result<Option<T>, String>,
+) -> Option<Option<T>> {
+    given.map(|value| {
+        value.and_then(|text| {
+            check(&text)
+                .map_err(|detail| faults.push(Fault::new(pointer, detail)))
+                .ok()
+                .flatten()
+        })
+    })
+}
+
+/// Checks a PATCH body's fields; the update, and the rings rewound in its
+/// outline when it gives one, or a 422 naming every fault.
+fn checked_update(request: ZoneUpdateRequest) -> Result<(ZoneUpdate, Option<usize>), Problem> {
+    let mut faults = Vec::new();
+    let f = &mut faults;
+    let kind = optional(f, "/kind", request.kind.map(Some), |k| {
+        check_kind(k).map(Some)
+    });
+    let name = optional(f, "/name", request.name.map(Some), |n| {
+        check_name(n).map(Some)
+    });
+    let theme = optional(f, "/theme", request.theme, check_opt_theme);
+    let name_en = optional(f, "/name_en", request.name_en, check_name_en);
+    let guidance = optional(f, "/guidance", request.guidance, check_guidance);
+    let valid_from = optional(f, "/valid_from", request.valid_from, check_opt_time);
+    let valid_until = optional(f, "/valid_until", request.valid_until, check_opt_time);
+    if let (Some(Some(from)), Some(Some(until))) = (valid_from, valid_until)
+        && until <= from
+    {
+        let rule = ZoneRuleError::ValidityReversed;
+        faults.push(Fault::new(format!("/{}", rule.field()), rule.to_string()));
+    }
+    let (area, rings_rewound) = match request.area {
+        None => (None, None),
+        Some(None) => (Some(None), None),
+        Some(Some(area)) => match check_area(area, "/area") {
+            Ok((area, repairs)) => (Some(Some(area)), Some(repairs.rings_rewound)),
+            Err(fault) => {
+                faults.push(fault);
+                (None, None)
+            }
+        },
+    };
+    let mut errors = field_errors(faults);
+    if let Some(devices) = &request.devices {
+        check_devices(devices, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let update = ZoneUpdate {
+        kind: kind.flatten(),
+        theme,
+        name: name.flatten(),
+        name_en,
+        guidance,
+        valid_from,
+        valid_until,
+        area,
+        devices: request.devices,
+    };
+    Ok((update, rings_rewound))
 }
 
 /// `PATCH /v1/zones/{code}`
@@ -259,13 +408,14 @@ pub async fn add(
     request_body(content = ZoneUpdateRequest, content_type = "application/json"),
     security(("session_token" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The zone after the change (unchanged and unaudited when nothing differed)", body = ZoneView),
+        (status = 200, description = "The zone after the change (unchanged and unaudited when nothing differed); `rings_rewound` when an outline was given", body = ZoneView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such zone", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The zone is retired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad name, area or devices", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The zone is retired, or the change contradicts its stored fields (e.g. a `valid_until` before the stored `valid_from`, a theme on a beat, a watch area without an outline)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad fields or devices", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
@@ -274,28 +424,14 @@ pub async fn update(
     Json(request): Json<ZoneUpdateRequest, ZONE_BODY_LIMIT>,
 ) -> Result<axum::Json<ZoneView>, Problem> {
     admin_only(&session)?;
-    let mut errors = Vec::new();
-    let name = request.name.as_deref().map(|n| check_name(n, &mut errors));
-    if let Some(area) = &request.area {
-        check_area(area.as_ref(), &mut errors);
-    }
-    if let Some(devices) = &request.devices {
-        check_devices(devices, &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
+    let (update, rings_rewound) = checked_update(request)?;
     let station = session.user.station_id;
     let (zone, changed) = state
         .repo
         .update_zone(
             station,
             &code,
-            ZoneUpdate {
-                name,
-                area: request.area,
-                devices: request.devices,
-            },
+            update,
             Caller::Staff(session).actor(),
             Utc::now(),
         )
@@ -304,7 +440,9 @@ pub async fn update(
     if changed {
         tracing::info!(zone = %zone.code, "zone updated");
     }
-    Ok(axum::Json(zone.into()))
+    let mut view = ZoneView::from(zone);
+    view.rings_rewound = rings_rewound;
+    Ok(axum::Json(view))
 }
 
 /// `POST /v1/zones/{code}/retire`

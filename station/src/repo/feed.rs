@@ -21,7 +21,8 @@ pub use postcso_model::ReportEventKind;
 /// Who reads the feed, which decides what it contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
-    /// A carrier's phone: the category list, the zone list, and status or
+    /// A carrier's phone: the category list, the zones (whole lists from
+    /// before zone deltas, then one entry per changed zone), and status or
     /// completeness changes of its own reports.
     Device(Uuid),
     /// Supervisors: every report event of the station, and the category list.
@@ -38,7 +39,7 @@ impl Audience {
     pub(crate) fn visible(&self, device: &str) -> String {
         match self {
             Self::Device(_) => format!(
-                "(kind IN ('categories', 'zones') \
+                "(kind IN ('categories', 'zones', 'zone') \
                   OR (kind = 'report' AND device_id = {device} AND event IN ('status', 'complete')))"
             ),
             Self::Station => "kind IN ('categories', 'report')".to_owned(),
@@ -89,10 +90,13 @@ pub enum ChangeBody {
     /// The station's full category list after the change, as JSON
     /// (`postcso_model::CategoryInfo` entries).
     Categories(serde_json::Value),
-    /// The station's full zone list after the change, as JSON
-    /// ([`super::Zone`] entries, device assignments included: cut per device
-    /// before it is shown).
+    /// The station's full zone list after a change, as JSON ([`super::Zone`]
+    /// entries, device assignments included: cut per device before it is
+    /// shown). Written before zone deltas; stored entries are still read.
     Zones(serde_json::Value),
+    /// One zone after it was added or changed, as JSON (a [`super::Zone`],
+    /// device assignments included: cut per device before it is shown).
+    Zone(serde_json::Value),
 }
 
 /// The columns a feed read selects, in the order [`change_from`] reads them.
@@ -103,6 +107,7 @@ pub(crate) fn change_from(row: &impl Columns) -> Result<Change, RepoError> {
     let body = match row.text(1)?.as_str() {
         "categories" => ChangeBody::Categories(row.json(10, "category list")?),
         "zones" => ChangeBody::Zones(row.json(10, "zone list")?),
+        "zone" => ChangeBody::Zone(row.json(10, "zone")?),
         _ => {
             let event = row.text(2)?;
             ChangeBody::Report {
@@ -135,8 +140,8 @@ pub(crate) enum NewChange {
         /// What happened to it.
         event: ReportEventKind,
     },
-    /// A whole list after the change, as JSON; `kind` is `categories` or
-    /// `zones`.
+    /// A JSON document: a whole list after the change (`kind` `categories`;
+    /// `zones` in entries written before zone deltas) or one zone (`zone`).
     List {
         /// The feed's kind of entry.
         kind: &'static str,
@@ -156,15 +161,12 @@ impl NewChange {
         })
     }
 
-    /// The station's whole zone list (device assignments included: the feed
-    /// cuts it per device when read).
-    pub(crate) fn zones(zones: &[Zone]) -> Result<Self, RepoError> {
-        let json = serde_json::to_string(zones)
-            .map_err(|e| RepoError::Storage(format!("cannot serialise zones: {e}")))?;
-        Ok(Self::List {
-            kind: "zones",
-            json,
-        })
+    /// One zone after a change (device assignments included: the feed cuts
+    /// it per device when read).
+    pub(crate) fn zone(zone: &Zone) -> Result<Self, RepoError> {
+        let json = serde_json::to_string(zone)
+            .map_err(|e| RepoError::Storage(format!("cannot serialise a zone: {e}")))?;
+        Ok(Self::List { kind: "zone", json })
     }
 }
 

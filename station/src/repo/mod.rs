@@ -48,7 +48,10 @@ pub use inspections::{
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use stations::{Station, StationId, StationStore};
 pub use uploads::{NewUpload, Upload, UploadCompletion, UploadStore};
-pub use zones::{NewZone, Zone, ZoneStore, ZoneUpdate};
+pub use zones::{
+    ImportOutcome, ImportedZone, NewZone, Zone, ZoneRuleError, ZoneStore, ZoneUpdate,
+    check_zone_rules,
+};
 
 use async_trait::async_trait;
 

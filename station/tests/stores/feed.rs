@@ -19,11 +19,12 @@ contract_tests!(
     the_audit_log_is_numbered_in_order_and_pages_by_cursor,
 );
 
-/// What an entry is about, in short: `categories`, `zones`, or the report event.
+/// What an entry is about, in short: `categories`, `zone`, or the report event.
 fn kind(change: &Change) -> String {
     match &change.body {
         ChangeBody::Categories(_) => "categories".to_owned(),
         ChangeBody::Zones(_) => "zones".to_owned(),
+        ChangeBody::Zone(_) => "zone".to_owned(),
         ChangeBody::Report { event, .. } => event.as_str().to_owned(),
     }
 }
@@ -67,6 +68,7 @@ async fn the_feed_is_numbered_in_order_and_cut_per_audience<
         name: "Route 12".to_owned(),
         area: None,
         devices: vec![a.id],
+        ..NewZone::default()
     };
     repo.add_zone(mapo.id, route, Actor::console(), now())
         .await
@@ -113,7 +115,7 @@ async fn the_feed_is_numbered_in_order_and_cut_per_audience<
     let phone_view = feed_for(repo, &mapo, Audience::Device(a.id)).await;
     assert_eq!(
         phone_view.iter().map(kind).collect::<Vec<_>>(),
-        ["categories", "status", "zones", "categories"]
+        ["categories", "status", "zone", "categories"]
     );
     assert_eq!(
         seqs(&phone_view),

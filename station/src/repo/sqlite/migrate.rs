@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_uploads_changes_audit.sql"),
     include_str!("migrations/0003_zones_inspections.sql"),
+    include_str!("migrations/0004_zone_details.sql"),
 ];
 
 /// The schema version this binary writes.
@@ -98,6 +99,50 @@ mod tests {
             )
             .is_err(),
             "the CHECK constraint survived the rebuild"
+        );
+    }
+
+    #[test]
+    fn version_4_keeps_zones_as_beats_and_the_feed_and_takes_zone_deltas() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 3)
+            .expect("set version");
+        conn.execute_batch(
+            "INSERT INTO stations (id, slug, name, created_at)
+                 VALUES ('s1', 'seodaemun', 'S', '2026-11-01T00:00:00.000000Z');
+             INSERT INTO zones (station_id, code, position, name, area_json, created_at, updated_at)
+                 VALUES ('s1', 'r1', 0, 'Route 1', NULL, '2026-11-01T00:00:00.000000Z',
+                         '2026-11-01T00:00:00.000000Z');
+             INSERT INTO changes (station_id, seq, kind, data_json, at)
+                 VALUES ('s1', 1, 'zones', '[]', '2026-11-01T00:00:00.000000Z');",
+        )
+        .expect("v3 rows");
+        assert_eq!(migrate(&mut conn).expect("upgrade"), LATEST_VERSION);
+        let zone: (String, Option<String>) = conn
+            .query_row(
+                "SELECT kind, guidance FROM zones WHERE code = 'r1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("zone kept");
+        assert_eq!(zone, ("beat".to_owned(), None));
+        let kept: String = conn
+            .query_row("SELECT kind FROM changes WHERE seq = 1", [], |r| r.get(0))
+            .expect("feed row kept");
+        assert_eq!(kept, "zones");
+        conn.execute(
+            "INSERT INTO changes (station_id, seq, kind, data_json, at)
+             VALUES ('s1', 2, 'zone', '{}', '2026-11-02T00:00:00.000000Z')",
+            [],
+        )
+        .expect("the delta kind is accepted");
+        assert!(
+            conn.execute("UPDATE zones SET kind = 'bikeway' WHERE code = 'r1'", [])
+                .is_err(),
+            "unknown zone kinds are refused"
         );
     }
 
