@@ -18,6 +18,7 @@ mod sessions;
 mod triage;
 pub mod tus;
 mod uploads;
+pub mod versions;
 mod zones;
 
 use std::sync::Arc;
