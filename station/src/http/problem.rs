@@ -78,6 +78,11 @@ impl Problem {
         self
     }
 
+    /// The seconds `Retry-After` will ask for, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The status as a [`StatusCode`].
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
