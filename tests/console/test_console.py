@@ -126,7 +126,7 @@ def test_open_a_report_and_accept_it(station, carrier, filed, tablets):
     page.wait_for_function("() => { const i = document.querySelector('.zoomable img'); return i && i.complete && i.naturalWidth > 0; }")
     width = page.eval_on_selector(".zoomable img", "i => i.getBoundingClientRect().width")
     assert width >= 400, width
-    assert "신고자의 휴대폰" in page.locator(".carrier-message").inner_text()
+    assert "휴대폰에서 봅니다" in page.locator(".carrier-message").inner_text()
     assert "직원만 봅니다" in page.locator("#notes").inner_text()
     # Position with its accuracy circle.
     page.wait_for_selector("#report-map path.leaflet-interactive")
@@ -203,7 +203,7 @@ def test_an_internal_note_stays_with_the_staff(station, carrier, filed, tablets)
     t.ready()
     assert "내부 메모 추가" in page.locator("#history").inner_text()
     status, message = carrier.review(report_id)
-    assert status.is_received() and message is None, "the carrier never hears of it"
+    assert (status is None or status.is_received()) and message is None, "the carrier never hears of it"
 
 
 def test_two_supervisors_race_on_one_report(station, carrier, filed, tablets):

@@ -13,7 +13,7 @@
   }
 
   function baseMap(el) {
-    var map = L.map(el, { zoomControl: true, attributionControl: true, tap: false });
+    var map = L.map(el, { zoomControl: true, attributionControl: true, maxZoom: 19, minZoom: 5 });
     var tiles = el.getAttribute("data-tiles");
     if (tiles) {
       L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
@@ -81,6 +81,8 @@
     var accuracy = parseFloat(el.getAttribute("data-accuracy"));
     var base = baseMap(el);
     if (!isFinite(lat) || !isFinite(lon)) { base.map.setView(SEOUL, 12); return; }
+    // A circle's bounds need a map with a view: set one first.
+    base.map.setView([lat, lon], 17);
     var circle = L.circle([lat, lon], { radius: isFinite(accuracy) ? accuracy : 0, color: "#0b57a4", weight: 1, fillOpacity: 0.15 });
     circle.addTo(base.map);
     L.circleMarker([lat, lon], { radius: 8, color: "#12355b", weight: 2, fillColor: "#2f6fd0", fillOpacity: 1 }).addTo(base.map);

@@ -58,12 +58,22 @@ pub fn check(headers: &HeaderMap, session: &Session, sent: &str) -> Result<(), C
 /// form itself, the language switch): the origin's host and port must be the
 /// `Host` the request was sent to. The scheme is not compared, because a
 /// TLS-terminating proxy in front of the station speaks plain HTTP to it.
-/// Browsers send `Origin` on every POST; a request without one is refused.
+///
+/// The console's `Referrer-Policy: no-referrer` makes browsers send
+/// `Origin: null` on its own form posts; for those, the Fetch Metadata header
+/// `Sec-Fetch-Site: same-origin` (which no page can set) stands for the
+/// origin. A request with neither a matching origin nor that header is refused.
 pub fn check_origin(headers: &HeaderMap) -> Result<(), CsrfError> {
-    let origin = headers
-        .get(ORIGIN)
+    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+    let same_site = headers
+        .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .ok_or(CsrfError::Origin)?;
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+    let origin = match origin {
+        Some("null") | None if same_site => return Ok(()),
+        Some(origin) => origin,
+        None => return Err(CsrfError::Origin),
+    };
     let host = headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
@@ -119,6 +129,19 @@ mod tests {
         assert_eq!(check(&same, &kim, ""), Err(CsrfError::Token));
         let proxied = headers(Some("https://station.example"), "station.example");
         assert_eq!(check(&proxied, &kim, &token(&kim)), Ok(()));
+        // no-referrer: the browser sends `Origin: null` and Fetch Metadata.
+        let mut null = headers(Some("null"), "127.0.0.1:8080");
+        null.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert_eq!(check(&null, &kim, &token(&kim)), Ok(()));
+        null.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert_eq!(check(&null, &kim, &token(&kim)), Err(CsrfError::Origin));
+        let mut evil = headers(Some("https://evil.example"), "127.0.0.1:8080");
+        evil.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert_eq!(
+            check(&evil, &kim, &token(&kim)),
+            Err(CsrfError::Origin),
+            "a real origin decides"
+        );
         for bad in [
             headers(Some("https://evil.example"), "station.example"),
             headers(Some("http://127.0.0.1:9999"), "127.0.0.1:8080"),
