@@ -310,9 +310,9 @@ async fn load_list(
     Ok((list, categories))
 }
 
-fn choices<'a>(
+fn choices(
     items: impl IntoIterator<Item = (String, String)>,
-    current: Option<&'a str>,
+    current: Option<&str>,
 ) -> Vec<Choice> {
     items
         .into_iter()

@@ -304,8 +304,7 @@ async fn render(
         let entries = history.as_deref().unwrap_or_default();
         let saw = entries
             .iter()
-            .filter(|e| e.seq <= *seen && e.action == "report.status")
-            .next_back()
+            .rfind(|e| e.seq <= *seen && e.action == "report.status")
             .map(|e| state_of(e.after.as_ref()))
             .unwrap_or(("received".to_owned(), None));
         ConflictView {
