@@ -249,7 +249,9 @@ fn rows(
         .map(|r| {
             let id = r.id.to_string();
             RowView {
-                short_id: id.chars().take(8).collect(),
+                // The end of the id: a UUIDv7 starts with its time, which
+                // reports filed together share.
+                short_id: id[id.len().saturating_sub(8)..].to_owned(),
                 href: format!("/console/reports/{id}"),
                 category: views::category_name(categories, r.content.category.as_str(), lang),
                 status_label: t.get(views::status_key(&r.status)).to_owned(),
