@@ -227,6 +227,9 @@ pub(crate) struct WhereClause {
     pub sql: String,
     /// Values for the placeholders, numbered from the `first` given.
     pub params: Vec<Param>,
+    /// Whether the conditions name `devices d` (the text search does): the
+    /// count joins it only then, so that it can run on an index alone.
+    pub needs_devices: bool,
 }
 
 impl QueueFilter {
@@ -236,6 +239,7 @@ impl QueueFilter {
     pub(crate) fn where_clause(&self, dialect: Dialect, first: usize) -> WhereClause {
         let mut sql = String::new();
         let mut params = Vec::new();
+        let mut needs_devices = false;
         let bind = |params: &mut Vec<Param>, value: Param| {
             params.push(value);
             dialect.placeholder(first + params.len() - 1)
@@ -279,6 +283,7 @@ impl QueueFilter {
             let p = bind(&mut params, Param::Text(pattern));
             let q = bind(&mut params, Param::Text(prefix));
             let like = dialect.like();
+            needs_devices = true;
             sql.push_str(&format!(
                 " AND ({note} {like} {p} ESCAPE '\\' OR d.label {like} {p} ESCAPE '\\' \
                  OR {id} LIKE {q} ESCAPE '\\')",
@@ -299,7 +304,11 @@ impl QueueFilter {
                 closed.join(", ")
             ));
         }
-        WhereClause { sql, params }
+        WhereClause {
+            sql,
+            params,
+            needs_devices,
+        }
     }
 }
 

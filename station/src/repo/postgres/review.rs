@@ -51,14 +51,20 @@ impl ReviewStore for PgRepository {
                 Param::Time(t) => Value::Time(t),
             })
             .collect();
+        let join = "JOIN devices d ON d.station_id = r.station_id AND d.id = r.device_id";
         let from = format!(
-            "FROM reports r JOIN devices d ON d.station_id = r.station_id AND d.id = r.device_id
-             WHERE r.station_id = $1{}",
+            "FROM reports r {join} WHERE r.station_id = $1{}",
+            filter.sql
+        );
+        // The count joins the devices only when the filter names them.
+        let count_join = if filter.needs_devices { join } else { "" };
+        let counted = format!(
+            "FROM reports r {count_join} WHERE r.station_id = $1{}",
             filter.sql
         );
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&station.0];
         params.extend(values.iter().map(Value::as_sql));
-        let total = query_one(&client, &format!("SELECT count(*) {from}"), &params)
+        let total = query_one(&client, &format!("SELECT count(*) {counted}"), &params)
             .await?
             .count(0)?;
         let (limit, offset) = (params.len() + 1, params.len() + 2);

@@ -59,4 +59,5 @@ CREATE TRIGGER report_notes_no_change BEFORE UPDATE OR DELETE ON report_notes
 
 -- 4. The review queue and a report's history.
 CREATE INDEX reports_by_status ON reports (station_id, status, received_at);
+CREATE INDEX reports_by_category ON reports (station_id, category, status, received_at);
 CREATE INDEX audit_by_target ON audit_log (station_id, target_id, id);

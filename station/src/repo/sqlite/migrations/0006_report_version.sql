@@ -53,4 +53,5 @@ END;
 -- 4. The review queue and a report's history: filter by status in received
 --    order, and read one report's audit rows without scanning the log.
 CREATE INDEX reports_by_status ON reports (station_id, status, received_at);
+CREATE INDEX reports_by_category ON reports (station_id, category, status, received_at);
 CREATE INDEX audit_by_target ON audit_log (station_id, target_id, seq);
