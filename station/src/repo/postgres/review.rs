@@ -52,10 +52,6 @@ impl ReviewStore for PgRepository {
             })
             .collect();
         let join = "JOIN devices d ON d.station_id = r.station_id AND d.id = r.device_id";
-        let from = format!(
-            "FROM reports r {join} WHERE r.station_id = $1{}",
-            filter.sql
-        );
         // The count joins the devices only when the filter names them.
         let count_join = if filter.needs_devices { join } else { "" };
         let counted = format!(
@@ -72,12 +68,17 @@ impl ReviewStore for PgRepository {
         values.push(Value::Int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&station.0];
         params.extend(values.iter().map(Value::as_sql));
+        // The page's ids first, then their columns: PostgreSQL would
+        // otherwise compute every matching row's columns (the manifest
+        // subqueries, the content) before sorting them.
+        let order = q.order.sql();
         let rows = query(
             &client,
             &format!(
-                "SELECT {} {from} ORDER BY {} LIMIT ${limit} OFFSET ${offset}",
+                "WITH page AS (SELECT r.id {counted} ORDER BY {order} LIMIT ${limit} OFFSET ${offset})
+                 SELECT {} FROM page JOIN reports r ON r.station_id = $1 AND r.id = page.id
+                 {join} ORDER BY {order}",
                 queue_columns(PHOTOS_OF_R),
-                q.order.sql()
             ),
             &params,
         )
