@@ -51,6 +51,9 @@ pub enum ProblemType {
     RateLimited,
     /// The report id is taken by different content: the phone must not resend it as is.
     ReportIdConflict,
+    /// A decision made on a version of the report that is no longer current
+    /// (`If-Match` did not match, 412): read it again and decide again.
+    StaleVersion,
     /// The station's storage is full; retry later.
     StorageFull,
     /// A tus request without a supported `Tus-Resumable` version.
@@ -99,6 +102,7 @@ impl ProblemType {
         Self::PhotoNotDecodable,
         Self::RateLimited,
         Self::ReportIdConflict,
+        Self::StaleVersion,
         Self::StorageFull,
         Self::TusVersion,
         Self::Unauthorized,
@@ -135,6 +139,7 @@ impl ProblemType {
             Self::PhotoNotDecodable => "photo-not-decodable",
             Self::RateLimited => "rate-limited",
             Self::ReportIdConflict => "report-id-conflict",
+            Self::StaleVersion => "stale-version",
             Self::StorageFull => "storage-full",
             Self::TusVersion => "tus-version",
             Self::Unauthorized => "unauthorized",

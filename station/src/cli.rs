@@ -88,6 +88,24 @@ pub struct ServeArgs {
     /// Lifetime of staff sessions, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_hours: u32,
+    /// Minutes a staff session may go unused before it stops working (API and console).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_idle_minutes: u32,
+    /// Map tiles for the review console, e.g.
+    /// `https://tiles.example/{z}/{x}/{y}.png` (a server on your network or one
+    /// your licence allows). Without it the console's maps show reports and
+    /// zone outlines on a plain background, and no request leaves the station.
+    #[arg(long, env = "POSTCSO_CONSOLE_TILE_URL", value_name = "URL")]
+    pub console_tile_url: Option<String>,
+    /// Attribution the tile provider requires, shown on the console's maps.
+    #[arg(long, value_name = "TEXT")]
+    pub console_tile_attribution: Option<String>,
+    /// Days after which an untriaged report is marked overdue in the console.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub overdue_untriaged_days: u32,
+    /// Days after which an unresolved report is marked overdue in the console.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub overdue_unresolved_days: u32,
     /// Largest photo, in bytes: the most a manifest may list and a tus upload
     /// may carry (advertised as Tus-Max-Size).
     #[arg(long, default_value_t = 25 * 1024 * 1024, value_name = "BYTES",

@@ -32,6 +32,9 @@ impl RateLimit {
 pub struct ServerConfig {
     /// How long a staff session lasts.
     pub session_ttl: Duration,
+    /// How long a staff session may go unused before it stops working (a
+    /// tablet left on a desk): the API and the review console alike.
+    pub session_idle_timeout: Duration,
     /// Whether the session cookie is marked `Secure` (off only for plain-HTTP labs).
     pub cookie_secure: bool,
     /// Enrolment attempts per client address. Generous by default: a whole
@@ -49,12 +52,41 @@ pub struct ServerConfig {
     pub upload: UploadConfig,
     /// How often expired uploads are swept away.
     pub upload_sweep_interval: std::time::Duration,
+    /// The review console's settings.
+    pub console: ConsoleConfig,
+}
+
+/// Settings of the review console (`/console/`).
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Leaflet tile URL template (`{z}/{x}/{y}`); `None`: a plain background,
+    /// so a station with no tile server makes no outside request.
+    pub tile_url: Option<String>,
+    /// Attribution the tile provider requires.
+    pub tile_attribution: Option<String>,
+    /// A report still `received` this long after arrival is overdue for triage.
+    pub untriaged_after: Duration,
+    /// A report not yet closed (fixed, rejected, merged) this long after
+    /// arrival is overdue.
+    pub unresolved_after: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            tile_url: None,
+            tile_attribution: None,
+            untriaged_after: Duration::days(2),
+            unresolved_after: Duration::days(7),
+        }
+    }
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             session_ttl: Duration::hours(12),
+            session_idle_timeout: Duration::minutes(30),
             cookie_secure: true,
             enrol_rate: RateLimit::new(60, 100),
             sign_in_rate: RateLimit::new(10, 10),
@@ -62,6 +94,7 @@ impl Default for ServerConfig {
             max_photo_bytes: 25 * 1024 * 1024,
             upload: UploadConfig::default(),
             upload_sweep_interval: std::time::Duration::from_secs(60),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -56,7 +56,7 @@ impl From<RepoError> for CliError {
     fn from(e: RepoError) -> Self {
         let exit = match e {
             RepoError::NotFound(_) => Exit::NotFound,
-            RepoError::Conflict(_) => Exit::Conflict,
+            RepoError::Conflict(_) | RepoError::Stale { .. } => Exit::Conflict,
             RepoError::Unavailable(_) | RepoError::Full(_) | RepoError::Storage(_) => Exit::Storage,
         };
         Self::new(exit, e.to_string())

@@ -6,6 +6,7 @@
 //! - [`cli`] / [`admin`]: the command line and the admin commands;
 //! - [`server`]: binding, serving, graceful shutdown;
 //! - [`http`]: routes by resource, problem+json errors, OpenAPI, metrics;
+//! - [`console`]: the review console for supervisors' tablets (`/console/`);
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
 //! - [`intake`]: the station's rules for a delivered report, retries and conflicts;
 //! - [`upload`]: resumable photo uploads (the storage side of tus);
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod exit;
 pub mod fsync;
 pub mod geo;

@@ -50,7 +50,7 @@ pub fn cdylib(root: &Path, profile_dir: &str) -> PathBuf {
 }
 
 /// Builds the debug cdylib and the generator binary.
-fn build(root: &Path) -> Result<(), String> {
+pub(crate) fn build(root: &Path) -> Result<(), String> {
     run::step(
         "build cdylib + uniffi-bindgen",
         "cargo",
@@ -164,7 +164,7 @@ const REQUIREMENTS: &str = "python/requirements-test.txt";
 
 /// Creates the venv (installing `python3-venv` when missing) and the pinned
 /// pytest; returns the venv's python.
-fn ensure_venv(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn ensure_venv(root: &Path) -> Result<PathBuf, String> {
     let venv = venv_dir();
     let python = venv.join("bin/python");
     if !python.exists() {
@@ -260,7 +260,7 @@ pub fn python_tests(root: &Path) -> Result<run::Counts, String> {
 }
 
 /// Reads pytest's closing line, e.g. `==== 7 passed, 1 failed, 2 errors in 3.1s ====`.
-fn pytest_summary(line: &str) -> Option<run::Counts> {
+pub(crate) fn pytest_summary(line: &str) -> Option<run::Counts> {
     let line = line.trim().trim_matches('=').trim();
     if !line.contains(" in ") || !(line.contains(" passed") || line.contains(" failed")) {
         return None;

@@ -58,6 +58,8 @@ pub const NPM: &[(&str, &str)] = &[
     ("tests/interop", "node_modules/tus-js-client/package.json"),
     // @tus/server 2.x (Node >= 20.19) for the load generator's tus comparison.
     ("tests/interop", "node_modules/@tus/server/package.json"),
+    // axe-core, run on every page by the review console's browser tests.
+    ("tests/console", "node_modules/axe-core/axe.min.js"),
 ];
 
 /// Runs `npm ci` (exactly the lock file's versions) in each project of `npm`

@@ -5,6 +5,7 @@
 //! skips what is present, so both commands work on a fresh machine.
 
 mod bindings;
+mod console;
 mod deps;
 mod maven;
 mod postgres;
@@ -111,6 +112,7 @@ fn install_all() -> Result<(), String> {
     postgres::ensure_installed()?;
     deps::ensure(maven::DEPS)?;
     deps::ensure_npm(&workspace_root(), deps::NPM)?;
+    console::ensure_installed()?;
     deps::ensure_go_tools(deps::GO_TOOLS)
 }
 
@@ -139,12 +141,13 @@ fn test(no_install: bool) -> Result<(), String> {
     let pg = postgres_tests(no_install)?;
     let python = bindings::python_tests(&workspace_root())?;
     let kotlin = maven::kotlin_tests(&workspace_root())?;
+    let browser = console::console_tests(&workspace_root())?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
     println!(
         "total: {} passed, {} failed",
-        rust.passed + phone.passed + pg.passed + python.passed + kotlin.passed,
-        rust.failed + phone.failed + pg.failed + python.failed + kotlin.failed
+        rust.passed + phone.passed + pg.passed + python.passed + kotlin.passed + browser.passed,
+        rust.failed + phone.failed + pg.failed + python.failed + kotlin.failed + browser.failed
     );
     Ok(())
 }

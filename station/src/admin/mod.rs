@@ -69,6 +69,13 @@ fn print(text: impl std::fmt::Display) -> Result<(), CliError> {
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let config = ServerConfig {
         session_ttl: Duration::hours(i64::from(args.session_hours)),
+        session_idle_timeout: Duration::minutes(i64::from(args.session_idle_minutes)),
+        console: crate::config::ConsoleConfig {
+            tile_url: args.console_tile_url.clone(),
+            tile_attribution: args.console_tile_attribution.clone(),
+            untriaged_after: Duration::days(i64::from(args.overdue_untriaged_days)),
+            unresolved_after: Duration::days(i64::from(args.overdue_unresolved_days)),
+        },
         cookie_secure: !args.cookie_insecure,
         enrol_rate: RateLimit::new(args.enrol_rate_per_minute, args.enrol_rate_per_minute),
         sign_in_rate: RateLimit::new(args.sign_in_rate_per_minute, args.sign_in_rate_per_minute),

@@ -113,11 +113,20 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Problem
         }
         Ok(Caller::Device(device))
     } else if token.starts_with(SESSION_TOKEN_PREFIX) {
+        let now = Utc::now();
         let session = state
             .repo
-            .session_by_token_hash(&hash_secret(token), Utc::now())
+            .session_by_token_hash(&hash_secret(token), now)
             .await?
             .ok_or_else(|| Problem::unauthorized("the session is not valid or has expired"))?;
+        if session.idle_too_long(now, state.config.session_idle_timeout) {
+            return Err(Problem::unauthorized(
+                "the session was unused for too long; sign in again",
+            ));
+        }
+        if session.needs_touch(now) {
+            state.repo.touch_session(&session.token_hash, now).await?;
+        }
         Ok(Caller::Staff(session))
     } else {
         Err(Problem::unauthorized(

@@ -108,3 +108,22 @@ pub fn feed_audience(caller: &Caller) -> Audience {
         },
     }
 }
+
+/// Whether a role may work the review console's queue of all the station's
+/// reports: those who may read every report of it (supervisors).
+pub fn may_use_review_queue(role: Role) -> bool {
+    role == Role::Supervisor
+}
+
+/// Whether a role may read a report's history from the audit log (its own
+/// rows only; the whole log stays with admins, [`may_read_audit`]):
+/// supervisors, who decide on reports.
+pub fn may_read_report_history(role: Role) -> bool {
+    role == Role::Supervisor
+}
+
+/// Whether a role may read and add internal notes on reports it may read
+/// in full: supervisors (inspectors' findings are their own record).
+pub fn may_keep_internal_notes(role: Role) -> bool {
+    role == Role::Supervisor
+}

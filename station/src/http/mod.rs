@@ -7,17 +7,18 @@ mod category_admin;
 mod changes;
 mod devices;
 mod health;
-mod inspections;
+pub(crate) mod inspections;
 pub mod metrics;
 pub mod openapi;
 mod photos;
 pub mod problem;
 pub mod ratelimit;
 mod reports;
-mod sessions;
-mod triage;
+pub(crate) mod sessions;
+pub(crate) mod triage;
 pub mod tus;
 mod uploads;
+pub mod versions;
 mod zone_files;
 mod zones;
 
@@ -163,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .route("/metrics", get(metrics::render))
+    .merge(crate::console::router(&state))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(axum::middleware::from_fn(metrics::track))

@@ -78,6 +78,11 @@ impl Problem {
         self
     }
 
+    /// The seconds `Retry-After` will ask for, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The status as a [`StatusCode`].
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -252,6 +257,29 @@ impl Problem {
         .with_retry_after(60)
     }
 
+    /// 412: the decision was made on a version of the report that is no
+    /// longer current (`If-Match`); nothing was changed.
+    pub fn stale(current: u64) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            ProblemType::StaleVersion,
+            "The report changed",
+            format!(
+                "the report changed since the version this decision was made on (it is now \"v{current}\"); read it again and decide again"
+            ),
+        )
+    }
+
+    /// 412: an `If-Match` that cannot name the report's current version.
+    pub fn stale_unknown(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            ProblemType::StaleVersion,
+            "The report changed",
+            detail,
+        )
+    }
+
     /// 500: a bug; details go to the log, not the client.
     pub fn internal() -> Self {
         Self::new(
@@ -278,6 +306,7 @@ impl From<RepoError> for Problem {
                 tracing::error!(%cause, "database storage full");
                 Problem::storage_full()
             }
+            RepoError::Stale { current } => Problem::stale(current),
             RepoError::Storage(cause) => {
                 tracing::error!(%cause, "storage error");
                 Problem::internal()

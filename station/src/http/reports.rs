@@ -268,7 +268,7 @@ pub async fn put_report(
     params(("id" = String, Path, description = "The report's UUID")),
     security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The full report (supervisors, the assigned inspector) or its status (the filing carrier)", body = ReportRead),
+        (status = 200, description = "The full report (supervisors, the assigned inspector) or its status (the filing carrier); `ETag` names its version, for `If-Match` on a decision", body = ReportRead),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not read reports", body = Problem, content_type = "application/problem+json"),
@@ -278,7 +278,7 @@ pub async fn get_report(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw_id): Path<String>,
-) -> Result<axum::Json<ReportRead>, Problem> {
+) -> Result<Response, Problem> {
     if !may_read_reports(caller.role()) {
         return Err(Problem::forbidden(format!(
             "the {} role may not read reports",
@@ -293,9 +293,18 @@ pub async fn get_report(
         .await?
         .ok_or_else(not_found)?;
     let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    // The version a decision on what was read must name in If-Match.
+    let etag = [(
+        axum::http::header::ETAG,
+        super::versions::etag(report.version),
+    )];
     match report_access(&caller, &report, assigned) {
-        ReportAccess::Full => Ok(axum::Json(ReportRead::Full(Box::new(report.into())))),
-        ReportAccess::StatusOnly => Ok(axum::Json(ReportRead::Status(report.into()))),
+        ReportAccess::Full => {
+            Ok((etag, axum::Json(ReportRead::Full(Box::new(report.into())))).into_response())
+        }
+        ReportAccess::StatusOnly => {
+            Ok((etag, axum::Json(ReportRead::Status(report.into()))).into_response())
+        }
         ReportAccess::Hidden => Err(not_found()),
     }
 }

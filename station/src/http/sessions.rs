@@ -63,7 +63,7 @@ pub struct WhoAmI {
 /// The headers of an answer that sets (or, with an empty value and max-age 0,
 /// clears) the session cookie: HttpOnly, SameSite=Strict, Secure unless
 /// configured off, and never cached.
-fn session_headers(
+pub(crate) fn session_headers(
     state: &AppState,
     value: &str,
     max_age_secs: i64,
@@ -96,6 +96,41 @@ pub async fn sign_in(
     ClientIp(ip): ClientIp,
     Json(request): Json<SignInRequest>,
 ) -> Result<Response, Problem> {
+    let opened = open_session(&state, ip, request).await?;
+    let headers = session_headers(
+        &state,
+        &opened.token,
+        state.config.session_ttl.num_seconds(),
+    )?;
+    let body = SessionResponse {
+        token: opened.token,
+        token_type: "Bearer",
+        expires_at: opened.expires_at,
+        role: opened.user.role,
+        username: opened.user.username,
+    };
+    Ok((StatusCode::CREATED, headers, axum::Json(body)).into_response())
+}
+
+/// A session just opened: its token (shown once), expiry and user.
+pub(crate) struct OpenedSession {
+    /// The secret token (`pcs_…`), for the cookie or the bearer header.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: crate::repo::User,
+}
+
+/// Signs a staff member in: the rate limit per client address, the argon2id
+/// check (the same answer for a wrong station, user or password), the stored
+/// session and its audit row. The API's `POST /v1/sessions` and the review
+/// console's sign-in form both go through here, so both are throttled alike.
+pub(crate) async fn open_session(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    request: SignInRequest,
+) -> Result<OpenedSession, Problem> {
     state.sign_in_limiter.check(ip)?;
     let station = state.repo.station_by_slug(&request.station).await?;
     let credentials = match &station {
@@ -129,15 +164,11 @@ pub async fn sign_in(
         .await?;
     metrics::counter!("sign_in_attempts_total", "outcome" => "signed_in").increment(1);
     tracing::info!(user_id = %user.id, role = %user.role, "staff signed in");
-    let headers = session_headers(&state, &token, state.config.session_ttl.num_seconds())?;
-    let body = SessionResponse {
+    Ok(OpenedSession {
         token,
-        token_type: "Bearer",
         expires_at,
-        role: user.role,
-        username: user.username,
-    };
-    Ok((StatusCode::CREATED, headers, axum::Json(body)).into_response())
+        user,
+    })
 }
 
 /// `GET /v1/sessions/current`: lets the console check its session (bearer or cookie).
@@ -158,6 +189,22 @@ pub async fn current(StaffCaller(session): StaffCaller) -> axum::Json<WhoAmI> {
     })
 }
 
+/// Ends a session (sign-out), for the API and the console alike.
+pub(crate) async fn close_session(
+    state: &AppState,
+    session: &crate::repo::Session,
+) -> Result<(), Problem> {
+    let ended = state.repo.end_session(session, Utc::now()).await?;
+    if !ended {
+        // Another request signed this session out between the check and now.
+        return Err(Problem::unauthorized(
+            "the session is not valid or has expired",
+        ));
+    }
+    tracing::info!(user_id = %session.user.id, role = %session.user.role, "staff signed out");
+    Ok(())
+}
+
 /// `DELETE /v1/sessions/current`: signs out. The token (bearer or cookie)
 /// stops working at once, so a tablet left on a desk or a shared browser
 /// does not stay signed in until the session expires; the browser's cookie
@@ -173,14 +220,7 @@ pub async fn sign_out(
     State(state): State<AppState>,
     StaffCaller(session): StaffCaller,
 ) -> Result<Response, Problem> {
-    let ended = state.repo.end_session(&session, Utc::now()).await?;
-    if !ended {
-        // Another request signed this session out between the check and now.
-        return Err(Problem::unauthorized(
-            "the session is not valid or has expired",
-        ));
-    }
-    tracing::info!(user_id = %session.user.id, role = %session.user.role, "staff signed out");
+    close_session(&state, &session).await?;
     let headers = session_headers(&state, "", 0)?;
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }

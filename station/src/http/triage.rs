@@ -3,6 +3,9 @@
 //! the same transaction.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::ETAG;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use postcso_model::{ReportId, ReviewStatus};
 use serde::Deserialize;
@@ -39,7 +42,10 @@ pub struct TriageRequest {
     pub reason: Option<String>,
 }
 
-fn check(request: TriageRequest) -> Result<(ReviewStatus, Option<String>), Problem> {
+/// The triage rules on a decision's fields: a status a supervisor may set,
+/// and a reason (required for a rejection) within limits. The console's
+/// forms go through this too.
+pub(crate) fn check(request: TriageRequest) -> Result<(ReviewStatus, Option<String>), Problem> {
     let mut errors = Vec::new();
     let status = ReviewStatus::from(request.status);
     if !SETTABLE.contains(&status) {
@@ -85,28 +91,56 @@ fn check(request: TriageRequest) -> Result<(ReviewStatus, Option<String>), Probl
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a supervisor (devices included)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in the station", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names a version the report is no longer at (someone else decided meanwhile): nothing changed; read it again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status, missing reason for a rejection, reason too long", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn triage(
     State(state): State<AppState>,
     StaffCaller(session): StaffCaller,
     Path(raw_id): Path<String>,
+    headers: HeaderMap,
     Json(request): Json<TriageRequest>,
-) -> Result<axum::Json<ReportView>, Problem> {
-    if !may_triage(session.user.role) {
-        return Err(Problem::forbidden(format!(
-            "the {} role may not triage reports",
-            session.user.role
-        )));
-    }
+) -> Result<Response, Problem> {
+    refuse_unless_triager(&session)?;
     let id = ReportId::parse(&raw_id)
         .map_err(|_| Problem::invalid_id("the report id in the path must be a UUID"))?;
     let (status, reason) = check(request)?;
+    let seen = super::versions::if_match(&headers)?;
+    let change = decide(&state, &session, id, status, reason, seen).await?;
+    let etag = super::versions::etag(change.report.version);
+    Ok(([(ETAG, etag)], axum::Json(ReportView::from(change.report))).into_response())
+}
+
+/// 403 unless the session's role may triage ([`may_triage`]).
+pub(crate) fn refuse_unless_triager(session: &crate::repo::Session) -> Result<(), Problem> {
+    if may_triage(session.user.role) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "the {} role may not triage reports",
+            session.user.role
+        )))
+    }
+}
+
+/// A supervisor's decision on a report, made on version `seen` if given:
+/// the one path every triage takes, the API's and the review console's, so
+/// both apply the same role rule, the same storage rule (the version check
+/// included) and the same logging. The fields were checked by [`check`].
+pub(crate) async fn decide(
+    state: &AppState,
+    session: &crate::repo::Session,
+    id: ReportId,
+    status: ReviewStatus,
+    reason: Option<String>,
+    seen: Option<u64>,
+) -> Result<crate::repo::StatusChange, Problem> {
+    refuse_unless_triager(session)?;
     let station = session.user.station_id;
-    let actor = Caller::Staff(session).actor();
+    let actor = Caller::Staff(session.clone()).actor();
     let change = state
         .repo
-        .set_report_status(station, id, status, reason, actor, Utc::now())
+        .set_report_status(station, id, status, reason, seen, actor, Utc::now())
         .await?
         .ok_or_else(|| Problem::not_found("no such report"))?;
     if change.changed {
@@ -114,5 +148,5 @@ pub async fn triage(
             .increment(1);
         tracing::info!(report_id = %id, from = change.before.as_str(), to = change.report.status.as_str(), "report triaged");
     }
-    Ok(axum::Json(change.report.into()))
+    Ok(change)
 }

@@ -77,6 +77,26 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// The stored hash of its token: how sign-out names the session to end.
     pub token_hash: String,
+    /// When it was last used (its creation until then), to at most a minute
+    /// ([`SESSION_TOUCH_INTERVAL`]): what the idle timeout is measured from.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// How stale a session's `last_seen_at` may get before a request records
+/// it again: one write a minute per busy session rather than one per request.
+pub const SESSION_TOUCH_INTERVAL: chrono::Duration = chrono::Duration::seconds(60);
+
+impl Session {
+    /// Whether the session went unused for longer than `idle` by `now`: the
+    /// idle-timeout rule, so a tablet left on a desk stops working.
+    pub fn idle_too_long(&self, now: DateTime<Utc>, idle: chrono::Duration) -> bool {
+        now - self.last_seen_at > idle
+    }
+
+    /// Whether a request at `now` should record that the session was used.
+    pub fn needs_touch(&self, now: DateTime<Utc>) -> bool {
+        now - self.last_seen_at > SESSION_TOUCH_INTERVAL
+    }
 }
 
 impl User {
@@ -120,12 +140,14 @@ pub(crate) fn credentials_from(row: &impl Columns) -> Result<UserCredentials, Re
     })
 }
 
-/// A session read back: its user's columns, then `expires_at`.
+/// A session read back: its user's columns, then `expires_at`, `last_seen_at`
+/// (its creation time when never touched).
 pub(crate) fn session_from(row: &impl Columns, token_hash: &str) -> Result<Session, RepoError> {
     Ok(Session {
         user: user_from(row)?,
         expires_at: row.time(5)?,
         token_hash: token_hash.to_owned(),
+        last_seen_at: row.time(6)?,
     })
 }
 
@@ -231,6 +253,9 @@ pub trait AccountStore: Send + Sync {
     /// request. Writes a `session.end` audit row (actor: the user) in the
     /// same transaction. `false` when it had already ended.
     async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Records that a live session was used at `now` (for the idle timeout).
+    /// Not audited: it changes nothing anyone decided.
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), RepoError>;
     /// The live session for a token hash: not expired, not revoked, user enabled.
     async fn session_by_token_hash(
         &self,

@@ -28,15 +28,18 @@ mod columns;
 mod devices;
 mod feed;
 mod inspections;
+pub mod notes;
 pub mod postgres;
 mod reports;
+pub mod review;
 pub mod sqlite;
 mod stations;
 mod uploads;
 mod zones;
 
 pub use accounts::{
-    AccountStore, NewUser, Session, StaffUser, User, UserCredentials, UserDisabled,
+    AccountStore, NewUser, SESSION_TOUCH_INTERVAL, Session, StaffUser, User, UserCredentials,
+    UserDisabled,
 };
 pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
@@ -45,7 +48,9 @@ pub use feed::{Audience, Change, ChangeBody, FeedStore, ReportEventKind};
 pub use inspections::{
     AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
 };
+pub use notes::{InternalNote, NoteStore};
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
+pub use review::{QueueFilter, QueueOrder, QueuePage, QueueQuery, QueueRow, ReviewStore};
 pub use stations::{Station, StationId, StationStore};
 pub use uploads::{NewUpload, Upload, UploadCompletion, UploadStore};
 pub use zones::{
@@ -59,8 +64,8 @@ use async_trait::async_trait;
 /// a store's methods can only be called with its trait in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, ReportStore,
-        Repository, StationStore, UploadStore, ZoneStore,
+        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NoteStore,
+        ReportStore, Repository, ReviewStore, StationStore, UploadStore, ZoneStore,
     };
 }
 
@@ -80,6 +85,13 @@ pub enum RepoError {
     /// operator made room (HTTP 507, like a full photo store).
     #[error("storage full: {0}")]
     Full(String),
+    /// A decision was made on a version of the report that is no longer
+    /// current (HTTP 412): show the caller what changed and let them decide again.
+    #[error("the report changed since version seen; it is now at version {current}")]
+    Stale {
+        /// The report's version now.
+        current: u64,
+    },
     /// Anything else: a bug or a corrupt database.
     #[error("storage error: {0}")]
     Storage(String),
@@ -98,6 +110,8 @@ pub trait Repository:
     + ZoneStore
     + InspectionStore
     + FeedStore
+    + ReviewStore
+    + NoteStore
     + Send
     + Sync
     + 'static

@@ -51,6 +51,11 @@ pub struct StoredReport {
     pub received_at: DateTime<Utc>,
     /// The manifest with arrival state.
     pub photos: Vec<StoredPhoto>,
+    /// Bumped by every change of the report (status, completion, each
+    /// photo's arrival), by the database itself: what a decision says it was
+    /// made on (`ETag` / `If-Match`), so a stale one is refused, never
+    /// silently applied. 1 when first stored.
+    pub version: u64,
 }
 
 /// The result of an idempotent report PUT.
@@ -110,12 +115,14 @@ impl StoredReport {
             status_reason: None,
             received_at,
             photos,
+            version: 1,
         }
     }
 }
 
 /// A report read back, given its id, station and manifest: `device_id,
-/// content_hash, content_json, status, complete, received_at, status_reason`.
+/// content_hash, content_json, status, complete, received_at, status_reason,
+/// version`.
 pub(crate) fn report_from(
     row: &impl Columns,
     station: StationId,
@@ -133,6 +140,7 @@ pub(crate) fn report_from(
         complete: row.flag(4)?,
         received_at: row.time(5)?,
         photos,
+        version: row.count(7)?,
     })
 }
 
@@ -174,6 +182,19 @@ impl ReportOwner {
 }
 
 impl StatusChange {
+    /// The concurrency rule: a decision made on version `seen` of a report
+    /// that has changed since is refused ([`RepoError::Stale`]), whatever it
+    /// decides, so nothing is silently overwritten. `None` (a client that
+    /// does not say) is not checked.
+    pub(crate) fn check_version(before: &StoredReport, seen: Option<u64>) -> Result<(), RepoError> {
+        match seen {
+            Some(seen) if seen != before.version => Err(RepoError::Stale {
+                current: before.version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The triage rule for a decision that sets the status and reason the
     /// report already has: nothing is written. `None` when it changes something.
     pub(crate) fn unchanged(
@@ -249,13 +270,18 @@ pub trait ReportStore: Send + Sync {
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError>;
     /// Sets a report's review status and reason, with its audit row and feed
-    /// entry in the same transaction. `None` when the report is not in the station.
+    /// entry in the same transaction. `None` when the report is not in the
+    /// station; [`RepoError::Stale`] when `if_version` is given and the report
+    /// is at another version (checked under the write lock, before anything
+    /// else, see [`StatusChange::check_version`]).
+    #[allow(clippy::too_many_arguments)]
     async fn set_report_status(
         &self,
         station: StationId,
         id: ReportId,
         status: ReviewStatus,
         reason: Option<String>,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<StatusChange>, RepoError>;

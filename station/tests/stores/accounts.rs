@@ -11,7 +11,50 @@ contract_tests!(
     a_username_is_unique_per_station_and_users_are_listed_by_name,
     a_session_works_until_it_ends_or_expires,
     disabling_a_user_ends_their_sessions_once,
+    a_touched_session_is_idle_from_its_last_use,
 );
+
+async fn a_touched_session_is_idle_from_its_last_use<
+    R: StationStore + AccountStore + FeedStore + ?Sized,
+>(
+    repo: &R,
+) {
+    let mapo = station(repo, "mapo").await;
+    let kim = user(repo, &mapo, "kim", Role::Supervisor).await;
+    repo.create_session("session-1", &kim, now() + Duration::hours(8))
+        .await
+        .expect("create");
+    let fresh = repo
+        .session_by_token_hash("session-1", now())
+        .await
+        .expect("lookup")
+        .expect("live");
+    assert!(
+        (now() - fresh.last_seen_at) < Duration::minutes(1),
+        "created just now"
+    );
+    let idle = Duration::minutes(30);
+    let later = fresh.last_seen_at + Duration::minutes(31);
+    assert!(fresh.idle_too_long(later, idle));
+    assert!(fresh.needs_touch(later));
+    assert!(!fresh.needs_touch(fresh.last_seen_at + Duration::seconds(30)));
+
+    let used_at = fresh.last_seen_at + Duration::minutes(20);
+    repo.touch_session("session-1", used_at)
+        .await
+        .expect("touch");
+    let touched = repo
+        .session_by_token_hash("session-1", used_at)
+        .await
+        .expect("lookup")
+        .expect("live");
+    assert_eq!(touched.last_seen_at, used_at);
+    assert!(
+        !touched.idle_too_long(later, idle),
+        "used 11 minutes before"
+    );
+    assert!(audit_of(repo, &mapo, "session.touch").await.is_empty());
+}
 
 async fn a_username_is_unique_per_station_and_users_are_listed_by_name<
     R: StationStore + AccountStore + FeedStore + ?Sized,

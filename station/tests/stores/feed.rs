@@ -58,6 +58,7 @@ async fn the_feed_is_numbered_in_order_and_cut_per_audience<
         from_a.id,
         ReviewStatus::Accepted,
         None,
+        None,
         acting(&kim),
         decided_at,
     )

@@ -45,9 +45,12 @@ mod categories;
 mod devices;
 mod feed;
 mod inspections;
+mod notes;
 mod reports;
+mod review;
 mod stations;
 mod uploads;
+mod versions;
 mod zones;
 
 /// A fresh, empty repository of the backend under test, and the directory

@@ -178,6 +178,7 @@ async fn triage_changes_a_status_once_with_its_audit_row_and_feed_entry<
             report.id,
             ReviewStatus::Rejected,
             reason.clone(),
+            None,
             acting(&kim),
             now(),
         )
@@ -199,6 +200,7 @@ async fn triage_changes_a_status_once_with_its_audit_row_and_feed_entry<
             report.id,
             ReviewStatus::Rejected,
             reason.clone(),
+            None,
             acting(&kim),
             now(),
         )
@@ -213,6 +215,7 @@ async fn triage_changes_a_status_once_with_its_audit_row_and_feed_entry<
             mapo.id,
             report.id,
             ReviewStatus::Rejected,
+            None,
             None,
             acting(&kim),
             now(),
@@ -259,6 +262,7 @@ async fn triage_changes_a_status_once_with_its_audit_row_and_feed_entry<
                 station_id,
                 id,
                 ReviewStatus::Accepted,
+                None,
                 None,
                 acting(&kim),
                 now()

@@ -184,7 +184,8 @@ async fn session_by_token_hash<C: GenericClient>(
 ) -> Result<Option<Session>, RepoError> {
     query_opt(
         c,
-        "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at
+        "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at,
+                coalesce(s.last_seen_at, s.created_at)
          FROM sessions s JOIN users u ON u.id = s.user_id AND u.station_id = s.station_id
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
            AND u.disabled_at IS NULL",
@@ -237,6 +238,16 @@ impl AccountStore for PgRepository {
     async fn end_session(&self, session: &Session, now: DateTime<Utc>) -> Result<bool, RepoError> {
         let mut client = self.client().await?;
         end_session(&mut client, session, now).await
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+        execute(
+            &self.client().await?,
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[&token_hash, &micros(now)],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn session_by_token_hash(

@@ -25,7 +25,7 @@ use crate::repo::{
 
 /// Numbers the station's committed, unnumbered feed and audit entries; see
 /// the module doc. Does nothing (one cheap query) when there are none.
-async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
+pub(super) async fn number(client: &mut Object, station: StationId) -> Result<(), RepoError> {
     let pending = query_one(
         &*client,
         "SELECT EXISTS (SELECT 1 FROM changes WHERE station_id = $1 AND seq IS NULL),

@@ -16,6 +16,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_zones_inspections.sql"),
     include_str!("migrations/0003_zone_details.sql"),
+    include_str!("migrations/0004_report_geography.sql"),
+    include_str!("migrations/0005_report_version.sql"),
 ];
 
 /// The schema version this binary writes.

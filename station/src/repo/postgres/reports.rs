@@ -127,7 +127,7 @@ pub(super) async fn load<C: GenericClient>(
     let row = query_opt(
         c,
         "SELECT r.device_id, r.content_hash, r.content_json, r.status, r.complete,
-                r.received_at, r.status_reason,
+                r.received_at, r.status_reason, r.version,
                 coalesce((SELECT json_agg(json_build_object(
                               'position', p.position, 'sha256', p.sha256, 'size', p.size,
                               'content_type', p.content_type,
@@ -142,18 +142,20 @@ pub(super) async fn load<C: GenericClient>(
     let Some(row) = row else {
         return Ok(None);
     };
-    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 7)?)
+    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 8)?)
         .map_err(|e| RepoError::Storage(format!("stored manifest does not parse: {e}")))?;
     report_from(&row, station, id, photos).map(Some)
 }
 
 /// Sets a report's review status with its feed entry and audit row.
+#[allow(clippy::too_many_arguments)]
 async fn set_status(
     client: &mut Object,
     station: StationId,
     id: ReportId,
     status: ReviewStatus,
     reason: Option<String>,
+    if_version: Option<u64>,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<StatusChange>, RepoError> {
@@ -173,6 +175,7 @@ async fn set_status(
     let before = load(&tx, station, id)
         .await?
         .ok_or(RepoError::NotFound("report"))?;
+    StatusChange::check_version(&before, if_version)?;
     if let Some(same) = StatusChange::unchanged(&before, &status, reason.as_deref()) {
         return Ok(Some(same));
     }
@@ -223,10 +226,21 @@ impl ReportStore for PgRepository {
         id: ReportId,
         status: ReviewStatus,
         reason: Option<String>,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<StatusChange>, RepoError> {
         let mut client = self.client().await?;
-        set_status(&mut client, station, id, status, reason, actor, now).await
+        set_status(
+            &mut client,
+            station,
+            id,
+            status,
+            reason,
+            if_version,
+            actor,
+            now,
+        )
+        .await
     }
 }

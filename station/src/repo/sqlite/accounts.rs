@@ -172,6 +172,19 @@ impl AccountStore for SqliteRepository {
         .await
     }
 
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                params![token_hash, ts(now)],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn session_by_token_hash(
         &self,
         token_hash: &str,
@@ -181,7 +194,8 @@ impl AccountStore for SqliteRepository {
         self.read(move |conn| {
             first_row(
                 conn,
-                "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at
+                "SELECT u.id, u.station_id, u.username, u.role, u.created_at, s.expires_at,
+                        coalesce(s.last_seen_at, s.created_at)
                  FROM sessions s JOIN users u ON u.id = s.user_id AND u.station_id = s.station_id
                  WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
                    AND u.disabled_at IS NULL",

@@ -15,6 +15,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_uploads_changes_audit.sql"),
     include_str!("migrations/0003_zones_inspections.sql"),
     include_str!("migrations/0004_zone_details.sql"),
+    include_str!("migrations/0005_report_geography.sql"),
+    include_str!("migrations/0006_report_version.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -108,7 +108,7 @@ pub(super) fn load(
     let head = first_row(
         conn,
         "SELECT device_id, content_hash, content_json, status, complete, received_at,
-                status_reason
+                status_reason, version
          FROM reports WHERE station_id = ?1 AND id = ?2",
         params![station_text, id_text],
         |r| report_from(r, station, id, Vec::new()),
@@ -163,6 +163,7 @@ impl ReportStore for SqliteRepository {
         id: ReportId,
         status: ReviewStatus,
         reason: Option<String>,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<StatusChange>, RepoError> {
@@ -170,6 +171,7 @@ impl ReportStore for SqliteRepository {
             let Some(before) = load(tx, station, id)? else {
                 return Ok(None);
             };
+            StatusChange::check_version(&before, if_version)?;
             if let Some(same) = StatusChange::unchanged(&before, &status, reason.as_deref()) {
                 return Ok(Some(same));
             }
