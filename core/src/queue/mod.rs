@@ -17,6 +17,8 @@ mod watch;
 mod zones;
 
 #[cfg(test)]
+mod places_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
