@@ -255,7 +255,7 @@ pub struct Zone {
     pub code: String,
     /// Display name.
     pub name: String,
-    /// The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+    /// The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
     /// positions), ready for the platform's map library; `None` when the
     /// station gave no outline.
     pub area_geojson: Option<String>,

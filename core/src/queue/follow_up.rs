@@ -36,6 +36,9 @@ impl ReportQueue {
     /// Add photos or a note and `submit` it like any draft; its position may
     /// be changed with `set_location` (a better fix of the same place), its
     /// category may not. A follow-up of a follow-up points at the original.
+    /// The copied position keeps the parent's fix time, so it is sealed with
+    /// the `stale` flag unless the carrier sets a fresh fix: the flag tells
+    /// the station the position was not taken for this report.
     ///
     /// Refused with `NotFound` when the parent is not on this phone, and with
     /// [`FollowUpError::ParentNotSealed`] unless it is queued, sending or sent.
