@@ -108,12 +108,7 @@ impl PostCore {
     /// The zones in force now within `radius_m` metres (0 to 5,000) of the
     /// point, nearest first, with their distance. A bad radius raises
     /// `InvalidRadius`, a bad coordinate `InvalidLocation`.
-    pub fn zones_near(
-        &self,
-        lat: f64,
-        lon: f64,
-        radius_m: f64,
-    ) -> Result<Vec<ZoneHit>, PostError> {
+    pub fn zones_near(&self, lat: f64, lon: f64, radius_m: f64) -> Result<Vec<ZoneHit>, PostError> {
         let hits = self.get_open()?.queue.zones_near(lat, lon, radius_m)?;
         Ok(hits.iter().map(Into::into).collect())
     }

@@ -301,7 +301,9 @@ fn nearby(c: &mut Criterion, districts: &Districts) {
         t.elapsed().as_secs_f64()
     );
     let draft = queue.create_draft().expect("draft");
-    queue.set_category(draft, "safety_facility").expect("category");
+    queue
+        .set_category(draft, "safety_facility")
+        .expect("category");
     queue
         .set_location(draft, fix(here.0, here.1))
         .expect("location");
@@ -323,7 +325,10 @@ fn nearby(c: &mut Criterion, districts: &Districts) {
         .expect("plan rows")
         .collect::<Result<_, _>>()
         .expect("plan text");
-    println!("nearby_reports query plan (its WHERE clause): {}", plan.join("; "));
+    println!(
+        "nearby_reports query plan (its WHERE clause): {}",
+        plan.join("; ")
+    );
 }
 
 fn fix(lat: f64, lon: f64) -> GeoPoint {

@@ -56,7 +56,8 @@ impl Districts {
             .iter()
             .map(|f| {
                 let code = f["properties"]["sgg_code"].as_str().expect("sgg_code");
-                let area: ZoneArea = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+                let area: ZoneArea =
+                    serde_json::from_value(f["geometry"].clone()).expect("geometry");
                 (format!("gu-{code}"), area.to_geo())
             })
             .collect();
@@ -119,8 +120,16 @@ pub fn zones(districts: &Districts) -> Vec<ZoneInfo> {
             .into_iter()
             .enumerate()
         {
-            let prefix = if kind == ZoneKind::Beat { "beat" } else { "watch" };
-            pieces.push(zone(format!("{prefix}-{i}"), kind, &MultiPolygon::new(vec![piece])));
+            let prefix = if kind == ZoneKind::Beat {
+                "beat"
+            } else {
+                "watch"
+            };
+            pieces.push(zone(
+                format!("{prefix}-{i}"),
+                kind,
+                &MultiPolygon::new(vec![piece]),
+            ));
         }
     }
     assert!(
@@ -197,7 +206,10 @@ fn grid_pieces(
 }
 
 fn boxes_overlap(a: Rect<f64>, b: Rect<f64>) -> bool {
-    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
 }
 
 /// Chaikin passes until the exterior has at least [`MIN_VERTICES`] vertices.

@@ -145,7 +145,12 @@ mod tests {
         retired.retired = true;
         let mut later = square_zone("watch-later", ZoneKind::WatchArea, (50.0, 50.0), 50.0);
         later.valid_from = Some(now + Duration::days(1));
-        let gu = square_zone("seodaemun-gu", ZoneKind::Jurisdiction, (-500.0, -500.0), 2000.0);
+        let gu = square_zone(
+            "seodaemun-gu",
+            ZoneKind::Jurisdiction,
+            (-500.0, -500.0),
+            2000.0,
+        );
         let mut no_outline = square_zone("beat-2", ZoneKind::Beat, (0.0, 0.0), 200.0);
         no_outline.area = None;
         let zones = LocalZones::new(vec![beat, retired, later, gu, no_outline]);
@@ -164,7 +169,12 @@ mod tests {
         let (lat, lon) = METRES.at(1000.0, 1000.0);
         assert_eq!(codes(zones.at(lat, lon, now)), ["seodaemun-gu"]);
         assert!(zones.at(0.0, 0.0, now).is_empty(), "outside everything");
-        assert!(zones.at(lat, lon, now).iter().all(|h| h.zone.area.is_none()));
+        assert!(
+            zones
+                .at(lat, lon, now)
+                .iter()
+                .all(|h| h.zone.area.is_none())
+        );
 
         let (lat, lon) = METRES.at(60.0, 60.0);
         assert_eq!(

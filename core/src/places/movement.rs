@@ -121,7 +121,9 @@ impl Inside {
                 Some(hit) => {
                     next.insert(code.clone(), Arc::clone(&hit.zone));
                 }
-                None => update.left.push(Arc::clone(zones.by_code(code).unwrap_or(was))),
+                None => update
+                    .left
+                    .push(Arc::clone(zones.by_code(code).unwrap_or(was))),
             }
         }
         if !update.low_accuracy {
@@ -150,13 +152,25 @@ mod tests {
 
     fn fix(north: f64, east: f64, accuracy: f64) -> GeoPoint {
         let (lat, lon) = METRES.at(north, east);
-        GeoPoint::new(lat, lon, Some(accuracy), None, Utc::now(), LocationSource::Gps)
-            .expect("valid fix")
+        GeoPoint::new(
+            lat,
+            lon,
+            Some(accuracy),
+            None,
+            Utc::now(),
+            LocationSource::Gps,
+        )
+        .expect("valid fix")
     }
 
     /// A 100 m square watch area whose east edge is at 0 m east.
     fn alley() -> ZoneInfo {
-        square_zone("yeonhui-dark-alley", ZoneKind::WatchArea, (0.0, -100.0), 100.0)
+        square_zone(
+            "yeonhui-dark-alley",
+            ZoneKind::WatchArea,
+            (0.0, -100.0),
+            100.0,
+        )
     }
 
     /// Walks `path` (metres east, at 50 m north), counting entries and exits.
@@ -185,10 +199,20 @@ mod tests {
         // Walk in from 60 m outside to 30 m inside, then stand at the edge.
         let approach: Vec<f64> = (0..=90).map(|i| 60.0 - i as f64 + jitter()).collect();
         let edge: Vec<f64> = (0..500).map(|_| jitter()).collect();
-        let crossings = edge.windows(2).filter(|w| (w[0] <= 0.0) != (w[1] <= 0.0)).count();
-        assert!(crossings > 100, "the jitter really crosses the edge ({crossings} times)");
+        let crossings = edge
+            .windows(2)
+            .filter(|w| (w[0] <= 0.0) != (w[1] <= 0.0))
+            .count();
+        assert!(
+            crossings > 100,
+            "the jitter really crosses the edge ({crossings} times)"
+        );
         let (entered, left) = walk(&zones, &mut inside, approach.into_iter().chain(edge));
-        assert_eq!((entered, left), (1, 0), "one entry, no exit while at the edge");
+        assert_eq!(
+            (entered, left),
+            (1, 0),
+            "one entry, no exit while at the edge"
+        );
         assert!(inside.contains("yeonhui-dark-alley"));
 
         // Walk out to 30 m outside and linger there, still jittering.
@@ -264,7 +288,10 @@ mod tests {
             .map(|z| (z.code.as_str(), z.retired))
             .collect();
         // Retired: named as the station now has it; removed: as it was entered.
-        assert_eq!(left, [("school-route", false), ("yeonhui-dark-alley", true)]);
+        assert_eq!(
+            left,
+            [("school-route", false), ("yeonhui-dark-alley", true)]
+        );
         assert!(inside.is_empty() && update.entered.is_empty());
     }
 

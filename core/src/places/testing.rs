@@ -29,13 +29,19 @@ impl Frame {
 /// metres from the origin, counter-clockwise as RFC 7946 wants.
 pub(crate) fn square_zone(code: &str, kind: ZoneKind, corner: (f64, f64), side: f64) -> ZoneInfo {
     let (n, e) = corner;
-    let ring: Vec<[f64; 2]> = [(n, e), (n, e + side), (n + side, e + side), (n + side, e), (n, e)]
-        .into_iter()
-        .map(|(north, east)| {
-            let (lat, lon) = METRES.at(north, east);
-            [lon, lat]
-        })
-        .collect();
+    let ring: Vec<[f64; 2]> = [
+        (n, e),
+        (n, e + side),
+        (n + side, e + side),
+        (n + side, e),
+        (n, e),
+    ]
+    .into_iter()
+    .map(|(north, east)| {
+        let (lat, lon) = METRES.at(north, east);
+        [lon, lat]
+    })
+    .collect();
     ZoneInfo {
         code: code.to_owned(),
         kind,

@@ -24,8 +24,18 @@ fn fix(north: f64, east: f64) -> GeoPoint {
 fn district_zones() -> Vec<crate::model::ZoneInfo> {
     vec![
         square_zone("beat-7", ZoneKind::Beat, (0.0, 0.0), 300.0),
-        square_zone("yeonhui-dark-alley", ZoneKind::WatchArea, (100.0, 100.0), 100.0),
-        square_zone("seodaemun-gu", ZoneKind::Jurisdiction, (-1000.0, -1000.0), 2000.0),
+        square_zone(
+            "yeonhui-dark-alley",
+            ZoneKind::WatchArea,
+            (100.0, 100.0),
+            100.0,
+        ),
+        square_zone(
+            "seodaemun-gu",
+            ZoneKind::Jurisdiction,
+            (-1000.0, -1000.0),
+            2000.0,
+        ),
     ]
 }
 
@@ -92,8 +102,13 @@ fn the_index_follows_zone_writes_and_is_rebuilt_at_open() {
         codes(&q.zones_at(lat, lon).unwrap()),
         ["yeonhui-dark-alley", "seodaemun-gu"]
     );
-    q.upsert_zone(&square_zone("school-route", ZoneKind::WatchArea, (140.0, 140.0), 20.0))
-        .unwrap();
+    q.upsert_zone(&square_zone(
+        "school-route",
+        ZoneKind::WatchArea,
+        (140.0, 140.0),
+        20.0,
+    ))
+    .unwrap();
     drop(q);
 
     let q = open(dir.path());
@@ -125,7 +140,11 @@ fn a_sealed_report_records_its_zones_and_district_in_the_station_bound_json() {
     assert_eq!(body["district"], "seodaemun-gu");
     assert!(body.get("follow_up_of").is_none());
     let hash = crate::model::content_hash(&serde_json::from_value(body).unwrap());
-    assert_eq!(q.get(inside).unwrap().content_hash, Some(hash), "the hash covers them");
+    assert_eq!(
+        q.get(inside).unwrap().content_hash,
+        Some(hash),
+        "the hash covers them"
+    );
 
     let body = put_body(beat_only);
     assert_eq!(body["zones"], serde_json::json!(["beat-7", "seodaemun-gu"]));
@@ -141,7 +160,10 @@ fn watch_areas_inside_survive_a_restart_without_being_announced_again() {
     let update = q.update_position(&fix(150.0, 150.0)).unwrap();
     assert_eq!(update.entered.len(), 1);
     assert_eq!(update.entered[0].code, "yeonhui-dark-alley");
-    assert_eq!(update.entered[0].guidance.as_deref(), Some("check street lights"));
+    assert_eq!(
+        update.entered[0].guidance.as_deref(),
+        Some("check street lights")
+    );
     drop(q);
 
     let q = open(dir.path());
@@ -161,8 +183,16 @@ fn an_area_retired_by_a_sync_while_inside_is_left_at_the_next_fix() {
     let dir = tempfile::tempdir().unwrap();
     let q = open(dir.path());
     q.replace_zones(&district_zones()).unwrap();
-    assert_eq!(q.update_position(&fix(150.0, 150.0)).unwrap().entered.len(), 1);
-    let mut retired = square_zone("yeonhui-dark-alley", ZoneKind::WatchArea, (100.0, 100.0), 100.0);
+    assert_eq!(
+        q.update_position(&fix(150.0, 150.0)).unwrap().entered.len(),
+        1
+    );
+    let mut retired = square_zone(
+        "yeonhui-dark-alley",
+        ZoneKind::WatchArea,
+        (100.0, 100.0),
+        100.0,
+    );
     retired.retired = true;
     q.upsert_zone(&retired).unwrap();
     let update = q.update_position(&fix(150.0, 150.0)).unwrap();
@@ -181,7 +211,9 @@ fn a_set_unconfirmed_for_a_shift_is_forgotten_silently() {
     assert_eq!(q.update_position_at(&here, now).unwrap().entered.len(), 1);
     // Next morning, elsewhere: nothing is announced as left...
     let far = fix(900.0, 900.0);
-    let update = q.update_position_at(&far, now + Duration::hours(13)).unwrap();
+    let update = q
+        .update_position_at(&far, now + Duration::hours(13))
+        .unwrap();
     assert!(update.is_empty(), "{update:?}");
     // ...and back in the alley it is announced afresh.
     let update = q
@@ -213,7 +245,10 @@ fn nearby_reports_are_own_sealed_originals_of_the_same_category_within_30_m() {
     let draft = q.create_draft().unwrap();
     assert!(q.nearby_reports(draft).unwrap().is_empty(), "no place yet");
     q.set_location(draft, here).unwrap();
-    assert!(q.nearby_reports(draft).unwrap().is_empty(), "no category yet");
+    assert!(
+        q.nearby_reports(draft).unwrap().is_empty(),
+        "no category yet"
+    );
     q.set_category(draft, "safety_facility").unwrap();
 
     let found = q.nearby_reports(draft).unwrap();
