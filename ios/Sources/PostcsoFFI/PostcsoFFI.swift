@@ -3268,7 +3268,7 @@ public struct Zone: Equatable, Hashable {
      */
     public var name: String
     /**
-     * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+     * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
      * positions), ready for the platform's map library; `None` when the
      * station gave no outline.
      */
@@ -3316,7 +3316,7 @@ public struct Zone: Equatable, Hashable {
          * Display name.
          */name: String, 
         /**
-         * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+         * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
          * positions), ready for the platform's map library; `None` when the
          * station gave no outline.
          */areaGeojson: String?, 

@@ -4118,7 +4118,7 @@ data class Zone (
     var `name`: kotlin.String
     , 
     /**
-     * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+     * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
      * positions), ready for the platform's map library; `None` when the
      * station gave no outline.
      */
