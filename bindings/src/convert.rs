@@ -130,6 +130,7 @@ impl From<queue::Report> for Report {
             flags: r.flags.into(),
             review_status: r.review_status.map(Into::into),
             server_message: r.server_message,
+            follow_up_of: r.follow_up_of.map(|id| id.to_string()),
         }
     }
 }
@@ -143,6 +144,7 @@ impl From<queue::ReportSummary> for ReportSummary {
             created_at: SystemTime::from(r.created_at.with_timezone(&Utc)),
             photo_count: r.photo_count,
             review_status: r.review_status.map(Into::into),
+            follow_up_of: r.follow_up_of.map(|id| id.to_string()),
         }
     }
 }
@@ -203,6 +205,12 @@ impl From<&model::ZoneInfo> for Zone {
                 .and_then(|area| serde_json::to_string(area).ok()),
             assigned: z.assigned,
             retired: z.retired,
+            kind: z.kind.into(),
+            theme: z.theme.clone(),
+            name_en: z.name_en.clone(),
+            guidance: z.guidance.clone(),
+            valid_from: z.valid_from.map(Into::into),
+            valid_until: z.valid_until.map(Into::into),
         }
     }
 }

@@ -22,8 +22,8 @@ use crate::events::{ListenerBridge, StopReason, SyncListener, SyncOutcome};
 use crate::types::*;
 
 /// The queue and engine of an open core.
-struct Open {
-    queue: Arc<ReportQueue>,
+pub(crate) struct Open {
+    pub(crate) queue: Arc<ReportQueue>,
     engine: SyncEngine,
 }
 
@@ -299,7 +299,7 @@ impl PostCore {
 
 impl PostCore {
     /// The open queue and engine, or `Closed`.
-    fn get_open(&self) -> Result<Arc<Open>, PostError> {
+    pub(crate) fn get_open(&self) -> Result<Arc<Open>, PostError> {
         self.open
             .read()
             .unwrap_or_else(PoisonError::into_inner)

@@ -85,6 +85,15 @@ pub enum PostError {
     /// date and time.
     #[error("{0}")]
     InvalidCreatedAt(String),
+    /// `create_follow_up` of a report that is not queued, sending or sent on
+    /// this phone (a draft, withdrawn or refused), or `set_category` on a
+    /// follow-up (it keeps its original's category).
+    #[error("{0}")]
+    InvalidFollowUp(String),
+    /// `zones_near` with a radius that is negative, not a number or wider
+    /// than 5,000 m.
+    #[error("{0}")]
+    InvalidRadius(String),
 }
 
 impl From<QueueError> for PostError {
@@ -110,6 +119,8 @@ impl From<QueueError> for PostError {
                 tracing::error!(error = %message, "local storage failure");
                 Self::Storage(message)
             }
+            QueueError::FollowUp(_) => Self::InvalidFollowUp(message),
+            QueueError::Radius { .. } => Self::InvalidRadius(message),
         }
     }
 }
@@ -162,6 +173,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
 mod tests {
     use postcso_core::model::{CreatedAtError, GeoError, ReportId};
     use postcso_core::photo::PhotoError;
+    use postcso_core::queue::FollowUpError;
 
     use super::*;
 
@@ -191,6 +203,14 @@ mod tests {
         assert!(matches!(
             PostError::from(QueueError::CreatedAt(CreatedAtError::TooEarly)),
             PostError::InvalidCreatedAt(m) if m.contains("2020") && m.contains("clock")
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::FollowUp(FollowUpError::CategoryFixed)),
+            PostError::InvalidFollowUp(_)
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Radius { max: 5000.0 }),
+            PostError::InvalidRadius(m) if m.contains("5000")
         ));
         assert!(matches!(
             PostError::from(EnrolError::Refused("used".into())),

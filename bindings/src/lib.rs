@@ -16,9 +16,11 @@ mod convert;
 pub mod core;
 pub mod error;
 pub mod events;
+pub mod places;
 pub mod types;
 
 pub use crate::core::PostCore;
 pub use error::{ListenerError, PostError};
 pub use events::{StopReason, SyncErrorKind, SyncEvent, SyncListener, SyncOutcome};
+pub use places::{NearbyReport, PositionUpdate, ZoneHit, ZoneInfo, ZoneKind};
 pub use types::*;

@@ -164,6 +164,9 @@ pub struct Report {
     pub review_status: Option<ReviewStatus>,
     /// The station's explanation when it refused or rejected the report.
     pub server_message: Option<String>,
+    /// For a follow-up (`create_follow_up`): the id of the original report.
+    #[uniffi(default = None)]
+    pub follow_up_of: Option<String>,
 }
 
 impl fmt::Debug for Report {
@@ -193,6 +196,9 @@ pub struct ReportSummary {
     pub photo_count: u32,
     /// The station's review once sent.
     pub review_status: Option<ReviewStatus>,
+    /// For a follow-up (`create_follow_up`): the id of the original report.
+    #[uniffi(default = None)]
+    pub follow_up_of: Option<String>,
 }
 
 /// Report counts per state, for the queue tab's badge.
@@ -240,14 +246,16 @@ pub struct SubmitReceipt {
     pub flags: LocationFlags,
 }
 
-/// A zone of the station's district (a delivery route or beat).
+/// A zone of the station's district: a beat, a watch area or the
+/// jurisdiction, with its outline for the map. (`zones_at` and friends give
+/// the same zone without its outline, as [`crate::ZoneInfo`].)
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Zone {
     /// Stable code, e.g. `beat-07`.
     pub code: String,
     /// Display name.
     pub name: String,
-    /// The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+    /// The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
     /// positions), ready for the platform's map library; `None` when the
     /// station gave no outline.
     pub area_geojson: Option<String>,
@@ -255,6 +263,24 @@ pub struct Zone {
     pub assigned: bool,
     /// Retired zones stay listed for old reports.
     pub retired: bool,
+    // Added after the freeze; the core makes these records, apps only read them.
+    /// What the zone is for.
+    pub kind: crate::ZoneKind,
+    /// Why a watch area is watched, e.g. `dark_alley`.
+    #[uniffi(default = None)]
+    pub theme: Option<String>,
+    /// English name, when the station gave one (`name` is Korean).
+    #[uniffi(default = None)]
+    pub name_en: Option<String>,
+    /// What to look for there.
+    #[uniffi(default = None)]
+    pub guidance: Option<String>,
+    /// In force from this instant; always when absent.
+    #[uniffi(default = None)]
+    pub valid_from: Option<SystemTime>,
+    /// In force until this instant (exclusive); forever when absent.
+    #[uniffi(default = None)]
+    pub valid_until: Option<SystemTime>,
 }
 
 /// One entry of the station's category list, with its reporting guidance.
@@ -358,6 +384,7 @@ mod tests {
             },
             review_status: None,
             server_message: None,
+            follow_up_of: None,
         };
         let shown = format!(
             "{report:?} {:?} {:?} {:?}",

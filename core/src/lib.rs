@@ -11,10 +11,13 @@
 //!   stripping, and the content-addressed photo files.
 //! - [`store`]: the SQLite database: durability settings, migrations, damage handling.
 //! - [`queue`]: the queue API the app calls.
+//! - [`places`]: where the carrier is, offline: zones by point and by
+//!   distance, and watch areas entered and left.
 //! - [`sync`]: the engine that delivers the queue to the station.
 
 mod fsutil;
 pub mod photo;
+pub mod places;
 pub mod queue;
 pub mod store;
 pub mod sync;

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::FollowUpError;
 use crate::model::{
     CategoryError, CreatedAtError, GeoError, IllegalTransition, NoteError, ReportId,
 };
@@ -76,6 +77,17 @@ pub enum QueueError {
     /// Another storage failure.
     #[error("storage: {0}")]
     Storage(StoreError),
+    /// A search radius that is negative, not a number, or wider than
+    /// [`crate::places::MAX_NEAR_RADIUS_M`].
+    #[error("radius_m must be a number of metres from 0 to {max}")]
+    Radius {
+        /// The widest radius accepted.
+        max: f64,
+    },
+    /// A follow-up was asked of a report that cannot take one, or its fixed
+    /// category was changed.
+    #[error(transparent)]
+    FollowUp(#[from] FollowUpError),
 }
 
 impl From<StoreError> for QueueError {

@@ -7,23 +7,31 @@
 
 mod delivery;
 mod error;
+mod follow_up;
+mod nearby;
 mod observe;
+mod places;
 mod rows;
 mod view;
+mod watch;
 mod zones;
 
+#[cfg(test)]
+mod places_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use rusqlite::{Transaction, params};
 
 pub(crate) use delivery::{Delivery, PhotoDelivery};
 pub use error::QueueError;
+pub use follow_up::FollowUpError;
+pub use nearby::{NEARBY_RADIUS_M, NEARBY_WINDOW, NearbyReport};
 use observe::Observers;
 pub use observe::{QueueChange, QueueObserver};
 pub use view::{AttachedPhoto, PhotoEntry, QueueStats, Report, ReportSummary, SubmitReceipt};
@@ -34,6 +42,7 @@ use crate::model::{
     ReportId, ReportState, ReviewStatus, content_hash,
 };
 use crate::photo::{ExifLocation, PhotoInput, PhotoOptions, PhotoStore, process_photo};
+use crate::places::LocalZones;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// Accuracy given to a position read from a photo's EXIF when the camera did not
@@ -78,6 +87,10 @@ pub struct ReportQueue {
     photos: PhotoStore,
     categories: RwLock<CategoryList>,
     observers: Observers,
+    /// The zones indexed for place questions (`places.rs`).
+    places: places::ZoneCache,
+    /// Which watch areas the carrier is inside (`watch.rs`).
+    watch: Mutex<watch::WatchState>,
 }
 
 impl ReportQueue {
@@ -99,12 +112,16 @@ impl ReportQueue {
             tracing::info!(interrupted, "requeued reports interrupted mid-send");
         }
         let categories = store.read(load_categories)?;
+        let zones = LocalZones::new(store.read(zones::load_zones)?);
+        let watch = store.read(watch::load_watch)?;
         Ok(Self {
             config,
             store,
             photos,
             categories: RwLock::new(categories),
             observers: Observers::default(),
+            places: places::ZoneCache::new(zones),
+            watch: Mutex::new(watch),
         })
     }
 
@@ -132,9 +149,11 @@ impl ReportQueue {
         Ok(id)
     }
 
-    /// Sets a draft's category, checked against the station's list.
+    /// Sets a draft's category, checked against the station's list. A
+    /// follow-up keeps its original's category ([`FollowUpError::CategoryFixed`]).
     pub fn set_category(&self, id: ReportId, code: &str) -> Result<(), QueueError> {
         let code = self.read_categories().validate_for_new_report(code)?;
+        self.check_category_editable(id)?;
         self.edit_draft(id, "category = ?2", Some(code.as_str()))?;
         self.observers.notify(QueueChange::DraftSaved(id));
         Ok(())
@@ -277,6 +296,11 @@ impl ReportQueue {
     /// submit time when the phone's clock is plausible by then, so it is never
     /// stranded; while the clock itself reads before 2020 the submit is refused
     /// with [`QueueError::CreatedAt`] and the draft is kept as it was.
+    ///
+    /// The sealed content records where the report is, as this phone sees it
+    /// from its zones at submit: the codes of the zones in force holding the
+    /// position, the district (the jurisdiction zone among them), and for a
+    /// follow-up the original it adds to; the content hash covers them.
     pub fn submit(&self, id: ReportId) -> Result<SubmitReceipt, QueueError> {
         self.submit_at(id, Utc::now())
     }
@@ -288,6 +312,7 @@ impl ReportQueue {
         now: DateTime<Utc>,
     ) -> Result<SubmitReceipt, QueueError> {
         let categories = self.read_categories().clone();
+        let places = self.local_zones()?;
         let receipt = self.store.write(|tx| {
             let draft = rows::load_report(tx, id)?.ok_or(QueueError::NotFound(id))?;
             draft.state.apply(ReportEvent::Submit)?;
@@ -318,6 +343,7 @@ impl ReportQueue {
                 .map(Note::parse)
                 .transpose()?
                 .flatten();
+            let (zones, district) = places.seal_codes(location.lat(), location.lon(), now);
             let content = ReportContent {
                 id,
                 category,
@@ -325,9 +351,9 @@ impl ReportQueue {
                 location,
                 created_at,
                 photos: manifest,
-                zones: Vec::new(),
-                district: None,
-                follow_up_of: None,
+                zones,
+                district,
+                follow_up_of: draft.follow_up_of,
             };
             let json = content.canonical_json();
             let hash = content_hash(&content);

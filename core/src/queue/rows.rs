@@ -8,7 +8,8 @@ use super::view::{PhotoEntry, Report, ReportSummary};
 use crate::model::{GeoFlags, GeoPoint, LocationSource, ReportId, ReportState, ReviewStatus};
 
 const REPORT_COLUMNS: &str = "id, state, category, note, lat, lon, accuracy_m, altitude_m, fix_time, \
-     location_source, created_at, content_hash, flag_low_accuracy, flag_stale, review_status, server_message";
+     location_source, created_at, content_hash, flag_low_accuracy, flag_stale, review_status, server_message, \
+     follow_up_of";
 
 /// Wraps a value read from the database that does not parse (a bug or tampering).
 fn bad_column(idx: usize, what: &str) -> rusqlite::Error {
@@ -19,17 +20,23 @@ fn bad_column(idx: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-fn parse_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<ReportId> {
+pub(super) fn parse_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<ReportId> {
     let text: String = row.get(idx)?;
     ReportId::parse(&text).map_err(|_| bad_column(idx, "report id"))
 }
 
-fn parse_state(row: &Row<'_>, idx: usize) -> rusqlite::Result<ReportState> {
+fn parse_optional_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<ReportId>> {
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| ReportId::parse(&t).map_err(|_| bad_column(idx, "report id")))
+        .transpose()
+}
+
+pub(super) fn parse_state(row: &Row<'_>, idx: usize) -> rusqlite::Result<ReportState> {
     let text: String = row.get(idx)?;
     ReportState::parse(&text).ok_or_else(|| bad_column(idx, "state"))
 }
 
-fn parse_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<FixedOffset>> {
+pub(super) fn parse_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<FixedOffset>> {
     let text: String = row.get(idx)?;
     DateTime::parse_from_rfc3339(&text).map_err(|_| bad_column(idx, "timestamp"))
 }
@@ -65,6 +72,7 @@ fn report_from_row(row: &Row<'_>) -> rusqlite::Result<Report> {
         },
         review_status: row.get::<_, Option<String>>(14)?.map(ReviewStatus::from),
         server_message: row.get(15)?,
+        follow_up_of: parse_optional_id(row, 16)?,
     })
 }
 
@@ -123,7 +131,8 @@ pub(super) fn load_state(
 pub(super) fn list(conn: &Connection) -> Result<Vec<ReportSummary>, QueueError> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.state, r.category, r.created_at, \
-                (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id), r.review_status \
+                (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id), r.review_status, \
+                r.follow_up_of \
          FROM reports r ORDER BY r.created_at_ms, r.id",
     )?;
     let rows = stmt.query_map([], |row| {
@@ -134,6 +143,7 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<ReportSummary>, QueueError> 
             created_at: parse_time(row, 3)?,
             photo_count: row.get(4)?,
             review_status: row.get::<_, Option<String>>(5)?.map(ReviewStatus::from),
+            follow_up_of: parse_optional_id(row, 6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -29,6 +29,8 @@ pub struct Report {
     pub review_status: Option<ReviewStatus>,
     /// The station's explanation when it refused the report.
     pub server_message: Option<String>,
+    /// For a follow-up: the original report it adds to.
+    pub follow_up_of: Option<ReportId>,
 }
 
 /// One stored photo of a report.
@@ -61,6 +63,8 @@ pub struct ReportSummary {
     pub photo_count: u32,
     /// The station's review status once sent.
     pub review_status: Option<ReviewStatus>,
+    /// For a follow-up: the original report it adds to.
+    pub follow_up_of: Option<ReportId>,
 }
 
 /// Report counts per state, for the badge on the app's queue tab.

@@ -1,5 +1,6 @@
-//! The station's zones as the phone keeps them: replaced whole by each `zones`
-//! entry of the changes feed, read by the app to show the carrier's beat.
+//! The station's zones as the phone keeps them: replaced whole by a `zones`
+//! entry of the changes feed, one by one by `zone` entries; read by the app to
+//! show the carrier's beat, and indexed for place questions (`places.rs`).
 
 use rusqlite::params;
 
@@ -10,51 +11,11 @@ impl ReportQueue {
     /// The zones the station last sent, retired ones included, in its order.
     /// Empty until the first sync that brought any.
     pub fn zones(&self) -> Result<Vec<ZoneInfo>, QueueError> {
-        self.store.read(|tx| -> Result<Vec<ZoneInfo>, QueueError> {
-            let mut stmt = tx.prepare(
-                "SELECT code, name, area_json, assigned, retired, zone_json FROM zones \
-                 ORDER BY position",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                        r.get::<_, Option<String>>(2)?,
-                        (r.get::<_, bool>(3)?, r.get::<_, bool>(4)?),
-                        r.get::<_, Option<String>>(5)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows
-                .into_iter()
-                .map(|((code, name), area, (assigned, retired), whole)| {
-                    let area = area.and_then(|text| serde_json::from_str(&text).ok());
-                    let legacy = || ZoneInfo {
-                        code: code.clone(),
-                        kind: ZoneKind::Beat,
-                        theme: None,
-                        name: name.clone(),
-                        name_en: None,
-                        guidance: None,
-                        valid_from: None,
-                        valid_until: None,
-                        area: area.clone(),
-                        assigned,
-                        retired,
-                    };
-                    whole
-                        .and_then(|text| serde_json::from_str::<ZoneInfo>(&text).ok())
-                        .map(|zone| ZoneInfo {
-                            area: area.clone(),
-                            ..zone
-                        })
-                        .unwrap_or_else(legacy)
-                })
-                .collect())
-        })
+        self.store.read(load_zones)
     }
 
     /// Replaces the zones with the station's list, durably and atomically.
+    /// The place index follows (see [`ReportQueue::local_zones`]).
     pub fn replace_zones(&self, zones: &[ZoneInfo]) -> Result<(), QueueError> {
         self.store.write(|tx| -> Result<(), QueueError> {
             tx.execute("DELETE FROM zones", [])?;
@@ -62,14 +23,60 @@ impl ReportQueue {
                 upsert(tx, zone)?;
             }
             Ok(())
-        })
+        })?;
+        self.places.mark_stale();
+        Ok(())
     }
 
     /// Adds a zone the station added, or replaces the local copy of one it
-    /// changed (by code), durably: the feed's zone deltas.
+    /// changed (by code), durably: the feed's zone deltas. The place index
+    /// follows (see [`ReportQueue::local_zones`]).
     pub fn upsert_zone(&self, zone: &ZoneInfo) -> Result<(), QueueError> {
-        self.store.write(|tx| upsert(tx, zone))
+        self.store.write(|tx| upsert(tx, zone))?;
+        self.places.mark_stale();
+        Ok(())
     }
+}
+
+/// Reads every stored zone, in the station's order. A zone stored by schema
+/// version 4 (before kinds and names) reads as a beat in force.
+pub(super) fn load_zones(tx: &rusqlite::Transaction<'_>) -> Result<Vec<ZoneInfo>, QueueError> {
+    let mut stmt = tx.prepare(
+        "SELECT code, name, area_json, assigned, retired, zone_json FROM zones \
+         ORDER BY position",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, Option<String>>(2)?,
+                (r.get::<_, bool>(3)?, r.get::<_, bool>(4)?),
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|((code, name), area, (assigned, retired), whole)| {
+            let area: Option<ZoneArea> = area.and_then(|text| serde_json::from_str(&text).ok());
+            match whole.and_then(|text| serde_json::from_str::<ZoneInfo>(&text).ok()) {
+                Some(zone) => ZoneInfo { area, ..zone },
+                None => ZoneInfo {
+                    code,
+                    kind: ZoneKind::Beat,
+                    theme: None,
+                    name,
+                    name_en: None,
+                    guidance: None,
+                    valid_from: None,
+                    valid_until: None,
+                    area,
+                    assigned,
+                    retired,
+                },
+            }
+        })
+        .collect())
 }
 
 /// Stores one zone in place of any of the same code, keeping its position

@@ -94,7 +94,9 @@ pub enum SyncEvent {
     },
     /// The station's category list was updated on the phone.
     CategoriesUpdated,
-    /// The station's zone list was updated on the phone (`ReportQueue::zones`).
+    /// The station's zones were updated on the phone (`ReportQueue::zones`);
+    /// once per feed page that changed any, after the place index
+    /// (`ReportQueue::zones_at`) was rebuilt to match.
     ZonesUpdated,
     /// Something failed; see `kind`.
     Error {

@@ -1,5 +1,6 @@
 //! Reading the station's changes feed after a push: the review status of the
-//! carrier's own reports, the category list, and the zone list.
+//! carrier's own reports, the category list, and the zones (whose place index
+//! is rebuilt once per page that changed them).
 
 use super::events::SyncEvent;
 use super::failure::Failure;
@@ -27,8 +28,15 @@ impl Run {
                 .guard(self.client.get_json(&self.token, url))
                 .await?
                 .map_err(DeliverError::Failure)?;
+            let mut zones_changed = false;
             for change in page.changes {
-                self.apply(change).await?;
+                zones_changed |= self.apply(change).await?;
+            }
+            if zones_changed {
+                // One rebuild of the place index per page, however many zone
+                // entries it held, before the app hears of the change.
+                self.db(|q| q.refresh_zone_index()).await?;
+                self.emit(SyncEvent::ZonesUpdated);
             }
             let next = page.cursor;
             let saved = next.clone();
@@ -42,7 +50,8 @@ impl Run {
         Ok(())
     }
 
-    async fn apply(&self, change: FeedEntry) -> Result<(), DeliverError> {
+    /// Applies one entry; returns whether it changed the zones.
+    async fn apply(&self, change: FeedEntry) -> Result<bool, DeliverError> {
         match change {
             FeedEntry::ReportStatus {
                 report_id,
@@ -80,16 +89,16 @@ impl Run {
                 // The station sends zone lists only after a zone change, and
                 // never deletes a zone, so a list is never emptied by mistake.
                 self.db(move |q| q.replace_zones(&zones)).await?;
-                self.emit(SyncEvent::ZonesUpdated);
+                return Ok(true);
             }
             FeedEntry::Zone { zone } => {
                 self.db(move |q| q.upsert_zone(&zone)).await?;
-                self.emit(SyncEvent::ZonesUpdated);
+                return Ok(true);
             }
             // Supervisors' entries never reach a phone; unknown kinds are skipped.
             FeedEntry::Report { .. } | FeedEntry::Unknown => {}
         }
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -136,6 +136,42 @@ public final class PostCoreClient: @unchecked Sendable {
         try await offMain { try self.core.zones() }
     }
 
+    // MARK: Places (offline)
+
+    /// The zones in force now whose outline holds the point, in the station's
+    /// order, from the phone's own copy. Outside every zone: empty. A NaN or
+    /// out-of-range coordinate throws `PostError.InvalidLocation`.
+    public func zonesAt(lat: Double, lon: Double) async throws -> [ZoneHit] {
+        try await offMain { try self.core.zonesAt(lat: lat, lon: lon) }
+    }
+
+    /// The zones in force now within `radiusM` metres (0 to 5,000), nearest
+    /// first; a bad radius throws `PostError.InvalidRadius`.
+    public func zonesNear(lat: Double, lon: Double, radiusM: Double) async throws -> [ZoneHit] {
+        try await offMain { try self.core.zonesNear(lat: lat, lon: lon, radiusM: radiusM) }
+    }
+
+    /// Feed each `CLLocation`: returns the watch areas entered and left (with
+    /// names, theme and guidance for the alert). Entering needs a fix inside
+    /// with an accuracy of 100 m or better, leaving one more than 20 m outside;
+    /// nothing is announced again after the app was terminated inside an area.
+    public func updatePosition(_ location: Location) async throws -> PositionUpdate {
+        try await offMain { try self.core.updatePosition(location: location) }
+    }
+
+    /// This phone's queued or sent reports of the draft's category within 30 m
+    /// from the last 14 days, nearest first: "add a photo to it instead?".
+    public func nearbyReports(_ draftId: String) async throws -> [NearbyReport] {
+        try await offMain { try self.core.nearbyReports(id: draftId) }
+    }
+
+    /// Starts a follow-up draft (same category and position, sealed with
+    /// `follow_up_of`) of a queued or sent report; returns its id. Throws
+    /// `PostError.NotFound` or `PostError.InvalidFollowUp`.
+    public func createFollowUp(_ parentId: String) async throws -> String {
+        try await offMain { try self.core.createFollowUp(parentId: parentId) }
+    }
+
     /// Bytes and requests sent since the client was opened.
     public func transferStats() async throws -> TransferStats {
         try await offMain { try self.core.transferStats() }

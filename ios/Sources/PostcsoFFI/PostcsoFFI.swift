@@ -818,6 +818,48 @@ public protocol PostCoreProtocol: AnyObject, Sendable {
      */
     func zones() throws  -> [Zone]
     
+    /**
+     * Starts a follow-up of a report already queued or sent (more photos or
+     * a note): a new draft with its category and position, whose sealed
+     * content names the original. Returns the draft's id; edit and `submit`
+     * it like any draft (`set_location` may refine the position; the
+     * category is fixed). A follow-up of a follow-up names the original.
+     * Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+     */
+    func createFollowUp(parentId: String) throws  -> String
+    
+    /**
+     * This phone's queued or sent reports of the draft's category within
+     * 30 m of its position from the last 14 days, nearest first: offer to
+     * follow one up instead of filing the place twice. Empty while the draft
+     * has no category or position.
+     */
+    func nearbyReports(id: String) throws  -> [NearbyReport]
+    
+    /**
+     * Feed every position the app receives: returns the watch areas entered
+     * and left since the last call. Entering needs a position inside the
+     * area with an accuracy of 100 m or better; leaving needs a position more
+     * than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+     * at an edge announces nothing twice. Survives restarts: an area is not
+     * announced again after the app was killed inside it.
+     */
+    func updatePosition(location: Location) throws  -> PositionUpdate
+    
+    /**
+     * The zones in force now whose outline holds the point, in the station's
+     * order, from the phone's own copy: works offline. Outside every zone:
+     * an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+     */
+    func zonesAt(lat: Double, lon: Double) throws  -> [ZoneHit]
+    
+    /**
+     * The zones in force now within `radius_m` metres (0 to 5,000) of the
+     * point, nearest first, with their distance. A bad radius raises
+     * `InvalidRadius`, a bad coordinate `InvalidLocation`.
+     */
+    func zonesNear(lat: Double, lon: Double, radiusM: Double) throws  -> [ZoneHit]
+    
 }
 /**
  * The POST-CSO core for one app: drafts, the sealed queue and sync.
@@ -1265,6 +1307,91 @@ open func zones()throws  -> [Zone]  {
         uniffiCallStatus in
     uniffi_postcso_ffi_fn_method_postcore_zones(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a follow-up of a report already queued or sent (more photos or
+     * a note): a new draft with its category and position, whose sealed
+     * content names the original. Returns the draft's id; edit and `submit`
+     * it like any draft (`set_location` may refine the position; the
+     * category is fixed). A follow-up of a follow-up names the original.
+     * Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+     */
+open func createFollowUp(parentId: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_create_follow_up(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(parentId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This phone's queued or sent reports of the draft's category within
+     * 30 m of its position from the last 14 days, nearest first: offer to
+     * follow one up instead of filing the place twice. Empty while the draft
+     * has no category or position.
+     */
+open func nearbyReports(id: String)throws  -> [NearbyReport]  {
+    return try  FfiConverterSequenceTypeNearbyReport.lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_nearby_reports(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Feed every position the app receives: returns the watch areas entered
+     * and left since the last call. Entering needs a position inside the
+     * area with an accuracy of 100 m or better; leaving needs a position more
+     * than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+     * at an edge announces nothing twice. Survives restarts: an area is not
+     * announced again after the app was killed inside it.
+     */
+open func updatePosition(location: Location)throws  -> PositionUpdate  {
+    return try  FfiConverterTypePositionUpdate_lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_update_position(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocation_lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The zones in force now whose outline holds the point, in the station's
+     * order, from the phone's own copy: works offline. Outside every zone:
+     * an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+     */
+open func zonesAt(lat: Double, lon: Double)throws  -> [ZoneHit]  {
+    return try  FfiConverterSequenceTypeZoneHit.lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_zones_at(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(lat),
+        FfiConverterDouble.lower(lon),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The zones in force now within `radius_m` metres (0 to 5,000) of the
+     * point, nearest first, with their distance. A bad radius raises
+     * `InvalidRadius`, a bad coordinate `InvalidLocation`.
+     */
+open func zonesNear(lat: Double, lon: Double, radiusM: Double)throws  -> [ZoneHit]  {
+    return try  FfiConverterSequenceTypeZoneHit.lift(try rustCallWithError(FfiConverterTypePostError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_postcore_zones_near(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(lat),
+        FfiConverterDouble.lower(lon),
+        FfiConverterDouble.lower(radiusM),uniffiCallStatus
     )
 })
 }
@@ -2044,6 +2171,115 @@ public func FfiConverterTypeLocationFlags_lower(_ value: LocationFlags) -> RustB
 
 
 /**
+ * One of this phone's earlier reports at a draft's place (see `nearby_reports`).
+ */
+public struct NearbyReport: Equatable, Hashable {
+    /**
+     * The earlier report; pass it to `create_follow_up`.
+     */
+    public var id: String
+    /**
+     * Queued, sending or sent.
+     */
+    public var state: ReportState
+    /**
+     * When it was started ("you reported this place on 3 December").
+     */
+    public var createdAt: Date
+    /**
+     * Metres from the draft's position.
+     */
+    public var distanceM: Double
+    /**
+     * How many photos it carries.
+     */
+    public var photoCount: UInt32
+    /**
+     * The station's review, once it has one.
+     */
+    public var reviewStatus: ReviewStatus?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The earlier report; pass it to `create_follow_up`.
+         */id: String, 
+        /**
+         * Queued, sending or sent.
+         */state: ReportState, 
+        /**
+         * When it was started ("you reported this place on 3 December").
+         */createdAt: Date, 
+        /**
+         * Metres from the draft's position.
+         */distanceM: Double, 
+        /**
+         * How many photos it carries.
+         */photoCount: UInt32, 
+        /**
+         * The station's review, once it has one.
+         */reviewStatus: ReviewStatus?) {
+        self.id = id
+        self.state = state
+        self.createdAt = createdAt
+        self.distanceM = distanceM
+        self.photoCount = photoCount
+        self.reviewStatus = reviewStatus
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NearbyReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNearbyReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NearbyReport {
+        return
+            try NearbyReport(
+                id: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeReportState.read(from: &buf), 
+                createdAt: FfiConverterTimestamp.read(from: &buf), 
+                distanceM: FfiConverterDouble.read(from: &buf), 
+                photoCount: FfiConverterUInt32.read(from: &buf), 
+                reviewStatus: FfiConverterOptionTypeReviewStatus.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NearbyReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeReportState.write(value.state, into: &buf)
+        FfiConverterTimestamp.write(value.createdAt, into: &buf)
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+        FfiConverterUInt32.write(value.photoCount, into: &buf)
+        FfiConverterOptionTypeReviewStatus.write(value.reviewStatus, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNearbyReport_lift(_ buf: RustBuffer) throws -> NearbyReport {
+    return try FfiConverterTypeNearbyReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNearbyReport_lower(_ value: NearbyReport) -> RustBuffer {
+    return FfiConverterTypeNearbyReport.lower(value)
+}
+
+
+/**
  * Connectivity as the platform sees it.
  */
 public struct NetworkState: Equatable, Hashable {
@@ -2222,6 +2458,89 @@ public func FfiConverterTypePhoto_lower(_ value: Photo) -> RustBuffer {
 
 
 /**
+ * What one position changed (see `update_position`).
+ */
+public struct PositionUpdate: Equatable, Hashable {
+    /**
+     * Watch areas entered with this position: announce each.
+     */
+    public var entered: [ZoneInfo]
+    /**
+     * Watch areas left with this position (or retired, or expired, while
+     * the carrier was inside).
+     */
+    public var left: [ZoneInfo]
+    /**
+     * The position was too coarse (accuracy worse than 100 m) to enter an
+     * area; areas can still be left.
+     */
+    public var lowAccuracy: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Watch areas entered with this position: announce each.
+         */entered: [ZoneInfo], 
+        /**
+         * Watch areas left with this position (or retired, or expired, while
+         * the carrier was inside).
+         */left: [ZoneInfo], 
+        /**
+         * The position was too coarse (accuracy worse than 100 m) to enter an
+         * area; areas can still be left.
+         */lowAccuracy: Bool) {
+        self.entered = entered
+        self.left = left
+        self.lowAccuracy = lowAccuracy
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PositionUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePositionUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PositionUpdate {
+        return
+            try PositionUpdate(
+                entered: FfiConverterSequenceTypeZoneInfo.read(from: &buf), 
+                left: FfiConverterSequenceTypeZoneInfo.read(from: &buf), 
+                lowAccuracy: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PositionUpdate, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeZoneInfo.write(value.entered, into: &buf)
+        FfiConverterSequenceTypeZoneInfo.write(value.left, into: &buf)
+        FfiConverterBool.write(value.lowAccuracy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePositionUpdate_lift(_ buf: RustBuffer) throws -> PositionUpdate {
+    return try FfiConverterTypePositionUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePositionUpdate_lower(_ value: PositionUpdate) -> RustBuffer {
+    return FfiConverterTypePositionUpdate.lower(value)
+}
+
+
+/**
  * Report counts per state, for the queue tab's badge.
  */
 public struct QueueStats: Equatable, Hashable {
@@ -2378,6 +2697,10 @@ public struct Report: Equatable, Hashable {
      * The station's explanation when it refused or rejected the report.
      */
     public var serverMessage: String?
+    /**
+     * For a follow-up (`create_follow_up`): the id of the original report.
+     */
+    public var followUpOf: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2414,7 +2737,10 @@ public struct Report: Equatable, Hashable {
          */reviewStatus: ReviewStatus?, 
         /**
          * The station's explanation when it refused or rejected the report.
-         */serverMessage: String?) {
+         */serverMessage: String?, 
+        /**
+         * For a follow-up (`create_follow_up`): the id of the original report.
+         */followUpOf: String? = nil) {
         self.id = id
         self.state = state
         self.category = category
@@ -2426,6 +2752,7 @@ public struct Report: Equatable, Hashable {
         self.flags = flags
         self.reviewStatus = reviewStatus
         self.serverMessage = serverMessage
+        self.followUpOf = followUpOf
     }
 
     
@@ -2454,7 +2781,8 @@ public struct FfiConverterTypeReport: FfiConverterRustBuffer {
                 contentHash: FfiConverterOptionString.read(from: &buf), 
                 flags: FfiConverterTypeLocationFlags.read(from: &buf), 
                 reviewStatus: FfiConverterOptionTypeReviewStatus.read(from: &buf), 
-                serverMessage: FfiConverterOptionString.read(from: &buf)
+                serverMessage: FfiConverterOptionString.read(from: &buf), 
+                followUpOf: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2470,6 +2798,7 @@ public struct FfiConverterTypeReport: FfiConverterRustBuffer {
         FfiConverterTypeLocationFlags.write(value.flags, into: &buf)
         FfiConverterOptionTypeReviewStatus.write(value.reviewStatus, into: &buf)
         FfiConverterOptionString.write(value.serverMessage, into: &buf)
+        FfiConverterOptionString.write(value.followUpOf, into: &buf)
     }
 }
 
@@ -2517,6 +2846,10 @@ public struct ReportSummary: Equatable, Hashable {
      * The station's review once sent.
      */
     public var reviewStatus: ReviewStatus?
+    /**
+     * For a follow-up (`create_follow_up`): the id of the original report.
+     */
+    public var followUpOf: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2538,13 +2871,17 @@ public struct ReportSummary: Equatable, Hashable {
          */photoCount: UInt32, 
         /**
          * The station's review once sent.
-         */reviewStatus: ReviewStatus?) {
+         */reviewStatus: ReviewStatus?, 
+        /**
+         * For a follow-up (`create_follow_up`): the id of the original report.
+         */followUpOf: String? = nil) {
         self.id = id
         self.state = state
         self.category = category
         self.createdAt = createdAt
         self.photoCount = photoCount
         self.reviewStatus = reviewStatus
+        self.followUpOf = followUpOf
     }
 
     
@@ -2568,7 +2905,8 @@ public struct FfiConverterTypeReportSummary: FfiConverterRustBuffer {
                 category: FfiConverterOptionString.read(from: &buf), 
                 createdAt: FfiConverterTimestamp.read(from: &buf), 
                 photoCount: FfiConverterUInt32.read(from: &buf), 
-                reviewStatus: FfiConverterOptionTypeReviewStatus.read(from: &buf)
+                reviewStatus: FfiConverterOptionTypeReviewStatus.read(from: &buf), 
+                followUpOf: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2579,6 +2917,7 @@ public struct FfiConverterTypeReportSummary: FfiConverterRustBuffer {
         FfiConverterTimestamp.write(value.createdAt, into: &buf)
         FfiConverterUInt32.write(value.photoCount, into: &buf)
         FfiConverterOptionTypeReviewStatus.write(value.reviewStatus, into: &buf)
+        FfiConverterOptionString.write(value.followUpOf, into: &buf)
     }
 }
 
@@ -2915,7 +3254,9 @@ public func FfiConverterTypeTransferStats_lower(_ value: TransferStats) -> RustB
 
 
 /**
- * A zone of the station's district (a delivery route or beat).
+ * A zone of the station's district: a beat, a watch area or the
+ * jurisdiction, with its outline for the map. (`zones_at` and friends give
+ * the same zone without its outline, as [`crate::ZoneInfo`].)
  */
 public struct Zone: Equatable, Hashable {
     /**
@@ -2927,7 +3268,7 @@ public struct Zone: Equatable, Hashable {
      */
     public var name: String
     /**
-     * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+     * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
      * positions), ready for the platform's map library; `None` when the
      * station gave no outline.
      */
@@ -2940,6 +3281,30 @@ public struct Zone: Equatable, Hashable {
      * Retired zones stay listed for old reports.
      */
     public var retired: Bool
+    /**
+     * What the zone is for.
+     */
+    public var kind: ZoneKind
+    /**
+     * Why a watch area is watched, e.g. `dark_alley`.
+     */
+    public var theme: String?
+    /**
+     * English name, when the station gave one (`name` is Korean).
+     */
+    public var nameEn: String?
+    /**
+     * What to look for there.
+     */
+    public var guidance: String?
+    /**
+     * In force from this instant; always when absent.
+     */
+    public var validFrom: Date?
+    /**
+     * In force until this instant (exclusive); forever when absent.
+     */
+    public var validUntil: Date?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2951,7 +3316,7 @@ public struct Zone: Equatable, Hashable {
          * Display name.
          */name: String, 
         /**
-         * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+         * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
          * positions), ready for the platform's map library; `None` when the
          * station gave no outline.
          */areaGeojson: String?, 
@@ -2960,12 +3325,36 @@ public struct Zone: Equatable, Hashable {
          */assigned: Bool, 
         /**
          * Retired zones stay listed for old reports.
-         */retired: Bool) {
+         */retired: Bool, 
+        /**
+         * What the zone is for.
+         */kind: ZoneKind, 
+        /**
+         * Why a watch area is watched, e.g. `dark_alley`.
+         */theme: String? = nil, 
+        /**
+         * English name, when the station gave one (`name` is Korean).
+         */nameEn: String? = nil, 
+        /**
+         * What to look for there.
+         */guidance: String? = nil, 
+        /**
+         * In force from this instant; always when absent.
+         */validFrom: Date? = nil, 
+        /**
+         * In force until this instant (exclusive); forever when absent.
+         */validUntil: Date? = nil) {
         self.code = code
         self.name = name
         self.areaGeojson = areaGeojson
         self.assigned = assigned
         self.retired = retired
+        self.kind = kind
+        self.theme = theme
+        self.nameEn = nameEn
+        self.guidance = guidance
+        self.validFrom = validFrom
+        self.validUntil = validUntil
     }
 
     
@@ -2988,7 +3377,13 @@ public struct FfiConverterTypeZone: FfiConverterRustBuffer {
                 name: FfiConverterString.read(from: &buf), 
                 areaGeojson: FfiConverterOptionString.read(from: &buf), 
                 assigned: FfiConverterBool.read(from: &buf), 
-                retired: FfiConverterBool.read(from: &buf)
+                retired: FfiConverterBool.read(from: &buf), 
+                kind: FfiConverterTypeZoneKind.read(from: &buf), 
+                theme: FfiConverterOptionString.read(from: &buf), 
+                nameEn: FfiConverterOptionString.read(from: &buf), 
+                guidance: FfiConverterOptionString.read(from: &buf), 
+                validFrom: FfiConverterOptionTimestamp.read(from: &buf), 
+                validUntil: FfiConverterOptionTimestamp.read(from: &buf)
         )
     }
 
@@ -2998,6 +3393,12 @@ public struct FfiConverterTypeZone: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.areaGeojson, into: &buf)
         FfiConverterBool.write(value.assigned, into: &buf)
         FfiConverterBool.write(value.retired, into: &buf)
+        FfiConverterTypeZoneKind.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.theme, into: &buf)
+        FfiConverterOptionString.write(value.nameEn, into: &buf)
+        FfiConverterOptionString.write(value.guidance, into: &buf)
+        FfiConverterOptionTimestamp.write(value.validFrom, into: &buf)
+        FfiConverterOptionTimestamp.write(value.validUntil, into: &buf)
     }
 }
 
@@ -3014,6 +3415,225 @@ public func FfiConverterTypeZone_lift(_ buf: RustBuffer) throws -> Zone {
 #endif
 public func FfiConverterTypeZone_lower(_ value: Zone) -> RustBuffer {
     return FfiConverterTypeZone.lower(value)
+}
+
+
+/**
+ * A zone at or near a point.
+ */
+public struct ZoneHit: Equatable, Hashable {
+    /**
+     * The zone.
+     */
+    public var zone: ZoneInfo
+    /**
+     * Metres from the point to the zone's outline; 0 inside or on the edge.
+     */
+    public var distanceM: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The zone.
+         */zone: ZoneInfo, 
+        /**
+         * Metres from the point to the zone's outline; 0 inside or on the edge.
+         */distanceM: Double) {
+        self.zone = zone
+        self.distanceM = distanceM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ZoneHit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeZoneHit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ZoneHit {
+        return
+            try ZoneHit(
+                zone: FfiConverterTypeZoneInfo.read(from: &buf), 
+                distanceM: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ZoneHit, into buf: inout [UInt8]) {
+        FfiConverterTypeZoneInfo.write(value.zone, into: &buf)
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneHit_lift(_ buf: RustBuffer) throws -> ZoneHit {
+    return try FfiConverterTypeZoneHit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneHit_lower(_ value: ZoneHit) -> RustBuffer {
+    return FfiConverterTypeZoneHit.lower(value)
+}
+
+
+/**
+ * A zone without its outline: what the app needs to name it and explain it
+ * ("you are entering 연희동 dark-alley watch area: check street lights").
+ */
+public struct ZoneInfo: Equatable, Hashable {
+    /**
+     * Stable code, e.g. `yeonhui-dark-alley`.
+     */
+    public var code: String
+    /**
+     * What the zone is for.
+     */
+    public var kind: ZoneKind
+    /**
+     * Why a watch area is watched, e.g. `dark_alley`, `women_living_alone`.
+     */
+    public var theme: String?
+    /**
+     * Korean name (shown first).
+     */
+    public var name: String
+    /**
+     * English name, when the station gave one.
+     */
+    public var nameEn: String?
+    /**
+     * What to look for there.
+     */
+    public var guidance: String?
+    /**
+     * In force from this instant; always when absent.
+     */
+    public var validFrom: Date?
+    /**
+     * In force until this instant (exclusive); forever when absent.
+     */
+    public var validUntil: Date?
+    /**
+     * The station assigned this device to the zone (its carrier's beat).
+     */
+    public var assigned: Bool
+    /**
+     * Retired (only ever seen in `PositionUpdate.left`).
+     */
+    public var retired: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable code, e.g. `yeonhui-dark-alley`.
+         */code: String, 
+        /**
+         * What the zone is for.
+         */kind: ZoneKind, 
+        /**
+         * Why a watch area is watched, e.g. `dark_alley`, `women_living_alone`.
+         */theme: String?, 
+        /**
+         * Korean name (shown first).
+         */name: String, 
+        /**
+         * English name, when the station gave one.
+         */nameEn: String?, 
+        /**
+         * What to look for there.
+         */guidance: String?, 
+        /**
+         * In force from this instant; always when absent.
+         */validFrom: Date?, 
+        /**
+         * In force until this instant (exclusive); forever when absent.
+         */validUntil: Date?, 
+        /**
+         * The station assigned this device to the zone (its carrier's beat).
+         */assigned: Bool, 
+        /**
+         * Retired (only ever seen in `PositionUpdate.left`).
+         */retired: Bool) {
+        self.code = code
+        self.kind = kind
+        self.theme = theme
+        self.name = name
+        self.nameEn = nameEn
+        self.guidance = guidance
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.assigned = assigned
+        self.retired = retired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ZoneInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeZoneInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ZoneInfo {
+        return
+            try ZoneInfo(
+                code: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeZoneKind.read(from: &buf), 
+                theme: FfiConverterOptionString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                nameEn: FfiConverterOptionString.read(from: &buf), 
+                guidance: FfiConverterOptionString.read(from: &buf), 
+                validFrom: FfiConverterOptionTimestamp.read(from: &buf), 
+                validUntil: FfiConverterOptionTimestamp.read(from: &buf), 
+                assigned: FfiConverterBool.read(from: &buf), 
+                retired: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ZoneInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterTypeZoneKind.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.theme, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.nameEn, into: &buf)
+        FfiConverterOptionString.write(value.guidance, into: &buf)
+        FfiConverterOptionTimestamp.write(value.validFrom, into: &buf)
+        FfiConverterOptionTimestamp.write(value.validUntil, into: &buf)
+        FfiConverterBool.write(value.assigned, into: &buf)
+        FfiConverterBool.write(value.retired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneInfo_lift(_ buf: RustBuffer) throws -> ZoneInfo {
+    return try FfiConverterTypeZoneInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneInfo_lower(_ value: ZoneInfo) -> RustBuffer {
+    return FfiConverterTypeZoneInfo.lower(value)
 }
 
 
@@ -3338,6 +3958,19 @@ enum PostError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case InvalidCreatedAt(message: String)
     
+    /**
+     * `create_follow_up` of a report that is not queued, sending or sent on
+     * this phone (a draft, withdrawn or refused), or `set_category` on a
+     * follow-up (it keeps its original's category).
+     */
+    case InvalidFollowUp(message: String)
+    
+    /**
+     * `zones_near` with a radius that is negative, not a number or wider
+     * than 5,000 m.
+     */
+    case InvalidRadius(message: String)
+    
 
     
 
@@ -3451,6 +4084,14 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
+        case 22: return .InvalidFollowUp(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 23: return .InvalidRadius(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
 
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3504,6 +4145,10 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(20))
         case .InvalidCreatedAt(_ /* message is ignored*/):
             writeInt(&buf, Int32(21))
+        case .InvalidFollowUp(_ /* message is ignored*/):
+            writeInt(&buf, Int32(22))
+        case .InvalidRadius(_ /* message is ignored*/):
+            writeInt(&buf, Int32(23))
 
         
         }
@@ -4243,6 +4888,91 @@ public func FfiConverterTypeSyncEvent_lower(_ value: SyncEvent) -> RustBuffer {
 }
 
 
+
+/**
+ * What a zone is for.
+ */
+
+public enum ZoneKind: Equatable, Hashable {
+    
+    /**
+     * A delivery route or police beat; carriers are assigned to it.
+     */
+    case beat
+    /**
+     * An area the police asked carriers to watch; `theme` says why.
+     */
+    case watchArea
+    /**
+     * The station's district.
+     */
+    case jurisdiction
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ZoneKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeZoneKind: FfiConverterRustBuffer {
+    typealias SwiftType = ZoneKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ZoneKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .beat
+        
+        case 2: return .watchArea
+        
+        case 3: return .jurisdiction
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ZoneKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .beat:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .watchArea:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .jurisdiction:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneKind_lift(_ buf: RustBuffer) throws -> ZoneKind {
+    return try FfiConverterTypeZoneKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeZoneKind_lower(_ value: ZoneKind) -> RustBuffer {
+    return FfiConverterTypeZoneKind.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -4286,6 +5016,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTimestamp.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTimestamp.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4391,6 +5145,31 @@ fileprivate struct FfiConverterSequenceTypeCategory: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeNearbyReport: FfiConverterRustBuffer {
+    typealias SwiftType = [NearbyReport]
+
+    public static func write(_ value: [NearbyReport], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNearbyReport.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NearbyReport] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NearbyReport]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNearbyReport.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePhoto: FfiConverterRustBuffer {
     typealias SwiftType = [Photo]
 
@@ -4458,6 +5237,56 @@ fileprivate struct FfiConverterSequenceTypeZone: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeZone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeZoneHit: FfiConverterRustBuffer {
+    typealias SwiftType = [ZoneHit]
+
+    public static func write(_ value: [ZoneHit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeZoneHit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ZoneHit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ZoneHit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeZoneHit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeZoneInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [ZoneInfo]
+
+    public static func write(_ value: [ZoneInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeZoneInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ZoneInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ZoneInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeZoneInfo.read(from: &buf))
         }
         return seq
     }
@@ -4608,6 +5437,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_postcore_zones() != 41685) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_create_follow_up() != 19938) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_nearby_reports() != 35523) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_update_position() != 53663) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_zones_at() != 34252) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_postcore_zones_near() != 60967) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_synclistener_on_event() != 43248) {

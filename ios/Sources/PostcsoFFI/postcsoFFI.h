@@ -414,6 +414,31 @@ void uniffi_postcso_ffi_fn_method_postcore_withdraw(uint64_t ptr, RustBuffer id,
 RustBuffer uniffi_postcso_ffi_fn_method_postcore_zones(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_CREATE_FOLLOW_UP
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_CREATE_FOLLOW_UP
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_create_follow_up(uint64_t ptr, RustBuffer parent_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_NEARBY_REPORTS
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_NEARBY_REPORTS
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_nearby_reports(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_UPDATE_POSITION
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_UPDATE_POSITION
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_update_position(uint64_t ptr, RustBuffer location, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_ZONES_AT
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_ZONES_AT
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_zones_at(uint64_t ptr, double lat, double lon, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_ZONES_NEAR
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_ZONES_NEAR
+RustBuffer uniffi_postcso_ffi_fn_method_postcore_zones_near(uint64_t ptr, double lat, double lon, double radius_m, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CLONE_SYNCLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CLONE_SYNCLISTENER
 uint64_t uniffi_postcso_ffi_fn_clone_synclistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -859,6 +884,36 @@ uint16_t uniffi_postcso_ffi_checksum_method_postcore_withdraw(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES
 uint16_t uniffi_postcso_ffi_checksum_method_postcore_zones(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_CREATE_FOLLOW_UP
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_CREATE_FOLLOW_UP
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_create_follow_up(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_NEARBY_REPORTS
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_NEARBY_REPORTS
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_nearby_reports(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_UPDATE_POSITION
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_UPDATE_POSITION
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_update_position(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES_AT
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES_AT
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_zones_at(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES_NEAR
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_POSTCORE_ZONES_NEAR
+uint16_t uniffi_postcso_ffi_checksum_method_postcore_zones_near(void
     
 );
 #endif

@@ -59,4 +59,37 @@ final class PostCoreClientTests: XCTestCase {
         client.close()
         XCTAssertTrue(client.isClosed)
     }
+
+    func testPlacesAnswerOfflineWithTypedErrors() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let client = try PostCoreClient(
+            dataDirectory: dir,
+            stationURL: URL(string: "http://127.0.0.1:9/")!,
+            credential: nil
+        )
+        defer { client.close() }
+        let none = try await client.zonesAt(lat: 37.5658, lon: 126.9386)
+        XCTAssertTrue(none.isEmpty, "no zones synced yet: empty, no error")
+        do {
+            _ = try await client.zonesAt(lat: .nan, lon: 126.9)
+            XCTFail("NaN was accepted")
+        } catch PostError.InvalidLocation {
+        }
+        do {
+            _ = try await client.zonesNear(lat: 37.5, lon: 126.9, radiusM: -1)
+            XCTFail("a negative radius was accepted")
+        } catch PostError.InvalidRadius {
+        }
+        let update = try await client.updatePosition(Location(
+            lat: 37.5658, lon: 126.9386, accuracyM: 7, altitudeM: nil, fixTime: Date(), source: .gps))
+        XCTAssertTrue(update.entered.isEmpty && update.left.isEmpty)
+        let id = try await client.createDraft()
+        let nearby = try await client.nearbyReports(id)
+        XCTAssertTrue(nearby.isEmpty)
+        do {
+            _ = try await client.createFollowUp(id)
+            XCTFail("a draft was followed up")
+        } catch PostError.InvalidFollowUp {
+        }
+    }
 }

@@ -537,6 +537,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_create_draft() != 24148:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_create_follow_up() != 19938:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_delete_draft() != 55907:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_enrol() != 35704:
@@ -546,6 +548,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_postcso_ffi_checksum_method_postcore_is_closed() != 63552:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_list() != 24335:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_nearby_reports() != 35523:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_noop() != 17728:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -577,9 +581,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_transfer_stats() != 40736:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_update_position() != 53663:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_withdraw() != 59989:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_zones() != 41685:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_zones_at() != 34252:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_zones_near() != 60967:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_constructor_postcore_open() != 38350:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -632,6 +642,9 @@ _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_close.restype = ctypes.c_
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_create_draft.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_create_draft.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_create_follow_up.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_create_follow_up.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_delete_draft.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_delete_draft.restype = ctypes.c_uint16
@@ -647,6 +660,9 @@ _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_is_closed.restype = ctype
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_list.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_nearby_reports.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_nearby_reports.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_noop.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_noop.restype = ctypes.c_uint16
@@ -692,12 +708,21 @@ _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_sync_now.restype = ctypes
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_transfer_stats.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_transfer_stats.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_update_position.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_update_position.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_withdraw.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_withdraw.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones_at.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones_at.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones_near.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones_near.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_constructor_postcore_open.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_constructor_postcore_open.restype = ctypes.c_uint16
@@ -738,6 +763,12 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_draft.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_draft.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_follow_up.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_follow_up.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_delete_draft.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -765,6 +796,12 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_list.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_list.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_nearby_reports.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_nearby_reports.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_noop.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -855,6 +892,12 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_transfer_stats.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_transfer_stats.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_update_position.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_update_position.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_withdraw.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -866,6 +909,21 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_at.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_double,
+    ctypes.c_double,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_at.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_double,
+    ctypes.c_double,
+    ctypes.c_double,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_constructor_postcore_open.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1838,114 +1896,6 @@ class _UniffiFfiConverterTypeLocationFlags(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.low_accuracy, buf)
         _UniffiFfiConverterBoolean.write(value.stale, buf)
 
-@dataclass
-class NetworkState:
-    """
-    Connectivity as the platform sees it.
-"""
-    def __init__(self, *, online:bool, metered:bool, constrained:bool):
-        self.online = online
-        self.metered = metered
-        self.constrained = constrained
-        
-        
-
-    
-    def __str__(self):
-        return "NetworkState(online={}, metered={}, constrained={})".format(self.online, self.metered, self.constrained)
-    def __eq__(self, other):
-        if self.online != other.online:
-            return False
-        if self.metered != other.metered:
-            return False
-        if self.constrained != other.constrained:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeNetworkState(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return NetworkState(
-            online=_UniffiFfiConverterBoolean.read(buf),
-            metered=_UniffiFfiConverterBoolean.read(buf),
-            constrained=_UniffiFfiConverterBoolean.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBoolean.check_lower(value.online)
-        _UniffiFfiConverterBoolean.check_lower(value.metered)
-        _UniffiFfiConverterBoolean.check_lower(value.constrained)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBoolean.write(value.online, buf)
-        _UniffiFfiConverterBoolean.write(value.metered, buf)
-        _UniffiFfiConverterBoolean.write(value.constrained, buf)
-
-@dataclass
-class QueueStats:
-    """
-    Report counts per state, for the queue tab's badge.
-"""
-    def __init__(self, *, drafts:int, queued:int, sending:int, sent:int, withdrawn:int, rejected_by_server:int):
-        self.drafts = drafts
-        self.queued = queued
-        self.sending = sending
-        self.sent = sent
-        self.withdrawn = withdrawn
-        self.rejected_by_server = rejected_by_server
-        
-        
-
-    
-    def __str__(self):
-        return "QueueStats(drafts={}, queued={}, sending={}, sent={}, withdrawn={}, rejected_by_server={})".format(self.drafts, self.queued, self.sending, self.sent, self.withdrawn, self.rejected_by_server)
-    def __eq__(self, other):
-        if self.drafts != other.drafts:
-            return False
-        if self.queued != other.queued:
-            return False
-        if self.sending != other.sending:
-            return False
-        if self.sent != other.sent:
-            return False
-        if self.withdrawn != other.withdrawn:
-            return False
-        if self.rejected_by_server != other.rejected_by_server:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeQueueStats(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return QueueStats(
-            drafts=_UniffiFfiConverterUInt64.read(buf),
-            queued=_UniffiFfiConverterUInt64.read(buf),
-            sending=_UniffiFfiConverterUInt64.read(buf),
-            sent=_UniffiFfiConverterUInt64.read(buf),
-            withdrawn=_UniffiFfiConverterUInt64.read(buf),
-            rejected_by_server=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterUInt64.check_lower(value.drafts)
-        _UniffiFfiConverterUInt64.check_lower(value.queued)
-        _UniffiFfiConverterUInt64.check_lower(value.sending)
-        _UniffiFfiConverterUInt64.check_lower(value.sent)
-        _UniffiFfiConverterUInt64.check_lower(value.withdrawn)
-        _UniffiFfiConverterUInt64.check_lower(value.rejected_by_server)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterUInt64.write(value.drafts, buf)
-        _UniffiFfiConverterUInt64.write(value.queued, buf)
-        _UniffiFfiConverterUInt64.write(value.sending, buf)
-        _UniffiFfiConverterUInt64.write(value.sent, buf)
-        _UniffiFfiConverterUInt64.write(value.withdrawn, buf)
-        _UniffiFfiConverterUInt64.write(value.rejected_by_server, buf)
-
 
 
 
@@ -2038,29 +1988,6 @@ class _UniffiFfiConverterTypeReportState(_UniffiConverterRustBuffer):
             buf.write_i32(6)
 
 
-
-class _UniffiFfiConverterSequenceTypePhoto(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypePhoto.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypePhoto.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypePhoto.read(buf) for i in range(count)
-        ]
 
 
 
@@ -2413,11 +2340,446 @@ class _UniffiFfiConverterOptionalTypeReviewStatus(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected flag byte for optional type")
 
 @dataclass
+class NearbyReport:
+    """
+    One of this phone's earlier reports at a draft's place (see `nearby_reports`).
+"""
+    def __init__(self, *, id:str, state:ReportState, created_at:Timestamp, distance_m:float, photo_count:int, review_status:typing.Optional[ReviewStatus]):
+        self.id = id
+        self.state = state
+        self.created_at = created_at
+        self.distance_m = distance_m
+        self.photo_count = photo_count
+        self.review_status = review_status
+        
+        
+
+    
+    def __str__(self):
+        return "NearbyReport(id={}, state={}, created_at={}, distance_m={}, photo_count={}, review_status={})".format(self.id, self.state, self.created_at, self.distance_m, self.photo_count, self.review_status)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.state != other.state:
+            return False
+        if self.created_at != other.created_at:
+            return False
+        if self.distance_m != other.distance_m:
+            return False
+        if self.photo_count != other.photo_count:
+            return False
+        if self.review_status != other.review_status:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeNearbyReport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return NearbyReport(
+            id=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterTypeReportState.read(buf),
+            created_at=_UniffiFfiConverterTimestamp.read(buf),
+            distance_m=_UniffiFfiConverterFloat64.read(buf),
+            photo_count=_UniffiFfiConverterUInt32.read(buf),
+            review_status=_UniffiFfiConverterOptionalTypeReviewStatus.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterTypeReportState.check_lower(value.state)
+        _UniffiFfiConverterTimestamp.check_lower(value.created_at)
+        _UniffiFfiConverterFloat64.check_lower(value.distance_m)
+        _UniffiFfiConverterUInt32.check_lower(value.photo_count)
+        _UniffiFfiConverterOptionalTypeReviewStatus.check_lower(value.review_status)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterTypeReportState.write(value.state, buf)
+        _UniffiFfiConverterTimestamp.write(value.created_at, buf)
+        _UniffiFfiConverterFloat64.write(value.distance_m, buf)
+        _UniffiFfiConverterUInt32.write(value.photo_count, buf)
+        _UniffiFfiConverterOptionalTypeReviewStatus.write(value.review_status, buf)
+
+@dataclass
+class NetworkState:
+    """
+    Connectivity as the platform sees it.
+"""
+    def __init__(self, *, online:bool, metered:bool, constrained:bool):
+        self.online = online
+        self.metered = metered
+        self.constrained = constrained
+        
+        
+
+    
+    def __str__(self):
+        return "NetworkState(online={}, metered={}, constrained={})".format(self.online, self.metered, self.constrained)
+    def __eq__(self, other):
+        if self.online != other.online:
+            return False
+        if self.metered != other.metered:
+            return False
+        if self.constrained != other.constrained:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeNetworkState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return NetworkState(
+            online=_UniffiFfiConverterBoolean.read(buf),
+            metered=_UniffiFfiConverterBoolean.read(buf),
+            constrained=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+        _UniffiFfiConverterBoolean.check_lower(value.metered)
+        _UniffiFfiConverterBoolean.check_lower(value.constrained)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+        _UniffiFfiConverterBoolean.write(value.metered, buf)
+        _UniffiFfiConverterBoolean.write(value.constrained, buf)
+
+
+
+
+
+
+class ZoneKind(enum.Enum):
+    """
+    What a zone is for.
+"""
+    
+    BEAT = 0
+    """
+    A delivery route or police beat; carriers are assigned to it.
+"""
+    
+    WATCH_AREA = 1
+    """
+    An area the police asked carriers to watch; `theme` says why.
+"""
+    
+    JURISDICTION = 2
+    """
+    The station's district.
+"""
+    
+
+
+class _UniffiFfiConverterTypeZoneKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ZoneKind.BEAT
+        if variant == 2:
+            return ZoneKind.WATCH_AREA
+        if variant == 3:
+            return ZoneKind.JURISDICTION
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ZoneKind.BEAT:
+            return
+        if value == ZoneKind.WATCH_AREA:
+            return
+        if value == ZoneKind.JURISDICTION:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ZoneKind.BEAT:
+            buf.write_i32(1)
+        if value == ZoneKind.WATCH_AREA:
+            buf.write_i32(2)
+        if value == ZoneKind.JURISDICTION:
+            buf.write_i32(3)
+
+
+
+class _UniffiFfiConverterOptionalTimestamp(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTimestamp.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTimestamp.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTimestamp.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class ZoneInfo:
+    """
+    A zone without its outline: what the app needs to name it and explain it
+    ("you are entering 연희동 dark-alley watch area: check street lights").
+"""
+    def __init__(self, *, code:str, kind:ZoneKind, theme:typing.Optional[str], name:str, name_en:typing.Optional[str], guidance:typing.Optional[str], valid_from:typing.Optional[Timestamp], valid_until:typing.Optional[Timestamp], assigned:bool, retired:bool):
+        self.code = code
+        self.kind = kind
+        self.theme = theme
+        self.name = name
+        self.name_en = name_en
+        self.guidance = guidance
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        self.assigned = assigned
+        self.retired = retired
+        
+        
+
+    
+    def __str__(self):
+        return "ZoneInfo(code={}, kind={}, theme={}, name={}, name_en={}, guidance={}, valid_from={}, valid_until={}, assigned={}, retired={})".format(self.code, self.kind, self.theme, self.name, self.name_en, self.guidance, self.valid_from, self.valid_until, self.assigned, self.retired)
+    def __eq__(self, other):
+        if self.code != other.code:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.theme != other.theme:
+            return False
+        if self.name != other.name:
+            return False
+        if self.name_en != other.name_en:
+            return False
+        if self.guidance != other.guidance:
+            return False
+        if self.valid_from != other.valid_from:
+            return False
+        if self.valid_until != other.valid_until:
+            return False
+        if self.assigned != other.assigned:
+            return False
+        if self.retired != other.retired:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeZoneInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ZoneInfo(
+            code=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeZoneKind.read(buf),
+            theme=_UniffiFfiConverterOptionalString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            name_en=_UniffiFfiConverterOptionalString.read(buf),
+            guidance=_UniffiFfiConverterOptionalString.read(buf),
+            valid_from=_UniffiFfiConverterOptionalTimestamp.read(buf),
+            valid_until=_UniffiFfiConverterOptionalTimestamp.read(buf),
+            assigned=_UniffiFfiConverterBoolean.read(buf),
+            retired=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.code)
+        _UniffiFfiConverterTypeZoneKind.check_lower(value.kind)
+        _UniffiFfiConverterOptionalString.check_lower(value.theme)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterOptionalString.check_lower(value.name_en)
+        _UniffiFfiConverterOptionalString.check_lower(value.guidance)
+        _UniffiFfiConverterOptionalTimestamp.check_lower(value.valid_from)
+        _UniffiFfiConverterOptionalTimestamp.check_lower(value.valid_until)
+        _UniffiFfiConverterBoolean.check_lower(value.assigned)
+        _UniffiFfiConverterBoolean.check_lower(value.retired)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.code, buf)
+        _UniffiFfiConverterTypeZoneKind.write(value.kind, buf)
+        _UniffiFfiConverterOptionalString.write(value.theme, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterOptionalString.write(value.name_en, buf)
+        _UniffiFfiConverterOptionalString.write(value.guidance, buf)
+        _UniffiFfiConverterOptionalTimestamp.write(value.valid_from, buf)
+        _UniffiFfiConverterOptionalTimestamp.write(value.valid_until, buf)
+        _UniffiFfiConverterBoolean.write(value.assigned, buf)
+        _UniffiFfiConverterBoolean.write(value.retired, buf)
+
+class _UniffiFfiConverterSequenceTypeZoneInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeZoneInfo.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeZoneInfo.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeZoneInfo.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class PositionUpdate:
+    """
+    What one position changed (see `update_position`).
+"""
+    def __init__(self, *, entered:typing.List[ZoneInfo], left:typing.List[ZoneInfo], low_accuracy:bool):
+        self.entered = entered
+        self.left = left
+        self.low_accuracy = low_accuracy
+        
+        
+
+    
+    def __str__(self):
+        return "PositionUpdate(entered={}, left={}, low_accuracy={})".format(self.entered, self.left, self.low_accuracy)
+    def __eq__(self, other):
+        if self.entered != other.entered:
+            return False
+        if self.left != other.left:
+            return False
+        if self.low_accuracy != other.low_accuracy:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePositionUpdate(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PositionUpdate(
+            entered=_UniffiFfiConverterSequenceTypeZoneInfo.read(buf),
+            left=_UniffiFfiConverterSequenceTypeZoneInfo.read(buf),
+            low_accuracy=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterSequenceTypeZoneInfo.check_lower(value.entered)
+        _UniffiFfiConverterSequenceTypeZoneInfo.check_lower(value.left)
+        _UniffiFfiConverterBoolean.check_lower(value.low_accuracy)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterSequenceTypeZoneInfo.write(value.entered, buf)
+        _UniffiFfiConverterSequenceTypeZoneInfo.write(value.left, buf)
+        _UniffiFfiConverterBoolean.write(value.low_accuracy, buf)
+
+@dataclass
+class QueueStats:
+    """
+    Report counts per state, for the queue tab's badge.
+"""
+    def __init__(self, *, drafts:int, queued:int, sending:int, sent:int, withdrawn:int, rejected_by_server:int):
+        self.drafts = drafts
+        self.queued = queued
+        self.sending = sending
+        self.sent = sent
+        self.withdrawn = withdrawn
+        self.rejected_by_server = rejected_by_server
+        
+        
+
+    
+    def __str__(self):
+        return "QueueStats(drafts={}, queued={}, sending={}, sent={}, withdrawn={}, rejected_by_server={})".format(self.drafts, self.queued, self.sending, self.sent, self.withdrawn, self.rejected_by_server)
+    def __eq__(self, other):
+        if self.drafts != other.drafts:
+            return False
+        if self.queued != other.queued:
+            return False
+        if self.sending != other.sending:
+            return False
+        if self.sent != other.sent:
+            return False
+        if self.withdrawn != other.withdrawn:
+            return False
+        if self.rejected_by_server != other.rejected_by_server:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueueStats(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueueStats(
+            drafts=_UniffiFfiConverterUInt64.read(buf),
+            queued=_UniffiFfiConverterUInt64.read(buf),
+            sending=_UniffiFfiConverterUInt64.read(buf),
+            sent=_UniffiFfiConverterUInt64.read(buf),
+            withdrawn=_UniffiFfiConverterUInt64.read(buf),
+            rejected_by_server=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.drafts)
+        _UniffiFfiConverterUInt64.check_lower(value.queued)
+        _UniffiFfiConverterUInt64.check_lower(value.sending)
+        _UniffiFfiConverterUInt64.check_lower(value.sent)
+        _UniffiFfiConverterUInt64.check_lower(value.withdrawn)
+        _UniffiFfiConverterUInt64.check_lower(value.rejected_by_server)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.drafts, buf)
+        _UniffiFfiConverterUInt64.write(value.queued, buf)
+        _UniffiFfiConverterUInt64.write(value.sending, buf)
+        _UniffiFfiConverterUInt64.write(value.sent, buf)
+        _UniffiFfiConverterUInt64.write(value.withdrawn, buf)
+        _UniffiFfiConverterUInt64.write(value.rejected_by_server, buf)
+
+class _UniffiFfiConverterSequenceTypePhoto(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePhoto.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePhoto.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePhoto.read(buf) for i in range(count)
+        ]
+
+@dataclass
 class Report:
     """
     A report with its photos, draft or sealed.
 """
-    def __init__(self, *, id:str, state:ReportState, category:typing.Optional[str], note:typing.Optional[str], location:typing.Optional[Location], created_at:Timestamp, photos:typing.List[Photo], content_hash:typing.Optional[str], flags:LocationFlags, review_status:typing.Optional[ReviewStatus], server_message:typing.Optional[str]):
+    def __init__(self, *, id:str, state:ReportState, category:typing.Optional[str], note:typing.Optional[str], location:typing.Optional[Location], created_at:Timestamp, photos:typing.List[Photo], content_hash:typing.Optional[str], flags:LocationFlags, review_status:typing.Optional[ReviewStatus], server_message:typing.Optional[str], follow_up_of:typing.Optional[str] = _DEFAULT):
         self.id = id
         self.state = state
         self.category = category
@@ -2429,12 +2791,16 @@ class Report:
         self.flags = flags
         self.review_status = review_status
         self.server_message = server_message
+        if follow_up_of is _DEFAULT:
+            self.follow_up_of = None
+        else:
+            self.follow_up_of = follow_up_of
         
         
 
     
     def __str__(self):
-        return "Report(id={}, state={}, category={}, note={}, location={}, created_at={}, photos={}, content_hash={}, flags={}, review_status={}, server_message={})".format(self.id, self.state, self.category, self.note, self.location, self.created_at, self.photos, self.content_hash, self.flags, self.review_status, self.server_message)
+        return "Report(id={}, state={}, category={}, note={}, location={}, created_at={}, photos={}, content_hash={}, flags={}, review_status={}, server_message={}, follow_up_of={})".format(self.id, self.state, self.category, self.note, self.location, self.created_at, self.photos, self.content_hash, self.flags, self.review_status, self.server_message, self.follow_up_of)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -2458,6 +2824,8 @@ class Report:
             return False
         if self.server_message != other.server_message:
             return False
+        if self.follow_up_of != other.follow_up_of:
+            return False
         return True
 
 class _UniffiFfiConverterTypeReport(_UniffiConverterRustBuffer):
@@ -2475,6 +2843,7 @@ class _UniffiFfiConverterTypeReport(_UniffiConverterRustBuffer):
             flags=_UniffiFfiConverterTypeLocationFlags.read(buf),
             review_status=_UniffiFfiConverterOptionalTypeReviewStatus.read(buf),
             server_message=_UniffiFfiConverterOptionalString.read(buf),
+            follow_up_of=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -2490,6 +2859,7 @@ class _UniffiFfiConverterTypeReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeLocationFlags.check_lower(value.flags)
         _UniffiFfiConverterOptionalTypeReviewStatus.check_lower(value.review_status)
         _UniffiFfiConverterOptionalString.check_lower(value.server_message)
+        _UniffiFfiConverterOptionalString.check_lower(value.follow_up_of)
 
     @staticmethod
     def write(value, buf):
@@ -2504,25 +2874,30 @@ class _UniffiFfiConverterTypeReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeLocationFlags.write(value.flags, buf)
         _UniffiFfiConverterOptionalTypeReviewStatus.write(value.review_status, buf)
         _UniffiFfiConverterOptionalString.write(value.server_message, buf)
+        _UniffiFfiConverterOptionalString.write(value.follow_up_of, buf)
 
 @dataclass
 class ReportSummary:
     """
     A row of the queue list screen.
 """
-    def __init__(self, *, id:str, state:ReportState, category:typing.Optional[str], created_at:Timestamp, photo_count:int, review_status:typing.Optional[ReviewStatus]):
+    def __init__(self, *, id:str, state:ReportState, category:typing.Optional[str], created_at:Timestamp, photo_count:int, review_status:typing.Optional[ReviewStatus], follow_up_of:typing.Optional[str] = _DEFAULT):
         self.id = id
         self.state = state
         self.category = category
         self.created_at = created_at
         self.photo_count = photo_count
         self.review_status = review_status
+        if follow_up_of is _DEFAULT:
+            self.follow_up_of = None
+        else:
+            self.follow_up_of = follow_up_of
         
         
 
     
     def __str__(self):
-        return "ReportSummary(id={}, state={}, category={}, created_at={}, photo_count={}, review_status={})".format(self.id, self.state, self.category, self.created_at, self.photo_count, self.review_status)
+        return "ReportSummary(id={}, state={}, category={}, created_at={}, photo_count={}, review_status={}, follow_up_of={})".format(self.id, self.state, self.category, self.created_at, self.photo_count, self.review_status, self.follow_up_of)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -2536,6 +2911,8 @@ class ReportSummary:
             return False
         if self.review_status != other.review_status:
             return False
+        if self.follow_up_of != other.follow_up_of:
+            return False
         return True
 
 class _UniffiFfiConverterTypeReportSummary(_UniffiConverterRustBuffer):
@@ -2548,6 +2925,7 @@ class _UniffiFfiConverterTypeReportSummary(_UniffiConverterRustBuffer):
             created_at=_UniffiFfiConverterTimestamp.read(buf),
             photo_count=_UniffiFfiConverterUInt32.read(buf),
             review_status=_UniffiFfiConverterOptionalTypeReviewStatus.read(buf),
+            follow_up_of=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -2558,6 +2936,7 @@ class _UniffiFfiConverterTypeReportSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTimestamp.check_lower(value.created_at)
         _UniffiFfiConverterUInt32.check_lower(value.photo_count)
         _UniffiFfiConverterOptionalTypeReviewStatus.check_lower(value.review_status)
+        _UniffiFfiConverterOptionalString.check_lower(value.follow_up_of)
 
     @staticmethod
     def write(value, buf):
@@ -2567,6 +2946,7 @@ class _UniffiFfiConverterTypeReportSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTimestamp.write(value.created_at, buf)
         _UniffiFfiConverterUInt32.write(value.photo_count, buf)
         _UniffiFfiConverterOptionalTypeReviewStatus.write(value.review_status, buf)
+        _UniffiFfiConverterOptionalString.write(value.follow_up_of, buf)
 
 @dataclass
 class SubmitReceipt:
@@ -3097,20 +3477,43 @@ class _UniffiFfiConverterTypeTransferStats(_UniffiConverterRustBuffer):
 @dataclass
 class Zone:
     """
-    A zone of the station's district (a delivery route or beat).
+    A zone of the station's district: a beat, a watch area or the
+    jurisdiction, with its outline for the map. (`zones_at` and friends give
+    the same zone without its outline, as [`crate::ZoneInfo`].)
 """
-    def __init__(self, *, code:str, name:str, area_geojson:typing.Optional[str], assigned:bool, retired:bool):
+    def __init__(self, *, code:str, name:str, area_geojson:typing.Optional[str], assigned:bool, retired:bool, kind:ZoneKind, theme:typing.Optional[str] = _DEFAULT, name_en:typing.Optional[str] = _DEFAULT, guidance:typing.Optional[str] = _DEFAULT, valid_from:typing.Optional[Timestamp] = _DEFAULT, valid_until:typing.Optional[Timestamp] = _DEFAULT):
         self.code = code
         self.name = name
         self.area_geojson = area_geojson
         self.assigned = assigned
         self.retired = retired
+        self.kind = kind
+        if theme is _DEFAULT:
+            self.theme = None
+        else:
+            self.theme = theme
+        if name_en is _DEFAULT:
+            self.name_en = None
+        else:
+            self.name_en = name_en
+        if guidance is _DEFAULT:
+            self.guidance = None
+        else:
+            self.guidance = guidance
+        if valid_from is _DEFAULT:
+            self.valid_from = None
+        else:
+            self.valid_from = valid_from
+        if valid_until is _DEFAULT:
+            self.valid_until = None
+        else:
+            self.valid_until = valid_until
         
         
 
     
     def __str__(self):
-        return "Zone(code={}, name={}, area_geojson={}, assigned={}, retired={})".format(self.code, self.name, self.area_geojson, self.assigned, self.retired)
+        return "Zone(code={}, name={}, area_geojson={}, assigned={}, retired={}, kind={}, theme={}, name_en={}, guidance={}, valid_from={}, valid_until={})".format(self.code, self.name, self.area_geojson, self.assigned, self.retired, self.kind, self.theme, self.name_en, self.guidance, self.valid_from, self.valid_until)
     def __eq__(self, other):
         if self.code != other.code:
             return False
@@ -3121,6 +3524,18 @@ class Zone:
         if self.assigned != other.assigned:
             return False
         if self.retired != other.retired:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.theme != other.theme:
+            return False
+        if self.name_en != other.name_en:
+            return False
+        if self.guidance != other.guidance:
+            return False
+        if self.valid_from != other.valid_from:
+            return False
+        if self.valid_until != other.valid_until:
             return False
         return True
 
@@ -3133,6 +3548,12 @@ class _UniffiFfiConverterTypeZone(_UniffiConverterRustBuffer):
             area_geojson=_UniffiFfiConverterOptionalString.read(buf),
             assigned=_UniffiFfiConverterBoolean.read(buf),
             retired=_UniffiFfiConverterBoolean.read(buf),
+            kind=_UniffiFfiConverterTypeZoneKind.read(buf),
+            theme=_UniffiFfiConverterOptionalString.read(buf),
+            name_en=_UniffiFfiConverterOptionalString.read(buf),
+            guidance=_UniffiFfiConverterOptionalString.read(buf),
+            valid_from=_UniffiFfiConverterOptionalTimestamp.read(buf),
+            valid_until=_UniffiFfiConverterOptionalTimestamp.read(buf),
         )
 
     @staticmethod
@@ -3142,6 +3563,12 @@ class _UniffiFfiConverterTypeZone(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.check_lower(value.area_geojson)
         _UniffiFfiConverterBoolean.check_lower(value.assigned)
         _UniffiFfiConverterBoolean.check_lower(value.retired)
+        _UniffiFfiConverterTypeZoneKind.check_lower(value.kind)
+        _UniffiFfiConverterOptionalString.check_lower(value.theme)
+        _UniffiFfiConverterOptionalString.check_lower(value.name_en)
+        _UniffiFfiConverterOptionalString.check_lower(value.guidance)
+        _UniffiFfiConverterOptionalTimestamp.check_lower(value.valid_from)
+        _UniffiFfiConverterOptionalTimestamp.check_lower(value.valid_until)
 
     @staticmethod
     def write(value, buf):
@@ -3150,6 +3577,51 @@ class _UniffiFfiConverterTypeZone(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.area_geojson, buf)
         _UniffiFfiConverterBoolean.write(value.assigned, buf)
         _UniffiFfiConverterBoolean.write(value.retired, buf)
+        _UniffiFfiConverterTypeZoneKind.write(value.kind, buf)
+        _UniffiFfiConverterOptionalString.write(value.theme, buf)
+        _UniffiFfiConverterOptionalString.write(value.name_en, buf)
+        _UniffiFfiConverterOptionalString.write(value.guidance, buf)
+        _UniffiFfiConverterOptionalTimestamp.write(value.valid_from, buf)
+        _UniffiFfiConverterOptionalTimestamp.write(value.valid_until, buf)
+
+@dataclass
+class ZoneHit:
+    """
+    A zone at or near a point.
+"""
+    def __init__(self, *, zone:ZoneInfo, distance_m:float):
+        self.zone = zone
+        self.distance_m = distance_m
+        
+        
+
+    
+    def __str__(self):
+        return "ZoneHit(zone={}, distance_m={})".format(self.zone, self.distance_m)
+    def __eq__(self, other):
+        if self.zone != other.zone:
+            return False
+        if self.distance_m != other.distance_m:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeZoneHit(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ZoneHit(
+            zone=_UniffiFfiConverterTypeZoneInfo.read(buf),
+            distance_m=_UniffiFfiConverterFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeZoneInfo.check_lower(value.zone)
+        _UniffiFfiConverterFloat64.check_lower(value.distance_m)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeZoneInfo.write(value.zone, buf)
+        _UniffiFfiConverterFloat64.write(value.distance_m, buf)
 
 
 
@@ -3423,6 +3895,23 @@ class PostError:  # type: ignore
         def __repr__(self):
             return "PostError.InvalidCreatedAt({})".format(repr(str(self)))
     _UniffiTempPostError.InvalidCreatedAt = InvalidCreatedAt # type: ignore
+    class InvalidFollowUp(_UniffiTempPostError):
+        """
+        `create_follow_up` of a report that is not queued, sending or sent on
+        this phone (a draft, withdrawn or refused), or `set_category` on a
+        follow-up (it keeps its original's category).
+"""
+        def __repr__(self):
+            return "PostError.InvalidFollowUp({})".format(repr(str(self)))
+    _UniffiTempPostError.InvalidFollowUp = InvalidFollowUp # type: ignore
+    class InvalidRadius(_UniffiTempPostError):
+        """
+        `zones_near` with a radius that is negative, not a number or wider
+        than 5,000 m.
+"""
+        def __repr__(self):
+            return "PostError.InvalidRadius({})".format(repr(str(self)))
+    _UniffiTempPostError.InvalidRadius = InvalidRadius # type: ignore
 
 PostError = _UniffiTempPostError # type: ignore
 del _UniffiTempPostError
@@ -3516,6 +4005,14 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return PostError.InvalidCreatedAt(
                 _UniffiFfiConverterString.read(buf),
             )
+        if variant == 22:
+            return PostError.InvalidFollowUp(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 23:
+            return PostError.InvalidRadius(
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3562,6 +4059,10 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, PostError.InvalidCreatedAt):
             return
+        if isinstance(value, PostError.InvalidFollowUp):
+            return
+        if isinstance(value, PostError.InvalidRadius):
+            return
 
     @staticmethod
     def write(value, buf):
@@ -3607,6 +4108,10 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             buf.write_i32(20)
         if isinstance(value, PostError.InvalidCreatedAt):
             buf.write_i32(21)
+        if isinstance(value, PostError.InvalidFollowUp):
+            buf.write_i32(22)
+        if isinstance(value, PostError.InvalidRadius):
+            buf.write_i32(23)
 
 
 
@@ -4258,6 +4763,29 @@ class _UniffiFfiConverterSequenceTypeReportSummary(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeReportSummary.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeNearbyReport(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeNearbyReport.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeNearbyReport.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeNearbyReport.read(buf) for i in range(count)
+        ]
+
 
 class SyncListener():
     """
@@ -4452,6 +4980,29 @@ class _UniffiFfiConverterSequenceTypeZone(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeZone.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeZoneHit(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeZoneHit.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeZoneHit.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeZoneHit.read(buf) for i in range(count)
+        ]
+
 
 class PostCoreProtocol(typing.Protocol):
     """
@@ -4495,6 +5046,16 @@ class PostCoreProtocol(typing.Protocol):
         Starts a new draft, saved at once, and returns its id.
 """
         raise NotImplementedError
+    def create_follow_up(self, parent_id: str) -> str:
+        """
+        Starts a follow-up of a report already queued or sent (more photos or
+        a note): a new draft with its category and position, whose sealed
+        content names the original. Returns the draft's id; edit and `submit`
+        it like any draft (`set_location` may refine the position; the
+        category is fixed). A follow-up of a follow-up names the original.
+        Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+"""
+        raise NotImplementedError
     def delete_draft(self, id: str) -> None:
         """
         Deletes an abandoned draft. Sealed reports cannot be deleted.
@@ -4519,6 +5080,14 @@ class PostCoreProtocol(typing.Protocol):
     def list(self, ) -> typing.List[ReportSummary]:
         """
         Every report, oldest first.
+"""
+        raise NotImplementedError
+    def nearby_reports(self, id: str) -> typing.List[NearbyReport]:
+        """
+        This phone's queued or sent reports of the draft's category within
+        30 m of its position from the last 14 days, nearest first: offer to
+        follow one up instead of filing the place twice. Empty while the draft
+        has no category or position.
 """
         raise NotImplementedError
     def noop(self, ) -> None:
@@ -4611,6 +5180,16 @@ class PostCoreProtocol(typing.Protocol):
         Bytes and requests sent since the core was opened.
 """
         raise NotImplementedError
+    def update_position(self, location: Location) -> PositionUpdate:
+        """
+        Feed every position the app receives: returns the watch areas entered
+        and left since the last call. Entering needs a position inside the
+        area with an accuracy of 100 m or better; leaving needs a position more
+        than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+        at an edge announces nothing twice. Survives restarts: an area is not
+        announced again after the app was killed inside it.
+"""
+        raise NotImplementedError
     def withdraw(self, id: str) -> None:
         """
         Takes back a queued report that has not started sending.
@@ -4619,6 +5198,20 @@ class PostCoreProtocol(typing.Protocol):
     def zones(self, ) -> typing.List[Zone]:
         """
         The station's zones as last synced, the device's own marked `assigned`.
+"""
+        raise NotImplementedError
+    def zones_at(self, lat: float,lon: float) -> typing.List[ZoneHit]:
+        """
+        The zones in force now whose outline holds the point, in the station's
+        order, from the phone's own copy: works offline. Outside every zone:
+        an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+"""
+        raise NotImplementedError
+    def zones_near(self, lat: float,lon: float,radius_m: float) -> typing.List[ZoneHit]:
+        """
+        The zones in force now within `radius_m` metres (0 to 5,000) of the
+        point, nearest first, with their distance. A bad radius raises
+        `InvalidRadius`, a bad coordinate `InvalidLocation`.
 """
         raise NotImplementedError
 
@@ -4777,6 +5370,29 @@ class PostCore(PostCoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def create_follow_up(self, parent_id: str) -> str:
+        """
+        Starts a follow-up of a report already queued or sent (more photos or
+        a note): a new draft with its category and position, whose sealed
+        content names the original. Returns the draft's id; edit and `submit`
+        it like any draft (`set_location` may refine the position; the
+        category is fixed). A follow-up of a follow-up names the original.
+        Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+"""
+        
+        _UniffiFfiConverterString.check_lower(parent_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(parent_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_follow_up,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def delete_draft(self, id: str) -> None:
         """
         Deletes an abandoned draft. Sealed reports cannot be deleted.
@@ -4861,6 +5477,27 @@ class PostCore(PostCoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def nearby_reports(self, id: str) -> typing.List[NearbyReport]:
+        """
+        This phone's queued or sent reports of the draft's category within
+        30 m of its position from the last 14 days, nearest first: offer to
+        follow one up instead of filing the place twice. Empty while the draft
+        has no category or position.
+"""
+        
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeNearbyReport.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_nearby_reports,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5154,6 +5791,29 @@ class PostCore(PostCoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def update_position(self, location: Location) -> PositionUpdate:
+        """
+        Feed every position the app receives: returns the watch areas entered
+        and left since the last call. Entering needs a position inside the
+        area with an accuracy of 100 m or better; leaving needs a position more
+        than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+        at an edge announces nothing twice. Survives restarts: an area is not
+        announced again after the app was killed inside it.
+"""
+        
+        _UniffiFfiConverterTypeLocation.check_lower(location)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocation.lower(location),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePositionUpdate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_update_position,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def withdraw(self, id: str) -> None:
         """
         Takes back a queued report that has not started sending.
@@ -5184,6 +5844,55 @@ class PostCore(PostCoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def zones_at(self, lat: float,lon: float) -> typing.List[ZoneHit]:
+        """
+        The zones in force now whose outline holds the point, in the station's
+        order, from the phone's own copy: works offline. Outside every zone:
+        an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+"""
+        
+        _UniffiFfiConverterFloat64.check_lower(lat)
+
+        _UniffiFfiConverterFloat64.check_lower(lon)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterFloat64.lower(lat),
+            _UniffiFfiConverterFloat64.lower(lon),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeZoneHit.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_at,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def zones_near(self, lat: float,lon: float,radius_m: float) -> typing.List[ZoneHit]:
+        """
+        The zones in force now within `radius_m` metres (0 to 5,000) of the
+        point, nearest first, with their distance. A bad radius raises
+        `InvalidRadius`, a bad coordinate `InvalidLocation`.
+"""
+        
+        _UniffiFfiConverterFloat64.check_lower(lat)
+
+        _UniffiFfiConverterFloat64.check_lower(lon)
+
+        _UniffiFfiConverterFloat64.check_lower(radius_m)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterFloat64.lower(lat),
+            _UniffiFfiConverterFloat64.lower(lon),
+            _UniffiFfiConverterFloat64.lower(radius_m),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeZoneHit.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePostError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5222,6 +5931,7 @@ __all__ = [
     "LocationSource",
     "ReportState",
     "ReviewStatus",
+    "ZoneKind",
     "StopReason",
     "ListenerError",
     "PostError",
@@ -5234,7 +5944,10 @@ __all__ = [
     "CoreConfig",
     "Enrolment",
     "LocationFlags",
+    "NearbyReport",
     "NetworkState",
+    "ZoneInfo",
+    "PositionUpdate",
     "QueueStats",
     "Report",
     "ReportSummary",
@@ -5243,6 +5956,7 @@ __all__ = [
     "SyncPolicy",
     "TransferStats",
     "Zone",
+    "ZoneHit",
     "SyncListenerImpl",
     "SyncListener",
     "PostCore",

@@ -14,7 +14,9 @@ import org.postcso.ffi.Category
 import org.postcso.ffi.CoreConfig
 import org.postcso.ffi.Enrolment
 import org.postcso.ffi.Location
+import org.postcso.ffi.NearbyReport
 import org.postcso.ffi.NetworkState
+import org.postcso.ffi.PositionUpdate
 import org.postcso.ffi.PostCore
 import org.postcso.ffi.PostException
 import org.postcso.ffi.QueueStats
@@ -27,6 +29,7 @@ import org.postcso.ffi.SyncOutcome
 import org.postcso.ffi.SyncPolicy
 import org.postcso.ffi.TransferStats
 import org.postcso.ffi.Zone
+import org.postcso.ffi.ZoneHit
 
 /**
  * The POST-CSO core as a Kotlin app uses it: one instance per signed-in carrier, opened
@@ -134,6 +137,48 @@ class PostCso private constructor(
 
     /** The station's zones as last synced; the device's own are marked `assigned`. */
     suspend fun zones(): List<Zone> = io { core.zones() }
+
+    /**
+     * The zones in force now whose outline holds the point, in the station's order,
+     * answered from the phone's own copy (no network). Outside every zone: an empty
+     * list. A NaN or out-of-range coordinate raises [PostException.InvalidLocation].
+     */
+    suspend fun zonesAt(lat: Double, lon: Double): List<ZoneHit> = io { core.zonesAt(lat, lon) }
+
+    /**
+     * The zones in force now within [radiusM] metres (0 to 5,000) of the point, nearest
+     * first, with their distance (0 inside). A bad radius raises
+     * [PostException.InvalidRadius].
+     */
+    suspend fun zonesNear(lat: Double, lon: Double, radiusM: Double): List<ZoneHit> =
+        io { core.zonesNear(lat, lon, radiusM) }
+
+    /**
+     * Feed every position from the location provider: returns the watch areas entered
+     * and left since the last call, each with its names, theme and guidance for the
+     * alert ("you are entering 연희동 dark-alley watch area: check street lights").
+     * Entering needs a fix inside with an accuracy of 100 m or better; leaving needs a
+     * fix more than 20 m outside, so GPS jitter at an edge announces nothing twice. The
+     * state survives the process being killed: nothing is announced again on restart.
+     */
+    suspend fun updatePosition(location: Location): PositionUpdate = io { core.updatePosition(location) }
+
+    /**
+     * This phone's queued or sent reports of the draft's category within 30 m of its
+     * position from the last 14 days, nearest first: offer "you reported this place on
+     * 3 December: add a photo to it instead?" ([createFollowUp]). Empty while the draft
+     * has no category or position.
+     */
+    suspend fun nearbyReports(draftId: String): List<NearbyReport> = io { core.nearbyReports(draftId) }
+
+    /**
+     * Starts a follow-up of a queued or sent report (more photos or a note): a new draft
+     * with its category and position whose sealed content names the original; returns
+     * the draft's id. Edit and [submit] it like any draft; [setLocation] may refine the
+     * position, the category is fixed. Raises [PostException.NotFound] or
+     * [PostException.InvalidFollowUp] (a draft, withdrawn or refused report).
+     */
+    suspend fun createFollowUp(parentId: String): String = io { core.createFollowUp(parentId) }
 
     /** Bytes and requests sent since the core was opened. */
     suspend fun transferStats(): TransferStats = io { core.transferStats() }

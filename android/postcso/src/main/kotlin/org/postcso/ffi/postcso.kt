@@ -760,6 +760,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_postcso_ffi_checksum_method_postcore_zones(
     ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_create_follow_up(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_nearby_reports(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_update_position(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_zones_at(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_postcore_zones_near(
+    ): Int
     external fun uniffi_postcso_ffi_checksum_method_synclistener_on_event(
     ): Int
     external fun uniffi_postcso_ffi_checksum_constructor_postcore_open(
@@ -846,6 +856,16 @@ internal object UniffiLib {
     external fun uniffi_postcso_ffi_fn_method_postcore_withdraw(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_postcso_ffi_fn_method_postcore_zones(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_postcore_create_follow_up(`ptr`: Long,`parentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_postcore_nearby_reports(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_postcore_update_position(`ptr`: Long,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_postcore_zones_at(`ptr`: Long,`lat`: Double,`lon`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_postcore_zones_near(`ptr`: Long,`lat`: Double,`lon`: Double,`radiusM`: Double,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_postcso_ffi_fn_clone_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1056,6 +1076,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_zones() and 0xFFFF) != 41685) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_create_follow_up() and 0xFFFF) != 19938) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_nearby_reports() and 0xFFFF) != 35523) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_update_position() and 0xFFFF) != 53663) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_zones_at() and 0xFFFF) != 34252) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_zones_near() and 0xFFFF) != 60967) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_synclistener_on_event() and 0xFFFF) != 43248) {
@@ -1767,6 +1802,48 @@ public interface PostCoreInterface {
      */
     fun `zones`(): List<Zone>
     
+    /**
+     * Starts a follow-up of a report already queued or sent (more photos or
+     * a note): a new draft with its category and position, whose sealed
+     * content names the original. Returns the draft's id; edit and `submit`
+     * it like any draft (`set_location` may refine the position; the
+     * category is fixed). A follow-up of a follow-up names the original.
+     * Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+     */
+    fun `createFollowUp`(`parentId`: kotlin.String): kotlin.String
+    
+    /**
+     * This phone's queued or sent reports of the draft's category within
+     * 30 m of its position from the last 14 days, nearest first: offer to
+     * follow one up instead of filing the place twice. Empty while the draft
+     * has no category or position.
+     */
+    fun `nearbyReports`(`id`: kotlin.String): List<NearbyReport>
+    
+    /**
+     * Feed every position the app receives: returns the watch areas entered
+     * and left since the last call. Entering needs a position inside the
+     * area with an accuracy of 100 m or better; leaving needs a position more
+     * than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+     * at an edge announces nothing twice. Survives restarts: an area is not
+     * announced again after the app was killed inside it.
+     */
+    fun `updatePosition`(`location`: Location): PositionUpdate
+    
+    /**
+     * The zones in force now whose outline holds the point, in the station's
+     * order, from the phone's own copy: works offline. Outside every zone:
+     * an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+     */
+    fun `zonesAt`(`lat`: kotlin.Double, `lon`: kotlin.Double): List<ZoneHit>
+    
+    /**
+     * The zones in force now within `radius_m` metres (0 to 5,000) of the
+     * point, nearest first, with their distance. A bad radius raises
+     * `InvalidRadius`, a bad coordinate `InvalidLocation`.
+     */
+    fun `zonesNear`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double): List<ZoneHit>
+    
     companion object
 }
 
@@ -2387,6 +2464,116 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
     UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Starts a follow-up of a report already queued or sent (more photos or
+     * a note): a new draft with its category and position, whose sealed
+     * content names the original. Returns the draft's id; edit and `submit`
+     * it like any draft (`set_location` may refine the position; the
+     * category is fixed). A follow-up of a follow-up names the original.
+     * Raises `NotFound` or `InvalidFollowUp` (draft, withdrawn or refused).
+     */
+    @Throws(PostException::class)override fun `createFollowUp`(`parentId`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_create_follow_up(
+        it,
+        
+        FfiConverterString.lower(`parentId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This phone's queued or sent reports of the draft's category within
+     * 30 m of its position from the last 14 days, nearest first: offer to
+     * follow one up instead of filing the place twice. Empty while the draft
+     * has no category or position.
+     */
+    @Throws(PostException::class)override fun `nearbyReports`(`id`: kotlin.String): List<NearbyReport> {
+            return FfiConverterSequenceTypeNearbyReport.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_nearby_reports(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Feed every position the app receives: returns the watch areas entered
+     * and left since the last call. Entering needs a position inside the
+     * area with an accuracy of 100 m or better; leaving needs a position more
+     * than 20 m outside (or more than its accuracy, if worse), so GPS jitter
+     * at an edge announces nothing twice. Survives restarts: an area is not
+     * announced again after the app was killed inside it.
+     */
+    @Throws(PostException::class)override fun `updatePosition`(`location`: Location): PositionUpdate {
+            return FfiConverterTypePositionUpdate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_update_position(
+        it,
+        
+        FfiConverterTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The zones in force now whose outline holds the point, in the station's
+     * order, from the phone's own copy: works offline. Outside every zone:
+     * an empty list. A NaN or out-of-range coordinate raises `InvalidLocation`.
+     */
+    @Throws(PostException::class)override fun `zonesAt`(`lat`: kotlin.Double, `lon`: kotlin.Double): List<ZoneHit> {
+            return FfiConverterSequenceTypeZoneHit.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_at(
+        it,
+        
+        FfiConverterDouble.lower(`lat`),
+        FfiConverterDouble.lower(`lon`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The zones in force now within `radius_m` metres (0 to 5,000) of the
+     * point, nearest first, with their distance. A bad radius raises
+     * `InvalidRadius`, a bad coordinate `InvalidLocation`.
+     */
+    @Throws(PostException::class)override fun `zonesNear`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double): List<ZoneHit> {
+            return FfiConverterSequenceTypeZoneHit.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PostException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near(
+        it,
+        
+        FfiConverterDouble.lower(`lat`),
+        FfiConverterDouble.lower(`lon`),
+        FfiConverterDouble.lower(`radiusM`),_status)
 }
     }
     )
@@ -3140,6 +3327,85 @@ public object FfiConverterTypeLocationFlags: FfiConverterRustBuffer<LocationFlag
 
 
 /**
+ * One of this phone's earlier reports at a draft's place (see `nearby_reports`).
+ */
+data class NearbyReport (
+    /**
+     * The earlier report; pass it to `create_follow_up`.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * Queued, sending or sent.
+     */
+    var `state`: ReportState
+    , 
+    /**
+     * When it was started ("you reported this place on 3 December").
+     */
+    var `createdAt`: java.time.Instant
+    , 
+    /**
+     * Metres from the draft's position.
+     */
+    var `distanceM`: kotlin.Double
+    , 
+    /**
+     * How many photos it carries.
+     */
+    var `photoCount`: kotlin.UInt
+    , 
+    /**
+     * The station's review, once it has one.
+     */
+    var `reviewStatus`: ReviewStatus?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNearbyReport: FfiConverterRustBuffer<NearbyReport> {
+    override fun read(buf: ByteBuffer): NearbyReport {
+        return NearbyReport(
+            FfiConverterString.read(buf),
+            FfiConverterTypeReportState.read(buf),
+            FfiConverterTimestamp.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalTypeReviewStatus.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NearbyReport) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeReportState.allocationSize(value.`state`) +
+            FfiConverterTimestamp.allocationSize(value.`createdAt`) +
+            FfiConverterDouble.allocationSize(value.`distanceM`) +
+            FfiConverterUInt.allocationSize(value.`photoCount`) +
+            FfiConverterOptionalTypeReviewStatus.allocationSize(value.`reviewStatus`)
+    )
+
+    override fun write(value: NearbyReport, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeReportState.write(value.`state`, buf)
+            FfiConverterTimestamp.write(value.`createdAt`, buf)
+            FfiConverterDouble.write(value.`distanceM`, buf)
+            FfiConverterUInt.write(value.`photoCount`, buf)
+            FfiConverterOptionalTypeReviewStatus.write(value.`reviewStatus`, buf)
+    }
+}
+
+
+
+/**
  * Connectivity as the platform sees it.
  */
 data class NetworkState (
@@ -3260,6 +3526,63 @@ public object FfiConverterTypePhoto: FfiConverterRustBuffer<Photo> {
             FfiConverterULong.write(value.`size`, buf)
             FfiConverterUInt.write(value.`width`, buf)
             FfiConverterUInt.write(value.`height`, buf)
+    }
+}
+
+
+
+/**
+ * What one position changed (see `update_position`).
+ */
+data class PositionUpdate (
+    /**
+     * Watch areas entered with this position: announce each.
+     */
+    var `entered`: List<ZoneInfo>
+    , 
+    /**
+     * Watch areas left with this position (or retired, or expired, while
+     * the carrier was inside).
+     */
+    var `left`: List<ZoneInfo>
+    , 
+    /**
+     * The position was too coarse (accuracy worse than 100 m) to enter an
+     * area; areas can still be left.
+     */
+    var `lowAccuracy`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePositionUpdate: FfiConverterRustBuffer<PositionUpdate> {
+    override fun read(buf: ByteBuffer): PositionUpdate {
+        return PositionUpdate(
+            FfiConverterSequenceTypeZoneInfo.read(buf),
+            FfiConverterSequenceTypeZoneInfo.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PositionUpdate) = (
+            FfiConverterSequenceTypeZoneInfo.allocationSize(value.`entered`) +
+            FfiConverterSequenceTypeZoneInfo.allocationSize(value.`left`) +
+            FfiConverterBoolean.allocationSize(value.`lowAccuracy`)
+    )
+
+    override fun write(value: PositionUpdate, buf: ByteBuffer) {
+            FfiConverterSequenceTypeZoneInfo.write(value.`entered`, buf)
+            FfiConverterSequenceTypeZoneInfo.write(value.`left`, buf)
+            FfiConverterBoolean.write(value.`lowAccuracy`, buf)
     }
 }
 
@@ -3402,6 +3725,11 @@ data class Report (
      * The station's explanation when it refused or rejected the report.
      */
     var `serverMessage`: kotlin.String?
+    , 
+    /**
+     * For a follow-up (`create_follow_up`): the id of the original report.
+     */
+    var `followUpOf`: kotlin.String? = null 
     
 ){
     
@@ -3429,6 +3757,7 @@ public object FfiConverterTypeReport: FfiConverterRustBuffer<Report> {
             FfiConverterTypeLocationFlags.read(buf),
             FfiConverterOptionalTypeReviewStatus.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3443,7 +3772,8 @@ public object FfiConverterTypeReport: FfiConverterRustBuffer<Report> {
             FfiConverterOptionalString.allocationSize(value.`contentHash`) +
             FfiConverterTypeLocationFlags.allocationSize(value.`flags`) +
             FfiConverterOptionalTypeReviewStatus.allocationSize(value.`reviewStatus`) +
-            FfiConverterOptionalString.allocationSize(value.`serverMessage`)
+            FfiConverterOptionalString.allocationSize(value.`serverMessage`) +
+            FfiConverterOptionalString.allocationSize(value.`followUpOf`)
     )
 
     override fun write(value: Report, buf: ByteBuffer) {
@@ -3458,6 +3788,7 @@ public object FfiConverterTypeReport: FfiConverterRustBuffer<Report> {
             FfiConverterTypeLocationFlags.write(value.`flags`, buf)
             FfiConverterOptionalTypeReviewStatus.write(value.`reviewStatus`, buf)
             FfiConverterOptionalString.write(value.`serverMessage`, buf)
+            FfiConverterOptionalString.write(value.`followUpOf`, buf)
     }
 }
 
@@ -3496,6 +3827,11 @@ data class ReportSummary (
      * The station's review once sent.
      */
     var `reviewStatus`: ReviewStatus?
+    , 
+    /**
+     * For a follow-up (`create_follow_up`): the id of the original report.
+     */
+    var `followUpOf`: kotlin.String? = null 
     
 ){
     
@@ -3518,6 +3854,7 @@ public object FfiConverterTypeReportSummary: FfiConverterRustBuffer<ReportSummar
             FfiConverterTimestamp.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterOptionalTypeReviewStatus.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3527,7 +3864,8 @@ public object FfiConverterTypeReportSummary: FfiConverterRustBuffer<ReportSummar
             FfiConverterOptionalString.allocationSize(value.`category`) +
             FfiConverterTimestamp.allocationSize(value.`createdAt`) +
             FfiConverterUInt.allocationSize(value.`photoCount`) +
-            FfiConverterOptionalTypeReviewStatus.allocationSize(value.`reviewStatus`)
+            FfiConverterOptionalTypeReviewStatus.allocationSize(value.`reviewStatus`) +
+            FfiConverterOptionalString.allocationSize(value.`followUpOf`)
     )
 
     override fun write(value: ReportSummary, buf: ByteBuffer) {
@@ -3537,6 +3875,7 @@ public object FfiConverterTypeReportSummary: FfiConverterRustBuffer<ReportSummar
             FfiConverterTimestamp.write(value.`createdAt`, buf)
             FfiConverterUInt.write(value.`photoCount`, buf)
             FfiConverterOptionalTypeReviewStatus.write(value.`reviewStatus`, buf)
+            FfiConverterOptionalString.write(value.`followUpOf`, buf)
     }
 }
 
@@ -3763,7 +4102,9 @@ public object FfiConverterTypeTransferStats: FfiConverterRustBuffer<TransferStat
 
 
 /**
- * A zone of the station's district (a delivery route or beat).
+ * A zone of the station's district: a beat, a watch area or the
+ * jurisdiction, with its outline for the map. (`zones_at` and friends give
+ * the same zone without its outline, as [`crate::ZoneInfo`].)
  */
 data class Zone (
     /**
@@ -3777,7 +4118,7 @@ data class Zone (
     var `name`: kotlin.String
     , 
     /**
-     * The outline as a GeoJSON `Polygon` geometry (`[longitude, latitude]`
+     * The outline as a GeoJSON `Polygon` or `MultiPolygon` geometry (`[longitude, latitude]`
      * positions), ready for the platform's map library; `None` when the
      * station gave no outline.
      */
@@ -3792,6 +4133,36 @@ data class Zone (
      * Retired zones stay listed for old reports.
      */
     var `retired`: kotlin.Boolean
+    , 
+    /**
+     * What the zone is for.
+     */
+    var `kind`: ZoneKind
+    , 
+    /**
+     * Why a watch area is watched, e.g. `dark_alley`.
+     */
+    var `theme`: kotlin.String? = null 
+    , 
+    /**
+     * English name, when the station gave one (`name` is Korean).
+     */
+    var `nameEn`: kotlin.String? = null 
+    , 
+    /**
+     * What to look for there.
+     */
+    var `guidance`: kotlin.String? = null 
+    , 
+    /**
+     * In force from this instant; always when absent.
+     */
+    var `validFrom`: java.time.Instant? = null 
+    , 
+    /**
+     * In force until this instant (exclusive); forever when absent.
+     */
+    var `validUntil`: java.time.Instant? = null 
     
 ){
     
@@ -3813,6 +4184,12 @@ public object FfiConverterTypeZone: FfiConverterRustBuffer<Zone> {
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterTypeZoneKind.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
         )
     }
 
@@ -3821,13 +4198,184 @@ public object FfiConverterTypeZone: FfiConverterRustBuffer<Zone> {
             FfiConverterString.allocationSize(value.`name`) +
             FfiConverterOptionalString.allocationSize(value.`areaGeojson`) +
             FfiConverterBoolean.allocationSize(value.`assigned`) +
-            FfiConverterBoolean.allocationSize(value.`retired`)
+            FfiConverterBoolean.allocationSize(value.`retired`) +
+            FfiConverterTypeZoneKind.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`theme`) +
+            FfiConverterOptionalString.allocationSize(value.`nameEn`) +
+            FfiConverterOptionalString.allocationSize(value.`guidance`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`validFrom`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`validUntil`)
     )
 
     override fun write(value: Zone, buf: ByteBuffer) {
             FfiConverterString.write(value.`code`, buf)
             FfiConverterString.write(value.`name`, buf)
             FfiConverterOptionalString.write(value.`areaGeojson`, buf)
+            FfiConverterBoolean.write(value.`assigned`, buf)
+            FfiConverterBoolean.write(value.`retired`, buf)
+            FfiConverterTypeZoneKind.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`theme`, buf)
+            FfiConverterOptionalString.write(value.`nameEn`, buf)
+            FfiConverterOptionalString.write(value.`guidance`, buf)
+            FfiConverterOptionalTimestamp.write(value.`validFrom`, buf)
+            FfiConverterOptionalTimestamp.write(value.`validUntil`, buf)
+    }
+}
+
+
+
+/**
+ * A zone at or near a point.
+ */
+data class ZoneHit (
+    /**
+     * The zone.
+     */
+    var `zone`: ZoneInfo
+    , 
+    /**
+     * Metres from the point to the zone's outline; 0 inside or on the edge.
+     */
+    var `distanceM`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeZoneHit: FfiConverterRustBuffer<ZoneHit> {
+    override fun read(buf: ByteBuffer): ZoneHit {
+        return ZoneHit(
+            FfiConverterTypeZoneInfo.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ZoneHit) = (
+            FfiConverterTypeZoneInfo.allocationSize(value.`zone`) +
+            FfiConverterDouble.allocationSize(value.`distanceM`)
+    )
+
+    override fun write(value: ZoneHit, buf: ByteBuffer) {
+            FfiConverterTypeZoneInfo.write(value.`zone`, buf)
+            FfiConverterDouble.write(value.`distanceM`, buf)
+    }
+}
+
+
+
+/**
+ * A zone without its outline: what the app needs to name it and explain it
+ * ("you are entering 연희동 dark-alley watch area: check street lights").
+ */
+data class ZoneInfo (
+    /**
+     * Stable code, e.g. `yeonhui-dark-alley`.
+     */
+    var `code`: kotlin.String
+    , 
+    /**
+     * What the zone is for.
+     */
+    var `kind`: ZoneKind
+    , 
+    /**
+     * Why a watch area is watched, e.g. `dark_alley`, `women_living_alone`.
+     */
+    var `theme`: kotlin.String?
+    , 
+    /**
+     * Korean name (shown first).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * English name, when the station gave one.
+     */
+    var `nameEn`: kotlin.String?
+    , 
+    /**
+     * What to look for there.
+     */
+    var `guidance`: kotlin.String?
+    , 
+    /**
+     * In force from this instant; always when absent.
+     */
+    var `validFrom`: java.time.Instant?
+    , 
+    /**
+     * In force until this instant (exclusive); forever when absent.
+     */
+    var `validUntil`: java.time.Instant?
+    , 
+    /**
+     * The station assigned this device to the zone (its carrier's beat).
+     */
+    var `assigned`: kotlin.Boolean
+    , 
+    /**
+     * Retired (only ever seen in `PositionUpdate.left`).
+     */
+    var `retired`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeZoneInfo: FfiConverterRustBuffer<ZoneInfo> {
+    override fun read(buf: ByteBuffer): ZoneInfo {
+        return ZoneInfo(
+            FfiConverterString.read(buf),
+            FfiConverterTypeZoneKind.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ZoneInfo) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterTypeZoneKind.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`theme`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`nameEn`) +
+            FfiConverterOptionalString.allocationSize(value.`guidance`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`validFrom`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`validUntil`) +
+            FfiConverterBoolean.allocationSize(value.`assigned`) +
+            FfiConverterBoolean.allocationSize(value.`retired`)
+    )
+
+    override fun write(value: ZoneInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterTypeZoneKind.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`theme`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`nameEn`, buf)
+            FfiConverterOptionalString.write(value.`guidance`, buf)
+            FfiConverterOptionalTimestamp.write(value.`validFrom`, buf)
+            FfiConverterOptionalTimestamp.write(value.`validUntil`, buf)
             FfiConverterBoolean.write(value.`assigned`, buf)
             FfiConverterBoolean.write(value.`retired`, buf)
     }
@@ -4109,6 +4657,19 @@ sealed class PostException(message: String): kotlin.Exception(message) {
      */
         class InvalidCreatedAt(message: String) : PostException(message)
         
+    /**
+     * `create_follow_up` of a report that is not queued, sending or sent on
+     * this phone (a draft, withdrawn or refused), or `set_category` on a
+     * follow-up (it keeps its original's category).
+     */
+        class InvalidFollowUp(message: String) : PostException(message)
+        
+    /**
+     * `zones_near` with a radius that is negative, not a number or wider
+     * than 5,000 m.
+     */
+        class InvalidRadius(message: String) : PostException(message)
+        
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<PostException> {
         override fun lift(error_buf: RustBuffer.ByValue): PostException = FfiConverterTypePostError.lift(error_buf)
@@ -4143,6 +4704,8 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             19 -> PostException.NotEnrolled(FfiConverterString.read(buf))
             20 -> PostException.InvalidConfig(FfiConverterString.read(buf))
             21 -> PostException.InvalidCreatedAt(FfiConverterString.read(buf))
+            22 -> PostException.InvalidFollowUp(FfiConverterString.read(buf))
+            23 -> PostException.InvalidRadius(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4236,6 +4799,14 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             }
             is PostException.InvalidCreatedAt -> {
                 buf.putInt(21)
+                Unit
+            }
+            is PostException.InvalidFollowUp -> {
+                buf.putInt(22)
+                Unit
+            }
+            is PostException.InvalidRadius -> {
+                buf.putInt(23)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5078,6 +5649,53 @@ public object FfiConverterTypeSyncEvent : FfiConverterRustBuffer<SyncEvent>{
 
 
 
+/**
+ * What a zone is for.
+ */
+
+enum class ZoneKind {
+    
+    /**
+     * A delivery route or police beat; carriers are assigned to it.
+     */
+    BEAT,
+    /**
+     * An area the police asked carriers to watch; `theme` says why.
+     */
+    WATCH_AREA,
+    /**
+     * The station's district.
+     */
+    JURISDICTION;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeZoneKind: FfiConverterRustBuffer<ZoneKind> {
+    override fun read(buf: ByteBuffer) = try {
+        ZoneKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ZoneKind) = 4UL
+
+    override fun write(value: ZoneKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -5136,6 +5754,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTimestamp: FfiConverterRustBuffer<java.time.Instant?> {
+    override fun read(buf: ByteBuffer): java.time.Instant? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTimestamp.read(buf)
+    }
+
+    override fun allocationSize(value: java.time.Instant?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTimestamp.allocationSize(value)
+        }
+    }
+
+    override fun write(value: java.time.Instant?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTimestamp.write(value, buf)
         }
     }
 }
@@ -5270,6 +5920,34 @@ public object FfiConverterSequenceTypeCategory: FfiConverterRustBuffer<List<Cate
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeNearbyReport: FfiConverterRustBuffer<List<NearbyReport>> {
+    override fun read(buf: ByteBuffer): List<NearbyReport> {
+        val len = buf.getInt()
+        return List<NearbyReport>(len) {
+            FfiConverterTypeNearbyReport.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NearbyReport>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNearbyReport.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NearbyReport>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNearbyReport.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypePhoto: FfiConverterRustBuffer<List<Photo>> {
     override fun read(buf: ByteBuffer): List<Photo> {
         val len = buf.getInt()
@@ -5344,6 +6022,62 @@ public object FfiConverterSequenceTypeZone: FfiConverterRustBuffer<List<Zone>> {
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeZone.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeZoneHit: FfiConverterRustBuffer<List<ZoneHit>> {
+    override fun read(buf: ByteBuffer): List<ZoneHit> {
+        val len = buf.getInt()
+        return List<ZoneHit>(len) {
+            FfiConverterTypeZoneHit.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ZoneHit>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeZoneHit.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ZoneHit>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeZoneHit.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeZoneInfo: FfiConverterRustBuffer<List<ZoneInfo>> {
+    override fun read(buf: ByteBuffer): List<ZoneInfo> {
+        val len = buf.getInt()
+        return List<ZoneInfo>(len) {
+            FfiConverterTypeZoneInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ZoneInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeZoneInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ZoneInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeZoneInfo.write(it, buf)
         }
     }
 }
