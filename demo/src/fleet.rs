@@ -11,6 +11,49 @@ use postcso_core::photo::PhotoInput;
 use postcso_core::sync::{BackoffPolicy, NetworkState, SyncConfig, SyncEngine, Timeouts};
 use postcso_core::{QueueConfig, ReportQueue};
 
+use crate::places::Places;
+
+/// What the carriers' phones announced as they walked: watch areas entered,
+/// with a few of the messages an app would show.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    /// Watch areas entered, over all phones.
+    pub entered: u64,
+    /// Watch areas left.
+    pub left: u64,
+    /// The first few announcements, as an app would word them.
+    pub samples: Vec<String>,
+}
+
+impl Alerts {
+    /// Counts one position update and keeps its first announcements.
+    pub fn record(&mut self, carrier: &str, update: &postcso_core::places::PositionUpdate) {
+        self.entered += update.entered.len() as u64;
+        self.left += update.left.len() as u64;
+        for zone in &update.entered {
+            if self.samples.len() < 3 {
+                self.samples.push(format!(
+                    "{carrier}: entering {} ({}): {}",
+                    zone.name,
+                    zone.theme.as_deref().unwrap_or("watch area"),
+                    zone.guidance.as_deref().unwrap_or("")
+                ));
+            }
+        }
+    }
+
+    /// Adds another worker's counts.
+    pub fn merge(&mut self, other: Alerts) {
+        self.entered += other.entered;
+        self.left += other.left;
+        for sample in other.samples {
+            if self.samples.len() < 3 {
+                self.samples.push(sample);
+            }
+        }
+    }
+}
+
 /// One carrier's phone.
 pub struct Phone {
     /// The printed label of its enrolment code.
@@ -95,12 +138,38 @@ impl Phone {
         }
     }
 
-    /// Files `count` reports, each with one real photo, while offline.
+    /// Fetches the station's zones (district and watch areas) while online,
+    /// then goes offline again: from here on the phone answers "where am
+    /// I?" from its own copy.
+    pub async fn fetch_zones(&self, want: usize, patience: Duration) -> Result<usize, String> {
+        self.engine.set_network_state(NetworkState::UNMETERED);
+        let started = std::time::Instant::now();
+        let mut have = 0;
+        while started.elapsed() < patience {
+            self.engine.sync(Duration::from_secs(10)).await;
+            have = self.queue.zones().map_err(|e| e.to_string())?.len();
+            if have >= want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.engine.set_network_state(NetworkState::OFFLINE);
+        if have < want {
+            return Err(format!("{}: got {have} of {want} zones", self.label));
+        }
+        Ok(have)
+    }
+
+    /// Files `count` reports, each with one real photo, while offline. Before
+    /// each, the carrier walks to the spot: the phone is told its position and
+    /// says which watch areas it entered, with their guidance.
     pub fn file_reports(
         &self,
         count: usize,
         photos: &[PathBuf],
         seed: usize,
+        places: &mut Places,
+        alerts: &mut Alerts,
     ) -> Result<(Vec<ReportId>, u64), String> {
         let mut ids = Vec::with_capacity(count);
         let mut photo_bytes = 0;
@@ -110,10 +179,8 @@ impl Phone {
             let id = q.create_draft().map_err(|e| e.to_string())?;
             q.set_category(id, category).map_err(|e| e.to_string())?;
             q.set_note(id, note).map_err(|e| e.to_string())?;
-            // Spread over Seodaemun-gu, about 3 km across.
-            let k = (seed * 7 + n * 13) % 1000;
-            let lat = 37.555 + (k % 40) as f64 * 0.0009;
-            let lon = 126.915 + (k / 40) as f64 * 0.0016;
+            let k = seed * count + n;
+            let (lat, lon) = places.draw(Places::spot_for(k));
             let fix = GeoPoint::new(
                 lat,
                 lon,
@@ -123,6 +190,8 @@ impl Phone {
                 LocationSource::Gps,
             )
             .map_err(|e| e.to_string())?;
+            let update = q.update_position(&fix).map_err(|e| e.to_string())?;
+            alerts.record(&self.label, &update);
             q.set_location(id, fix).map_err(|e| e.to_string())?;
             if !photos.is_empty() {
                 let photo = &photos[(seed + n) % photos.len()];

@@ -7,6 +7,7 @@
 
 mod flaky_link;
 mod fleet;
+mod places;
 mod tally;
 
 use std::io::Write;
@@ -20,12 +21,13 @@ use clap::Parser;
 use tokio::net::TcpListener;
 
 use flaky_link::{FlakyLink, Storm};
-use fleet::Phone;
+use fleet::{Alerts, Phone};
+use places::Places;
 use postcso_station::auth::{hash_secret, new_enrolment_code, normalise_enrolment_code};
 use postcso_station::config::{RateLimit, ServerConfig};
 use postcso_station::exit::{CliError, Exit};
 use postcso_station::repo::sqlite::SqliteRepository;
-use postcso_station::repo::{DeviceStore, NewEnrolmentCode, StationStore};
+use postcso_station::repo::{Actor, DeviceStore, NewEnrolmentCode, StationStore, ZoneStore};
 use postcso_station::server::{DB_FILE, open_state, serve};
 use tally::Tally;
 
@@ -112,24 +114,31 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
     );
 
     let station_dir = root.join("station");
-    let codes = create_station(&station_dir, carriers).await?;
+    let (codes, zones) = create_station(&station_dir, carriers).await?;
     let (station_addr, _server) = start_station(&station_dir).await?;
     let mut link = FlakyLink::start(station_addr, args.uplink_kbps * 1000 / 8)
         .await
         .map_err(|e| io_error("cannot start the flaky link", e))?;
     let link_url = format!("http://{}/", link.addr);
 
-    let phones = open_phones(&root.join("phones"), &codes, &link_url).await?;
-    eprintln!("enrolled {} phones through the flaky link", phones.len());
+    let phones = open_phones(&root.join("phones"), &codes, &link_url, zones).await?;
+    eprintln!(
+        "enrolled {} phones through the flaky link; each holds the {zones} zones offline",
+        phones.len()
+    );
     let Filed {
         ids: filed,
         photo_bytes,
-    } = file_offline(&phones, per_carrier).await?;
+        alerts,
+    } = file_offline(&phones, per_carrier, seed).await?;
     eprintln!(
-        "filed {} reports offline in {:.1}s (photos oriented, downscaled, stripped, sealed)",
+        "filed {} reports offline in {:.1}s (photos oriented, downscaled, stripped, sealed; zones and district recorded)",
         filed.len(),
         started.elapsed().as_secs_f64()
     );
+    for sample in &alerts.samples {
+        eprintln!("  {sample}");
+    }
 
     let sync_started = Instant::now();
     if !args.no_outages {
@@ -164,7 +173,8 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
     }
     link.calm();
     eprintln!();
-    let tally = Tally::count(&db, &filed, &phones, &link.stats);
+    let mut tally = Tally::count(&db, &filed, &phones, &link.stats);
+    tally.watch_area_alerts = alerts.entered;
     tally.print(
         &mut std::io::stdout(),
         sync_started.elapsed(),
@@ -191,14 +201,28 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Creates the station and one enrolment code per carrier.
-async fn create_station(dir: &Path, carriers: usize) -> Result<Vec<(String, String)>, CliError> {
+/// Creates the station for 서대문구 (its real boundary as its jurisdiction,
+/// the demo's watch areas imported) and one enrolment code per carrier.
+/// Returns the codes and how many zones the station has.
+async fn create_station(
+    dir: &Path,
+    carriers: usize,
+) -> Result<(Vec<(String, String)>, usize), CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| io_error("cannot create the station's data dir", e))?;
     let repo = SqliteRepository::open(&dir.join(DB_FILE)).await?;
     let station = repo
         .create_station("seodaemun", "Seodaemun Police Station")
         .await?;
+    let jurisdiction = postcso_station::zones::jurisdiction::from_district(places::JURISDICTION)
+        .map_err(|e| failure(e.to_string()))?;
+    repo.add_zone(station.id, jurisdiction.zone, Actor::console(), Utc::now())
+        .await?;
+    let prepared = postcso_station::zones::import::prepare(places::WATCH_AREAS)
+        .map_err(|e| failure(format!("the demo's watch areas: {e}")))?;
+    repo.import_zones(station.id, prepared.zones, Actor::console(), Utc::now())
+        .await?;
+    let zones = repo.zones(station.id).await?.len();
     let codes: Vec<(String, String)> = (1..=carriers)
         .map(|n| (format!("carrier-{n:03}"), new_enrolment_code()))
         .collect();
@@ -212,7 +236,7 @@ async fn create_station(dir: &Path, carriers: usize) -> Result<Vec<(String, Stri
         })
         .collect();
     repo.add_enrolment_codes(station.id, rows).await?;
-    Ok(codes)
+    Ok((codes, zones))
 }
 
 /// Serves the station in-process on a free loopback port.
@@ -237,17 +261,23 @@ async fn start_station(dir: &Path) -> Result<(SocketAddr, tokio::task::JoinHandl
     Ok((addr, server))
 }
 
-/// Opens and enrols every phone.
+/// Opens and enrols every phone, and lets each fetch the station's zones
+/// before it goes offline.
 async fn open_phones(
     dir: &Path,
     codes: &[(String, String)],
     url: &str,
+    zones: usize,
 ) -> Result<Arc<Vec<Phone>>, CliError> {
     let mut phones = Vec::with_capacity(codes.len());
     for (label, code) in codes {
         let phone = Phone::open(&dir.join(label), label.clone(), url).map_err(failure)?;
         phone
             .enrol(code, Duration::from_secs(60))
+            .await
+            .map_err(failure)?;
+        phone
+            .fetch_zones(zones, Duration::from_secs(60))
             .await
             .map_err(failure)?;
         phones.push(phone);
@@ -262,10 +292,16 @@ struct Filed {
     ids: Vec<String>,
     /// Bytes of their processed photos: what the drain will upload.
     photo_bytes: u64,
+    /// What the phones announced on the way.
+    alerts: Alerts,
 }
 
 /// Files every carrier's reports, on two threads (photo processing is CPU work).
-async fn file_offline(phones: &Arc<Vec<Phone>>, per_carrier: usize) -> Result<Filed, CliError> {
+async fn file_offline(
+    phones: &Arc<Vec<Phone>>,
+    per_carrier: usize,
+    seed: u64,
+) -> Result<Filed, CliError> {
     let photos = camera_photos();
     let mut workers = Vec::new();
     for worker in 0..2 {
@@ -274,8 +310,15 @@ async fn file_offline(phones: &Arc<Vec<Phone>>, per_carrier: usize) -> Result<Fi
         workers.push(tokio::task::spawn_blocking(
             move || -> Result<Filed, String> {
                 let mut filed = Filed::default();
+                let mut places = Places::new(seed ^ worker as u64)?;
                 for (n, phone) in phones.iter().enumerate().skip(worker).step_by(2) {
-                    let (ids, photo_bytes) = phone.file_reports(per_carrier, &photos, n)?;
+                    let (ids, photo_bytes) = phone.file_reports(
+                        per_carrier,
+                        &photos,
+                        n,
+                        &mut places,
+                        &mut filed.alerts,
+                    )?;
                     filed.ids.extend(ids.iter().map(ToString::to_string));
                     filed.photo_bytes += photo_bytes;
                 }
@@ -291,6 +334,7 @@ async fn file_offline(phones: &Arc<Vec<Phone>>, per_carrier: usize) -> Result<Fi
             .map_err(failure)?;
         all.ids.extend(filed.ids);
         all.photo_bytes += filed.photo_bytes;
+        all.alerts.merge(filed.alerts);
     }
     Ok(all)
 }

@@ -32,6 +32,19 @@ pub struct Tally {
     pub outages: u64,
     /// Connections the outages cut.
     pub connections_cut: u64,
+    /// Watch areas the phones announced entering as carriers walked.
+    pub watch_area_alerts: u64,
+    /// Delivered reports whose sealed content names a watch area: what the
+    /// phones saw, offline, at submit.
+    pub in_watch_area_phone: u64,
+    /// Delivered reports the station placed in a watch area on arrival.
+    pub in_watch_area_station: u64,
+    /// Delivered reports the station flagged as outside its jurisdiction.
+    pub outside_jurisdiction: u64,
+    /// Delivered reports within 50 m of the jurisdiction's line (either side).
+    pub near_the_line: u64,
+    /// Reports per district the station named, most first.
+    pub districts: Vec<(String, u64)>,
 }
 
 impl Tally {
@@ -74,9 +87,46 @@ impl Tally {
                 .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
                 .unwrap_or(0);
             t.duplicated += (total as u64).saturating_sub(filed.len() as u64);
+            t.count_places(&conn);
         }
         t.lost = t.filed - t.delivered;
         t
+    }
+
+    /// Where the reports were, as the phones sealed it and as the station
+    /// placed it on arrival.
+    fn count_places(&mut self, conn: &rusqlite::Connection) {
+        let count = |sql: &str| -> u64 {
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map_or(0, |n| n as u64)
+        };
+        let watch = "(SELECT code FROM zones WHERE kind = 'watch_area')";
+        self.in_watch_area_phone = count(&format!(
+            "SELECT count(*) FROM reports r WHERE EXISTS (SELECT 1 FROM \
+             json_each(r.content_json, '$.zones') z WHERE z.value IN {watch})"
+        ));
+        self.in_watch_area_station = count(&format!(
+            "SELECT count(*) FROM reports r WHERE EXISTS (SELECT 1 FROM \
+             json_each(r.zones_json) z WHERE z.value IN {watch})"
+        ));
+        self.outside_jurisdiction =
+            count("SELECT count(*) FROM reports WHERE outside_jurisdiction = 1");
+        self.near_the_line = count(
+            "SELECT count(*) FROM reports WHERE boundary_distance_m IS NOT NULL \
+             AND boundary_distance_m <= 50",
+        );
+        self.districts = conn
+            .prepare(
+                "SELECT coalesce(district_name, '(none)'), count(*) FROM reports \
+                 GROUP BY 1 ORDER BY 2 DESC, 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_default();
     }
 
     /// Prints the closing table.
@@ -102,6 +152,33 @@ impl Tally {
             (
                 "link outages / connections cut",
                 format!("{} / {}", self.outages, self.connections_cut),
+            ),
+            (
+                "watch areas entered (phone alerts)",
+                self.watch_area_alerts.to_string(),
+            ),
+            (
+                "in a watch area: phone saw / station",
+                format!(
+                    "{} / {}",
+                    self.in_watch_area_phone, self.in_watch_area_station
+                ),
+            ),
+            (
+                "outside the jurisdiction (flagged)",
+                self.outside_jurisdiction.to_string(),
+            ),
+            (
+                "within 50 m of the district line",
+                self.near_the_line.to_string(),
+            ),
+            (
+                "by district",
+                self.districts
+                    .iter()
+                    .map(|(name, n)| format!("{name} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
             (
                 "sync time / whole demo",
