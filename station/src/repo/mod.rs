@@ -3,7 +3,9 @@
 //! Each concern has a file here holding its types, its store trait and the
 //! rules both backends apply, so that a rule lives once, not once per
 //! backend: `stations`, `categories`, `accounts` (users and sessions),
-//! `devices` (enrolment codes and devices), `reports`, `uploads`, `zones`,
+//! `devices` (enrolment codes and devices), `reports` (with `follow_ups`,
+//! `places`: where the station found each, and `nearby`: duplicates of a
+//! place across carriers), `uploads`, `zones`,
 //! `inspections`, `feed` (the changes feed, reading the audit log, and
 //! `feed::ActionLog`: what each action leaves in the two logs, built by one
 //! constructor per action in the action's file) and `audit` (the shape of an
@@ -27,7 +29,10 @@ mod categories;
 mod columns;
 mod devices;
 mod feed;
+mod follow_ups;
 mod inspections;
+mod nearby;
+mod places;
 pub mod postgres;
 mod reports;
 pub mod sqlite;
@@ -42,8 +47,17 @@ pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
 pub use devices::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome};
 pub use feed::{Audience, Change, ChangeBody, FeedStore, ReportEventKind};
+pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
     AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
+};
+pub use nearby::{
+    NEARBY_LIMIT, NEARBY_RADIUS_M, NEARBY_WINDOW_DAYS, NearbyCandidate, NearbyReport, NearbySearch,
+    NearbyStore, nearby, nearby_from,
+};
+pub use places::{
+    NEAR_LINE_M, PlaceStore, PlacedDistrict, Placement, UnplacedReport, ZonesVersion,
+    round_decimetre,
 };
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use stations::{Station, StationId, StationStore};
@@ -56,8 +70,8 @@ use async_trait::async_trait;
 /// a store's methods can only be called with its trait in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, ReportStore,
-        Repository, StationStore, UploadStore, ZoneStore,
+        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NearbyStore,
+        PlaceStore, ReportStore, Repository, StationStore, UploadStore, ZoneStore,
     };
 }
 
@@ -91,6 +105,8 @@ pub trait Repository:
     + AccountStore
     + DeviceStore
     + ReportStore
+    + PlaceStore
+    + NearbyStore
     + UploadStore
     + ZoneStore
     + InspectionStore

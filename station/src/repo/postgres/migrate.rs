@@ -15,6 +15,9 @@ use crate::repo::RepoError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_zones_inspections.sql"),
+    // Zone details (another branch's 0003; a placeholder here until the merge).
+    include_str!("migrations/0003_zone_details.sql"),
+    include_str!("migrations/0004_report_geography.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -26,6 +26,8 @@ mod devices;
 mod feed;
 mod inspections;
 mod migrate;
+mod nearby;
+mod places;
 mod reports;
 mod rows;
 mod stations;

@@ -14,6 +14,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_uploads_changes_audit.sql"),
     include_str!("migrations/0003_zones_inspections.sql"),
+    // Zone details (another branch's 0004; a placeholder here until the merge).
+    include_str!("migrations/0004_zone_details.sql"),
+    include_str!("migrations/0005_report_geography.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -19,6 +19,8 @@ mod feed;
 mod group_commit;
 mod inspections;
 mod migrate;
+mod nearby;
+mod places;
 mod reports;
 mod rows;
 mod stations;
