@@ -26,7 +26,7 @@ const CALLERS: [&str; 8] = [
 ];
 
 /// The endpoints, in column order.
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 22] = [
     "GET own-station report",
     "GET other-station report",
     "PUT new report",
@@ -46,28 +46,30 @@ const COLUMNS: [&str; 20] = [
     "GET inspections/{id}",
     "GET other-station inspections/{id}",
     "PUT inspections/{id}/findings (invalid)",
+    "GET reports/{id}/nearby",
+    "GET other-station reports/{id}/nearby",
     "DELETE current session (last: it signs the caller out)",
 ];
 
 /// Expected statuses per caller, one column per entry of [`COLUMNS`].
 #[rustfmt::skip]
-const EXPECTED: [[u16; 20]; 8] = [
+const EXPECTED: [[u16; 22]; 8] = [
     // nobody
-    [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+    [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401],
     // carrier device (owner)
-    [200, 404, 201, 200, 403, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    [200, 404, 201, 200, 403, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
     // carrier device (other)
-    [404, 404, 201, 200, 403, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    [404, 404, 201, 200, 403, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
     // carrier password user
-    [404, 404, 403, 200, 200, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204],
+    [404, 404, 403, 200, 200, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204],
     // supervisor
-    [200, 404, 403, 200, 200, 200, 200, 403, 403, 403, 200, 403, 403, 403, 422, 200, 200, 404, 403, 204],
+    [200, 404, 403, 200, 200, 200, 200, 403, 403, 403, 200, 403, 403, 403, 422, 200, 200, 404, 403, 200, 404, 204],
     // inspector (assigned)
-    [200, 404, 403, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 404, 422, 204],
+    [200, 404, 403, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 404, 422, 200, 404, 204],
     // inspector (other)
-    [404, 404, 403, 200, 200, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 404, 404, 204],
+    [404, 404, 403, 200, 200, 404, 200, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 404, 404, 404, 404, 204],
     // admin
-    [403, 403, 403, 200, 200, 404, 200, 200, 422, 404, 200, 422, 404, 404, 403, 403, 403, 403, 403, 204],
+    [403, 403, 403, 200, 200, 404, 200, 200, 422, 404, 200, 422, 404, 404, 403, 403, 403, 403, 403, 200, 404, 204],
 ];
 
 #[tokio::test]
@@ -193,6 +195,8 @@ async fn every_endpoint_role_and_station_gets_the_expected_status() {
                     .json(&json!({"findings": "", "outcome": "confirmed",
                                   "observed_at": "2026-11-29T10:00:00Z"})),
             ),
+            get(format!("/v1/reports/{home_id}/nearby")),
+            get(format!("/v1/reports/{away_id}/nearby")),
             auth(server.http.delete(server.url("/v1/sessions/current"))),
         ];
         for (column, (request, want)) in requests.into_iter().zip(expected).enumerate() {
