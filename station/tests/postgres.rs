@@ -619,11 +619,9 @@ async fn a_version_3_database_gets_positions_grid_cells_and_valid_parents_from_m
     PgRepository::connect(&url).await.expect("migrate");
     let (rows, _) = postgres_sql(
         &url,
-        &format!(
-            "SELECT id, lat, lon, created_at = '2026-12-01T00:00:00.123456Z', cell,
-                    follow_up_of, zones_json IS NULL
-             FROM reports ORDER BY id"
-        ),
+        "SELECT id, lat, lon, created_at = '2026-12-01T00:00:00.123456Z', cell,
+                follow_up_of, zones_json IS NULL
+         FROM reports ORDER BY id",
     )
     .expect("rows");
     let cell = |lat: f64, lon: f64| {

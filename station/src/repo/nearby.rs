@@ -150,7 +150,7 @@ pub fn nearby_from(search: &NearbySearch, candidates: Vec<NearbyCandidate>) -> V
         .filter(|c| categories_related(category, &c.category))
         .filter_map(|c| {
             let distance = metres_between((search.lat, search.lon), (c.lat, c.lon));
-            (distance <= NEARBY_RADIUS_M).then(|| NearbyReport {
+            (distance <= NEARBY_RADIUS_M).then_some(NearbyReport {
                 id: c.id,
                 distance_m: distance,
                 category: c.category,
