@@ -382,12 +382,11 @@ fn load_sqlite(dir: &std::path::Path, station: StationId, rows: &[Row]) -> Resul
                 r.district.1,
             ])?;
             photo.execute(rusqlite::params![id, station, format!("{:064x}", i + 1)])?;
-            tree.execute(rusqlite::params![
-                seq,
-                r.lat,
-                r.lon,
-                r.created_at.timestamp() as f64
-            ])?;
+            // The tree's time unit (`repo::sqlite::nearby::tree_time`, and
+            // the migration): thousands of days since 2020. A mismatch would
+            // show as the index disagreeing with the scan.
+            let t = (r.created_at.timestamp() - 1_577_836_800) as f64 / 86_400_000.0;
+            tree.execute(rusqlite::params![seq, r.lat, r.lon, t])?;
         }
     }
     tx.commit()?;

@@ -173,7 +173,8 @@ mod tests {
                 "SELECT count(*) FROM report_rtree
                  WHERE min_lat <= 37.5659 AND max_lat >= 37.5657
                    AND min_lon <= 126.9387 AND max_lon >= 126.9385
-                   AND min_t <= unixepoch('2026-12-02') AND max_t >= unixepoch('2026-11-30')",
+                   AND min_t <= (unixepoch('2026-12-02') - 1577836800) / 86400000.0
+                   AND max_t >= (unixepoch('2026-11-30') - 1577836800) / 86400000.0",
                 [],
                 |r| r.get(0),
             )

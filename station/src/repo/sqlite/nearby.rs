@@ -2,12 +2,27 @@
 //! and created_at of every report, keyed by `place_seq`).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::SqliteRepository;
 use super::rows::all_rows;
 use crate::repo::nearby::candidate_from;
 use crate::repo::{NearbyCandidate, NearbySearch, NearbyStore, RepoError, StationId};
+
+/// 2020-01-01T00:00:00Z, where the tree's time starts.
+const TREE_EPOCH: i64 = 1_577_836_800;
+/// Seconds in the tree's unit of time: a thousand days.
+const TREE_TIME_UNIT: f64 = 86_400_000.0;
+
+/// A time as the tree holds it: thousands of days since 2020, so that a year
+/// weighs about as much as Seoul's width in degrees when the R*Tree splits
+/// its nodes (in seconds, time alone would decide every split and position
+/// would not narrow a search at all). The migration that fills the tree
+/// (`0005_report_geography.sql`) computes the same.
+pub(super) fn tree_time(t: DateTime<Utc>) -> f64 {
+    (t.timestamp() - TREE_EPOCH) as f64 / TREE_TIME_UNIT
+}
 
 /// The tree is read first (`CROSS JOIN` keeps SQLite from starting at
 /// `reports`), then each hit's row by `place_seq`. The tree's coordinates are
@@ -35,10 +50,11 @@ impl NearbyStore for SqliteRepository {
         let categories = serde_json::to_string(&search.categories)
             .map_err(|e| RepoError::Storage(format!("cannot serialise categories: {e}")))?;
         self.read(move |conn| {
-            // Whole seconds are enough for the tree (it holds 32-bit floats);
-            // widened by a second so rounding never cuts a candidate.
-            let from = (search.from.timestamp() - 1) as f64;
-            let until = (search.until.timestamp() + 1) as f64;
+            // Widened by a day: the tree's 32-bit floats hold this unit to
+            // about an hour, and the exact window is checked on the rows.
+            let day = chrono::Duration::days(1);
+            let from = tree_time(search.from - day);
+            let until = tree_time(search.until + day);
             all_rows(
                 conn,
                 CANDIDATES,

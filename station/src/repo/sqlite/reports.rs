@@ -112,7 +112,7 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
     })
     .map_err(map_err)?;
     // Same transaction: the index never misses a stored report.
-    let t = created_at.timestamp() as f64;
+    let t = super::nearby::tree_time(created_at);
     conn.prepare_cached(
         "INSERT INTO report_rtree (id, min_lat, max_lat, min_lon, max_lon, min_t, max_t)
          VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?4)",
