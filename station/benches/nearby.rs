@@ -531,16 +531,20 @@ async fn sample_ids(
                 .collect())
         }
         None => {
+            // SQLite's random() takes no seed: draw the reports' place_seq here.
             let conn = rusqlite::Connection::open(dir.join("station.db"))?;
-            let mut stmt = conn.prepare(
-                "SELECT id FROM reports WHERE station_id = ?1 ORDER BY random() LIMIT ?2",
-            )?;
-            let ids = stmt
-                .query_map(rusqlite::params![station.to_string(), want as i64], |r| {
-                    r.get::<_, String>(0)
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+            let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
+            let mut stmt =
+                conn.prepare("SELECT id FROM reports WHERE station_id = ?1 AND place_seq = ?2")?;
+            let mut ids = Vec::with_capacity(want);
+            while ids.len() < want {
+                let seq = rng.random_range(1..=args.reports as i64);
+                let id: Option<String> = stmt
+                    .query_row(rusqlite::params![station.to_string(), seq], |r| r.get(0))
+                    .ok();
+                ids.extend(id.and_then(|s| Uuid::parse_str(&s).ok()));
+            }
+            Ok(ids)
         }
     }
 }
