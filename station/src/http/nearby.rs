@@ -80,7 +80,7 @@ pub async fn nearby(
     caller: Caller,
     Path(raw_id): Path<String>,
 ) -> Result<axum::Json<NearbyList>, Problem> {
-    if !may_find_nearby(caller.role()) || matches!(caller, Caller::Device(_)) {
+    if !may_find_nearby(caller.role()) {
         return Err(Problem::forbidden(format!(
             "the {} role may not look for nearby reports",
             caller.role()
