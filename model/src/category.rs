@@ -120,6 +120,50 @@ pub const BUILTIN_CATEGORIES: [(&str, &str, &str, &str); 6] = [
     ),
 ];
 
+/// Pairs of built-in categories that often describe the same place from two
+/// sides, so a supervisor looking for duplicates of one report also sees
+/// reports of the other filed nearby. The relation is symmetric and not
+/// transitive; every category is related to itself; `other` and codes a
+/// station added relate to nothing else.
+///
+/// - crime risk ~ resident anxiety: a spot residents fear is usually one the
+///   police would call a crime risk, and carriers file it under either;
+/// - crime risk ~ safety facility: a missing CCTV camera, street light or
+///   emergency bell is the fix for a crime-risk spot, often filed as its cause;
+/// - crime risk ~ parcel theft: a parcel-theft entrance is a crime-risk spot;
+/// - safety facility ~ resident anxiety: a dark street is why residents feel unsafe;
+/// - safety facility ~ traffic risk: a broken street light at a crossing is
+///   both a missing facility and a traffic risk at night.
+pub const RELATED_CATEGORIES: [(&str, &str); 5] = [
+    ("crime_risk", "resident_anxiety"),
+    ("crime_risk", "safety_facility"),
+    ("crime_risk", "parcel_theft"),
+    ("safety_facility", "resident_anxiety"),
+    ("safety_facility", "traffic_risk"),
+];
+
+/// Whether two category codes are the same or related (see [`RELATED_CATEGORIES`]).
+pub fn categories_related(a: &str, b: &str) -> bool {
+    a == b
+        || RELATED_CATEGORIES
+            .iter()
+            .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+}
+
+/// `code` and every category related to it, `code` first: what a search for
+/// duplicates of a report of `code` looks for.
+pub fn related_categories(code: &str) -> Vec<&str> {
+    let mut related = vec![code];
+    for &(x, y) in &RELATED_CATEGORIES {
+        if x == code {
+            related.push(y);
+        } else if y == code {
+            related.push(x);
+        }
+    }
+    related
+}
+
 /// The category list a device validates new reports against.
 ///
 /// It starts as the six built-in categories and is replaced by the list the
@@ -204,6 +248,45 @@ mod tests {
             list.validate_for_new_report("crime_risk"),
             Err(CategoryError::Retired("crime_risk".into()))
         );
+    }
+
+    #[test]
+    fn related_categories_are_symmetric_built_in_and_leave_other_alone() {
+        let builtin: Vec<&str> = BUILTIN_CATEGORIES.iter().map(|c| c.0).collect();
+        for &(a, b) in &RELATED_CATEGORIES {
+            assert!(builtin.contains(&a) && builtin.contains(&b), "{a} ~ {b}");
+            assert_ne!(a, b);
+            assert!(categories_related(a, b) && categories_related(b, a));
+        }
+        for code in &builtin {
+            assert!(categories_related(code, code), "{code} relates to itself");
+        }
+        assert!(categories_related("crime_risk", "resident_anxiety"));
+        assert!(categories_related("traffic_risk", "safety_facility"));
+        assert!(!categories_related("traffic_risk", "parcel_theft"));
+        assert!(
+            !categories_related("crime_risk", "traffic_risk"),
+            "not transitive"
+        );
+        assert_eq!(related_categories("other"), vec!["other"]);
+        assert_eq!(
+            related_categories("abandoned_house"),
+            vec!["abandoned_house"]
+        );
+        assert_eq!(
+            related_categories("crime_risk"),
+            vec![
+                "crime_risk",
+                "resident_anxiety",
+                "safety_facility",
+                "parcel_theft"
+            ]
+        );
+        for code in &builtin {
+            for other in related_categories(code) {
+                assert!(categories_related(code, other));
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum ReportEventKind {
     Complete,
     /// The assigned inspector recorded findings (supervisors only).
     Inspected,
+    /// A follow-up (more photos or a note) of this report arrived; the
+    /// report's view lists it.
+    FollowUp,
 }
 
 impl ReportEventKind {
@@ -31,6 +34,7 @@ impl ReportEventKind {
             Self::Photo => "photo",
             Self::Complete => "complete",
             Self::Inspected => "inspected",
+            Self::FollowUp => "follow_up",
         }
     }
 
@@ -42,6 +46,7 @@ impl ReportEventKind {
             "photo" => Self::Photo,
             "complete" => Self::Complete,
             "inspected" => Self::Inspected,
+            "follow_up" => Self::FollowUp,
             _ => return None,
         })
     }
@@ -157,6 +162,7 @@ mod tests {
             ReportEventKind::Photo,
             ReportEventKind::Complete,
             ReportEventKind::Inspected,
+            ReportEventKind::FollowUp,
         ] {
             let wire = serde_json::to_value(kind).expect("writes");
             assert_eq!(wire, serde_json::Value::from(kind.as_str()));

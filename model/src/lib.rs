@@ -18,7 +18,10 @@ mod report;
 pub mod routes;
 mod zone;
 
-pub use category::{BUILTIN_CATEGORIES, CategoryCode, CategoryError, CategoryInfo, CategoryList};
+pub use category::{
+    BUILTIN_CATEGORIES, CategoryCode, CategoryError, CategoryInfo, CategoryList,
+    RELATED_CATEGORIES, categories_related, related_categories,
+};
 pub use created_at::{CREATED_AT_EARLIEST, CREATED_AT_MAX_AHEAD, CreatedAtError, check_created_at};
 pub use feed::{ChangesPage, FeedEntry, ReportEventKind};
 pub use geo::{GeoError, GeoFlags, GeoPoint, GeoPolicy, LocationSource};

@@ -60,6 +60,9 @@ pub enum ProblemType {
     TusVersion,
     /// No credential, or one that is not valid.
     Unauthorized,
+    /// A follow-up names a report that is not one its device filed at this
+    /// station (or none at all); the phone must not resend it as is.
+    UnknownParent,
     /// Storage is unavailable for a moment; retry later.
     Unavailable,
     /// The body's media type is not one the endpoint takes.
@@ -106,6 +109,7 @@ impl ProblemType {
         Self::StorageFull,
         Self::TusVersion,
         Self::Unauthorized,
+        Self::UnknownParent,
         Self::Unavailable,
         Self::UnsupportedMediaType,
         Self::UploadExpired,
@@ -143,6 +147,7 @@ impl ProblemType {
             Self::StorageFull => "storage-full",
             Self::TusVersion => "tus-version",
             Self::Unauthorized => "unauthorized",
+            Self::UnknownParent => "unknown-parent",
             Self::Unavailable => "unavailable",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::UploadExpired => "upload-expired",

@@ -115,12 +115,24 @@ pub async fn serve(
         tracing::error!(error = %e, "upload recovery failed; continuing");
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    // Reports stored before placement existed are placed in the background,
+    // in batches; new ones are placed on arrival meanwhile.
+    let backfill = tokio::spawn(place_unplaced_reports(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    backfill.abort();
     result
+}
+
+/// Places the reports stored before the station placed reports on arrival
+/// (see [`crate::geo::backfill`]); a failure is logged and left for the next start.
+async fn place_unplaced_reports(state: AppState) {
+    if let Err(e) = crate::geo::backfill::place_unplaced(&state.repo, &state.geography).await {
+        tracing::warn!(error = %e, "placing earlier reports failed; retried at the next start");
+    }
 }
 
 /// Periodic chores: forget idle rate-limit buckets, keep histograms fresh,

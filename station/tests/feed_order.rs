@@ -53,7 +53,14 @@ async fn a_polling_reader_sees_every_concurrent_entry_once_in_order() {
                 let hash = content_hash(&content);
                 let id = content.id;
                 let outcome = repo
-                    .put_report(station.id, device.id, content, hash, Utc::now())
+                    .put_report(
+                        station.id,
+                        device.id,
+                        content,
+                        hash,
+                        postcso_station::repo::Placement::default(),
+                        Utc::now(),
+                    )
                     .await
                     .expect("put");
                 assert!(matches!(outcome, PutOutcome::Created(_)));

@@ -120,8 +120,16 @@ async fn the_openapi_document_is_3_1_and_describes_the_api() {
     );
     assert!(doc["components"]["schemas"].get("Problem").is_some());
 
-    // The documented report schema lists exactly the fields the core puts on the wire.
-    let mut wire: Vec<String> = sample_report(1)
+    // The documented report schema lists exactly the fields the core puts on
+    // the wire (the optional ones set, so that they are written).
+    let mut full = sample_report(1);
+    full["zones"] = serde_json::json!(["district-11410"]);
+    full["district"] = serde_json::json!("district-11410");
+    full["follow_up_of"] = full["id"].clone();
+    let wire_report: postcso_model::ReportContent =
+        serde_json::from_value(full).expect("a full report parses");
+    let mut wire: Vec<String> = serde_json::to_value(wire_report)
+        .expect("writes")
         .as_object()
         .expect("object")
         .keys()

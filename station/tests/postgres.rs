@@ -599,7 +599,10 @@ async fn a_version_2_databases_zones_become_beats_through_migration_3() {
     )
     .expect("v2 rows");
     let repo = PgRepository::connect(&url).await.expect("migrate");
-    assert_eq!(count(&url, "SELECT max(version) FROM schema_migrations"), 3);
+    assert_eq!(
+        count(&url, "SELECT max(version) FROM schema_migrations"),
+        i64::from(postcso_station::repo::postgres::LATEST_VERSION)
+    );
     let zones = repo.zones(StationId(station)).await.expect("zones");
     assert_eq!(zones[0].kind, postcso_model::ZoneKind::Beat);
     assert_eq!(
@@ -693,4 +696,102 @@ async fn one_stations_concurrent_zone_changes_queue_and_publish_in_order() {
     assert_eq!(published, placed);
     let audit = repo.audit_entries(station.id, 0, 100).await.expect("audit");
     assert_eq!(audit.iter().filter(|e| e.action == "zone.add").count(), 9);
+}
+
+#[tokio::test]
+async fn a_version_3_database_gets_positions_grid_cells_and_valid_parents_from_migration_4() {
+    if skip_unless_postgres() {
+        return;
+    }
+    let (_, _, url) = fresh_database().await;
+    for sql in [
+        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../src/repo/postgres/migrations/0002_zones_inspections.sql"),
+        include_str!("../src/repo/postgres/migrations/0003_zone_details.sql"),
+    ] {
+        postgres_sql(&url, sql).expect("old schema");
+    }
+    let (station, device) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (r1, r2, r3) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    // Positions on every side of (0, 0) check the grid formula's signs.
+    let report = |id: uuid::Uuid, (lat, lon): (f64, f64), parent: Option<uuid::Uuid>| {
+        let parent = parent.map_or(String::new(), |p| format!(r#","follow_up_of":"{p}""#));
+        format!(
+            r#"INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
+                                   category, status, complete, received_at)
+               VALUES ('{id}', '{station}', '{device}', 'h', '{{"id":"{id}",
+                       "category":"crime_risk","location":{{"lat":{lat},"lon":{lon},
+                       "accuracy_m":5.0,"fix_time":"2026-12-01T00:00:00Z","source":"gps"}},
+                       "created_at":"2026-12-01T09:00:00.123456+09:00","photos":[]{parent}}}',
+                       'crime_risk', 'received', true, now());"#
+        )
+    };
+    postgres_sql(
+        &url,
+        &format!(
+            "CREATE TABLE schema_migrations (
+                 version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1), (2), (3);
+             INSERT INTO stations VALUES ('{station}', 'mapo', 'Mapo', now());
+             INSERT INTO station_counters VALUES ('{station}', 0, 0);
+             INSERT INTO devices VALUES ('{device}', '{station}', 'carrier-001', 't', now());
+             {}{}{}",
+            report(r1, (37.5658, 126.9386), None),
+            report(r2, (-33.8568, -151.2153), Some(r1)),
+            report(r3, (0.00049, -0.00001), Some(uuid::Uuid::now_v7())),
+        ),
+    )
+    .expect("v3 rows");
+    PgRepository::connect(&url).await.expect("migrate");
+    let (rows, _) = postgres_sql(
+        &url,
+        "SELECT id, lat, lon, created_at = '2026-12-01T00:00:00.123456Z', cell,
+                follow_up_of, zones_json IS NULL
+         FROM reports ORDER BY id",
+    )
+    .expect("rows");
+    let cell = |lat: f64, lon: f64| {
+        (((lat + 90.0) * 2000.0).floor() as i64 * 1_000_000
+            + ((lon + 180.0) * 2000.0).floor() as i64)
+            .to_string()
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                some(&r1.to_string()),
+                some("37.5658"),
+                some("126.9386"),
+                some("t"),
+                some(&cell(37.5658, 126.9386)),
+                None,
+                some("t"),
+            ],
+            vec![
+                some(&r2.to_string()),
+                some("-33.8568"),
+                some("-151.2153"),
+                some("t"),
+                some(&cell(-33.8568, -151.2153)),
+                some(&r1.to_string()),
+                some("t"),
+            ],
+            vec![
+                some(&r3.to_string()),
+                some("0.00049"),
+                some("-1e-05"),
+                some("t"),
+                some(&cell(0.00049, -0.00001)),
+                None,
+                some("t"),
+            ],
+        ],
+        "positions and UTC times copied, cells as the station computes them, \
+         only a valid parent kept, nothing placed yet"
+    );
 }

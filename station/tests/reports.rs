@@ -330,6 +330,7 @@ async fn a_retry_of_a_report_stored_before_the_created_at_rule_is_still_200() {
             device_id,
             content.clone(),
             content_hash(&content),
+            postcso_station::repo::Placement::default(),
             chrono::Utc::now(),
         )
         .await

@@ -194,6 +194,20 @@ impl ZoneArea {
         )
     }
 
+    /// A `geo` geometry as an outline (the inverse of [`ZoneArea::to_geo`]),
+    /// e.g. the union of several zones computed with `geo`. Not validated.
+    pub fn from_geo(shape: &MultiPolygon<f64>) -> Self {
+        let rings = |polygon: &Polygon<f64>| -> Rings {
+            std::iter::once(polygon.exterior())
+                .chain(polygon.interiors())
+                .map(|ring| ring.coords().map(|c| [c.x, c.y]).collect())
+                .collect()
+        };
+        Self::MultiPolygon {
+            coordinates: shape.iter().map(rings).collect(),
+        }
+    }
+
     /// The smallest longitude/latitude box around the outline, if it has positions.
     pub fn bounds(&self) -> Option<Rect<f64>> {
         self.to_geo().bounding_rect()
@@ -267,6 +281,19 @@ mod tests {
         }))
         .expect("parses");
         assert_eq!(multi.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_outline_round_trips_through_geo() {
+        let area = poly(vec![square()]);
+        let back = ZoneArea::from_geo(&area.to_geo());
+        assert_eq!(
+            back,
+            ZoneArea::MultiPolygon {
+                coordinates: vec![vec![square()]]
+            }
+        );
+        assert_eq!(back.validate(), Ok(()));
     }
 
     #[test]

@@ -119,6 +119,52 @@ impl<K> ZoneIndex<K> {
             .collect()
     }
 
+    /// The zones whose outline (any ring: exterior or hole) passes within
+    /// `radius_m` metres of the point, nearest first, with the distance to
+    /// that line whether the point is inside or outside: "how close to the
+    /// edge", e.g. a report near its station's jurisdiction line, where
+    /// simplified outlines put a point on the wrong side.
+    pub fn edges_near(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<ZoneNear<'_, K>> {
+        let radius_m = if radius_m.is_finite() {
+            radius_m.max(0.0)
+        } else {
+            0.0
+        };
+        let (kx, ky) = metres_per_degree(lat);
+        let (dx, dy) = (radius_m / kx, radius_m / ky);
+        let window = AABB::from_corners([lon - dx, lat - dy], [lon + dx, lat + dy]);
+        let origin = Point::new(0.0, 0.0);
+        let mut found: Vec<(usize, f64)> = self
+            .tree
+            .locate_in_envelope_intersecting(&window)
+            .filter_map(|entry| {
+                let distance = self.zones[entry.data]
+                    .1
+                    .iter()
+                    .flat_map(|polygon| {
+                        std::iter::once(polygon.exterior()).chain(polygon.interiors())
+                    })
+                    .map(|ring| {
+                        let local = ring.map_coords(|c| Coord {
+                            x: (c.x - lon) * kx,
+                            y: (c.y - lat) * ky,
+                        });
+                        Euclidean.distance(&origin, &local)
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                (distance <= radius_m).then_some((entry.data, distance))
+            })
+            .collect();
+        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        found
+            .into_iter()
+            .map(|(i, distance_m)| ZoneNear {
+                key: &self.zones[i].0,
+                distance_m,
+            })
+            .collect()
+    }
+
     /// Roughly how many bytes the index holds (outlines and tree), for
     /// telling an app's memory budget what thousands of zones cost.
     pub fn approx_bytes(&self) -> usize {
@@ -219,6 +265,24 @@ mod tests {
         let inside = index.near(37.5605, 126.9305, 10.0);
         assert_eq!(inside[0].distance_m, 0.0);
         assert!(index.near(37.5605, 126.9315, f64::NAN).is_empty());
+    }
+
+    #[test]
+    fn edges_near_measures_to_the_outline_from_inside_and_outside() {
+        let a = square(37.560, 126.930, 0.001);
+        let index = ZoneIndex::new([("a", &a)]);
+        // Inside, 0.0001 degrees of latitude (~11.1 m) north of the south edge.
+        let inside = index.edges_near(37.5601, 126.9305, 50.0);
+        assert_eq!(inside.len(), 1);
+        assert!((inside[0].distance_m - 11.06).abs() < 0.1, "{inside:?}");
+        // The middle of the square is ~44 m from the east and west edges.
+        assert!(index.edges_near(37.5605, 126.9305, 40.0).is_empty());
+        assert_eq!(index.edges_near(37.5605, 126.9305, 50.0).len(), 1);
+        // Outside, ~44 m east of the east edge: the same as `near`.
+        let outside = index.edges_near(37.5605, 126.9315, 50.0);
+        let near = index.near(37.5605, 126.9315, 50.0);
+        assert!((outside[0].distance_m - near[0].distance_m).abs() < 1e-9);
+        assert!(index.edges_near(37.5605, 126.9305, f64::NAN).is_empty());
     }
 
     #[test]

@@ -56,6 +56,34 @@ pub fn may_see_photos(
     report_access(caller, report, assigned_inspector) != ReportAccess::Hidden
 }
 
+/// Whether a role may look for nearby duplicates of a report at all:
+/// supervisors and admins (any report of the station), inspectors (the
+/// reports assigned to them). Carriers never: the list spans other carriers'
+/// reports. Roles that never may get 403 before any lookup.
+pub fn may_find_nearby(role: Role) -> bool {
+    matches!(role, Role::Supervisor | Role::Admin | Role::Inspector)
+}
+
+/// Whether `caller` may list the reports near `report`, given the inspector
+/// its inspection is assigned to (if any). Others get 404, as for reading it.
+pub fn nearby_visible(
+    caller: &Caller,
+    report: &StoredReport,
+    assigned_inspector: Option<Uuid>,
+) -> bool {
+    if caller.station_id() != report.station_id {
+        return false;
+    }
+    match caller {
+        Caller::Device(_) => false,
+        Caller::Staff(session) => match session.user.role {
+            Role::Supervisor | Role::Admin => true,
+            Role::Inspector => assigned_inspector == Some(session.user.id),
+            Role::Carrier => false,
+        },
+    }
+}
+
 /// Whether a role may add and retire categories.
 pub fn may_manage_categories(role: Role) -> bool {
     role == Role::Admin

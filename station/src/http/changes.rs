@@ -56,7 +56,8 @@ pub enum FeedEntryDoc {
     /// For supervisors: a report of the station was created or changed.
     Report {
         /// `created`, `status`, `photo` (a photo arrived), `complete` (the last
-        /// one did) or `inspected`.
+        /// one did), `inspected` or `follow_up` (a follow-up of the report
+        /// arrived; its view lists it).
         event: String,
         /// The report.
         report_id: Uuid,

@@ -9,10 +9,12 @@ mod devices;
 mod health;
 pub(crate) mod inspections;
 pub mod metrics;
+mod nearby;
 pub mod openapi;
 mod photos;
 pub mod problem;
 pub mod ratelimit;
+mod report_geography;
 mod reports;
 pub(crate) mod sessions;
 pub(crate) mod triage;
@@ -35,6 +37,7 @@ use utoipa_axum::routes;
 
 use crate::blob::{BlobStore, FsBlobStore};
 use crate::config::ServerConfig;
+use crate::geo::Geography;
 use crate::repo::Repository;
 use crate::thumbs::Thumbnails;
 use crate::upload::Uploads;
@@ -60,6 +63,8 @@ pub struct AppState {
     pub uploads: Arc<Uploads>,
     /// Thumbnail cache.
     pub thumbs: Arc<Thumbnails>,
+    /// Places reports on arrival (districts, each station's zones, cached).
+    pub geography: Arc<Geography>,
 }
 
 impl AppState {
@@ -100,6 +105,7 @@ impl AppState {
             blobs,
             uploads: Arc::new(uploads),
             thumbs: Arc::new(thumbs),
+            geography: Arc::new(Geography::seoul()),
         })
     }
 }
@@ -112,6 +118,7 @@ fn api() -> OpenApiRouter<AppState> {
             reports::get_report,
             triage::triage
         ))
+        .routes(routes!(nearby::nearby))
         .routes(routes!(photos::get_photo))
         .routes(routes!(changes::list))
         .routes(routes!(audit::list))

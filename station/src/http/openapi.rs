@@ -21,7 +21,7 @@ use super::problem::{FieldError, Problem};
     components(schemas(Problem, FieldError, ReportContentDoc, GeoPointDoc, PhotoManifestEntryDoc, CategoryDoc)),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "reports", description = "Report intake and reading"),
+        (name = "reports", description = "Report intake and reading, where each report is, its follow-ups and nearby duplicates"),
         (name = "devices", description = "Device enrolment"),
         (name = "sessions", description = "Staff sign-in"),
         (name = "categories", description = "Report categories with guidance"),
@@ -92,6 +92,16 @@ pub struct ReportContentDoc {
     created_at: chrono::DateTime<chrono::FixedOffset>,
     /// The photos in the carrier's order (at most 4).
     photos: Vec<PhotoManifestEntryDoc>,
+    /// Codes of the station's zones the phone found `location` in at submit,
+    /// from its offline copy; absent when none. The station places the report
+    /// itself on arrival and shows both side by side.
+    zones: Option<Vec<String>>,
+    /// The jurisdiction zone the phone found `location` in; absent when none.
+    district: Option<String>,
+    /// For a follow-up (more photos or a note on a report already sent): that
+    /// report's id. It must be a report this device sent to this station
+    /// (else `422` `/problems/unknown-parent`).
+    follow_up_of: Option<uuid::Uuid>,
 }
 
 /// Wire form of `postcso_model::GeoPoint`.

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::body::{JsonError, JsonText, parse_json};
 use super::problem::{FieldError, Problem, ProblemType};
+use super::report_geography::{FollowUpView, GeographyView};
 use crate::auth::policy::{ReportAccess, may_read_reports, report_access};
 use crate::auth::{Caller, DeviceCaller};
 use crate::intake::{Deliverer, Intake, IntakeError, IntakeOutcome, ManifestLimits};
@@ -85,6 +86,14 @@ pub struct ReportView {
     pub content: ReportContent,
     /// The manifest with arrival state; `received: false` entries are missing.
     pub photos: Vec<PhotoView>,
+    /// Where the station found it on arrival, next to what the phone saw.
+    pub geography: GeographyView,
+    /// For a follow-up: the report it adds to (`content.follow_up_of`).
+    pub follow_up_of: Option<Uuid>,
+    /// The report's follow-ups in arrival order (in `GET`; absent from a
+    /// `PUT`'s answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_ups: Option<Vec<FollowUpView>>,
 }
 
 /// What the filing carrier may read back: whether it arrived and how it is doing.
@@ -103,6 +112,9 @@ impl From<StoredReport> for ReportView {
             summary: ReportSummary::from(&r),
             content_hash: r.content_hash,
             device_id: r.device_id,
+            geography: GeographyView::new(r.placement.as_ref(), &r.content),
+            follow_up_of: r.content.follow_up_of.map(|p| p.as_uuid()),
+            follow_ups: None,
             content: r.content,
             photos: r
                 .photos
@@ -155,6 +167,16 @@ impl From<IntakeError> for Problem {
                 "Report id already used",
                 "a different report is already stored under this id; make a new id for new content",
             ),
+            IntakeError::UnknownParent => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemType::UnknownParent,
+                "Unknown parent report",
+                "follow_up_of must name a report this device sent to this station",
+            )
+            .with_errors(vec![FieldError {
+                pointer: "/follow_up_of".into(),
+                detail: "not a report this device sent to this station".into(),
+            }]),
             IntakeError::Repo(e) => e.into(),
         }
     }
@@ -230,7 +252,7 @@ fn parse_content(text: &str) -> Result<ReportContent, Problem> {
         (status = 409, description = "The id holds different content", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks the model's rules; `errors` points at it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks the model's rules; `errors` points at it (`/problems/validation`), or `follow_up_of` names no report this device sent to this station (`/problems/unknown-parent`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage unavailable; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 507, description = "The station's disk is full; nothing was stored; retry after Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -246,7 +268,11 @@ pub async fn put_report(
         station: device.station_id,
         device: device.id,
     };
-    let intake = Intake::new(state.repo.as_ref(), ManifestLimits::from(&*state.config));
+    let intake = Intake::new(
+        state.repo.as_ref(),
+        &state.geography,
+        ManifestLimits::from(&*state.config),
+    );
     match intake.receive(by, path_id, content, Utc::now()).await? {
         IntakeOutcome::Created(report) => {
             let location = format!("/v1/reports/{}", report.id);
@@ -268,7 +294,7 @@ pub async fn put_report(
     params(("id" = String, Path, description = "The report's UUID")),
     security(("device_token" = []), ("session_token" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The full report (supervisors, the assigned inspector) or its status (the filing carrier); `ETag` names its version, for `If-Match` on a decision", body = ReportRead),
+        (status = 200, description = "The full report (supervisors, the assigned inspector) with where the station found it, what the phone saw, its parent and its follow-ups; or its status (the filing carrier). `ETag` names its version, for `If-Match` on a decision", body = ReportRead),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not read reports", body = Problem, content_type = "application/problem+json"),
@@ -300,7 +326,10 @@ pub async fn get_report(
     )];
     match report_access(&caller, &report, assigned) {
         ReportAccess::Full => {
-            Ok((etag, axum::Json(ReportRead::Full(Box::new(report.into())))).into_response())
+            let follow_ups = state.repo.follow_ups(report.station_id, report.id).await?;
+            let mut view = ReportView::from(report);
+            view.follow_ups = Some(follow_ups.into_iter().map(Into::into).collect());
+            Ok((etag, axum::Json(ReportRead::Full(Box::new(view)))).into_response())
         }
         ReportAccess::StatusOnly => {
             Ok((etag, axum::Json(ReportRead::Status(report.into()))).into_response())

@@ -84,6 +84,10 @@ pub enum IntakeError {
     /// another device or station (409).
     #[error("a different report is already stored under this id")]
     Conflict,
+    /// `follow_up_of` names no report this device filed at this station
+    /// (422, `unknown-parent`): whether it exists elsewhere is not said.
+    #[error("the report a follow-up adds to is not one this device sent to this station")]
+    UnknownParent,
     /// The database failed.
     #[error(transparent)]
     Repo(#[from] RepoError),

@@ -11,6 +11,11 @@
 //! Delivery is idempotent on the phone's report id: the first delivery is
 //! stored, the same content again is the stored report, different content
 //! under a taken id is a conflict.
+//!
+//! Every report is placed on arrival ([`Geography`]): its district, the
+//! station's zones it falls in, and whether it is outside the station's
+//! jurisdiction (flagged, never refused). A follow-up (`follow_up_of`) must
+//! name a report the same device filed at the same station.
 
 mod error;
 mod manifest;
@@ -28,7 +33,8 @@ pub use error::{IntakeError, Violation};
 pub use manifest::ManifestLimits;
 pub use outcome::IntakeOutcome;
 
-use crate::repo::{PutOutcome, Repository, StationId};
+use crate::geo::Geography;
+use crate::repo::{PutOutcome, Repository, StationId, is_valid_parent};
 
 /// Who delivers a report: the enrolled device and its station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +50,19 @@ pub struct Deliverer {
 /// Borrows what it needs, so a handler builds one per request at no cost.
 pub struct Intake<'a> {
     repo: &'a dyn Repository,
+    geography: &'a Geography,
     limits: ManifestLimits,
 }
 
 impl<'a> Intake<'a> {
-    /// Intake storing into `repo`, taking manifests within `limits`.
-    pub fn new(repo: &'a dyn Repository, limits: ManifestLimits) -> Self {
-        Self { repo, limits }
+    /// Intake storing into `repo`, placing reports with `geography`, taking
+    /// manifests within `limits`.
+    pub fn new(repo: &'a dyn Repository, geography: &'a Geography, limits: ManifestLimits) -> Self {
+        Self {
+            repo,
+            geography,
+            limits,
+        }
     }
 
     /// Checks and stores a report delivered under `path_id`, as received at `now`
@@ -98,9 +110,29 @@ impl<'a> Intake<'a> {
                 }
             };
         }
+        if let Some(parent) = content.follow_up_of {
+            let valid = self
+                .repo
+                .report(by.station, parent)
+                .await?
+                .is_some_and(|p| is_valid_parent(&p, path_id, by.device));
+            if !valid {
+                return Err(IntakeError::UnknownParent);
+            }
+        }
+        let placement = self
+            .geography
+            .place(
+                self.repo,
+                by.station,
+                content.location.lat(),
+                content.location.lon(),
+                content.created_at.with_timezone(&Utc),
+            )
+            .await?;
         match self
             .repo
-            .put_report(by.station, by.device, content, hash, now)
+            .put_report(by.station, by.device, content, hash, placement, now)
             .await?
         {
             PutOutcome::Created(report) => {

@@ -33,6 +33,12 @@ pub(crate) trait Columns {
     fn flag(&self, idx: usize) -> Result<bool, RepoError>;
     /// A nullable byte column.
     fn opt_bytes(&self, idx: usize) -> Result<Option<Vec<u8>>, RepoError>;
+    /// A floating-point column (coordinates, distances).
+    fn float(&self, idx: usize) -> Result<f64, RepoError>;
+    /// A nullable floating-point column.
+    fn opt_float(&self, idx: usize) -> Result<Option<f64>, RepoError>;
+    /// A nullable boolean column.
+    fn opt_flag(&self, idx: usize) -> Result<Option<bool>, RepoError>;
 
     /// A count or size, never negative when stored by the station.
     fn count(&self, idx: usize) -> Result<u64, RepoError> {

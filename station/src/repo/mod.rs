@@ -3,7 +3,9 @@
 //! Each concern has a file here holding its types, its store trait and the
 //! rules both backends apply, so that a rule lives once, not once per
 //! backend: `stations`, `categories`, `accounts` (users and sessions),
-//! `devices` (enrolment codes and devices), `reports`, `uploads`, `zones`,
+//! `devices` (enrolment codes and devices), `reports` (with `follow_ups`,
+//! `places`: where the station found each, and `nearby`: duplicates of a
+//! place across carriers), `uploads`, `zones`,
 //! `inspections`, `feed` (the changes feed, reading the audit log, and
 //! `feed::ActionLog`: what each action leaves in the two logs, built by one
 //! constructor per action in the action's file) and `audit` (the shape of an
@@ -27,8 +29,11 @@ mod categories;
 mod columns;
 mod devices;
 mod feed;
+mod follow_ups;
 mod inspections;
+mod nearby;
 pub mod notes;
+mod places;
 pub mod postgres;
 mod reports;
 pub mod review;
@@ -45,10 +50,19 @@ pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
 pub use devices::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome};
 pub use feed::{Audience, Change, ChangeBody, FeedStore, ReportEventKind};
+pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
     AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
 };
+pub use nearby::{
+    NEARBY_LIMIT, NEARBY_RADIUS_M, NEARBY_WINDOW_DAYS, NearbyCandidate, NearbyReport, NearbySearch,
+    NearbyStore, nearby, nearby_from,
+};
 pub use notes::{InternalNote, NoteStore};
+pub use places::{
+    NEAR_LINE_M, PlaceStore, PlacedDistrict, Placement, UnplacedReport, ZonesVersion,
+    round_decimetre,
+};
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use review::{QueueFilter, QueueOrder, QueuePage, QueueQuery, QueueRow, ReviewStore};
 pub use stations::{Station, StationId, StationStore};
@@ -64,8 +78,9 @@ use async_trait::async_trait;
 /// a store's methods can only be called with its trait in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NoteStore,
-        ReportStore, Repository, ReviewStore, StationStore, UploadStore, ZoneStore,
+        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NearbyStore,
+        NoteStore, PlaceStore, ReportStore, Repository, ReviewStore, StationStore, UploadStore,
+        ZoneStore,
     };
 }
 
@@ -106,6 +121,8 @@ pub trait Repository:
     + AccountStore
     + DeviceStore
     + ReportStore
+    + PlaceStore
+    + NearbyStore
     + UploadStore
     + ZoneStore
     + InspectionStore

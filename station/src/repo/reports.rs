@@ -11,6 +11,8 @@ use uuid::Uuid;
 use super::audit::AuditRecord;
 use super::columns::Columns;
 use super::feed::{ActionLog, NewChange};
+use super::follow_ups::FollowUp;
+use super::places::{Placement, placement_from};
 use super::{Actor, RepoError, ReportEventKind, StationId};
 
 /// A photo of a report's manifest and whether its bytes have arrived.
@@ -56,6 +58,9 @@ pub struct StoredReport {
     /// made on (`ETag` / `If-Match`), so a stale one is refused, never
     /// silently applied. 1 when first stored.
     pub version: u64,
+    /// Where the station found it on arrival; `None` for a report stored
+    /// before the station placed reports, until the startup backfill reaches it.
+    pub placement: Option<Placement>,
 }
 
 /// The result of an idempotent report PUT.
@@ -90,6 +95,7 @@ impl StoredReport {
         device_id: Uuid,
         content: ReportContent,
         content_hash: String,
+        placement: Placement,
         received_at: DateTime<Utc>,
     ) -> Self {
         let photos = content
@@ -116,13 +122,23 @@ impl StoredReport {
             received_at,
             photos,
             version: 1,
+            placement: Some(placement),
         }
+    }
+
+    /// The report's `created_at` in UTC, as its `created_at` column keeps it
+    /// (to the microsecond): the time nearby reports and zones are judged by.
+    pub(crate) fn created_at_utc(&self) -> DateTime<Utc> {
+        super::columns::micros(self.content.created_at.with_timezone(&Utc))
     }
 }
 
-/// A report read back, given its id, station and manifest: `device_id,
-/// content_hash, content_json, status, complete, received_at, status_reason,
-/// version`.
+/// The report columns [`report_from`] reads, in its order (without a table alias).
+pub(crate) const REPORT_COLUMNS: &str = "device_id, content_hash, content_json, status, complete, \
+received_at, status_reason, district_code, district_name, zones_json, outside_jurisdiction, \
+boundary_distance_m, version";
+
+/// A report read back, given its id, station and manifest: [`REPORT_COLUMNS`].
 pub(crate) fn report_from(
     row: &impl Columns,
     station: StationId,
@@ -140,7 +156,8 @@ pub(crate) fn report_from(
         complete: row.flag(4)?,
         received_at: row.time(5)?,
         photos,
-        version: row.count(7)?,
+        placement: placement_from(row, 7)?,
+        version: row.count(12)?,
     })
 }
 
@@ -218,6 +235,7 @@ impl ActionLog {
             "category": report.content.category.as_str(),
             "photos": report.content.photos.len(),
             "status": report.status.as_str(),
+            "follow_up_of": report.content.follow_up_of,
         });
         Self {
             actor: Actor::device(report.device_id),
@@ -253,14 +271,18 @@ impl ActionLog {
 /// Reports: phones deliver them, staff read them, supervisors triage them.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
-    /// Stores a report exactly once, with its `created` feed entry and
-    /// `report.create` audit row; see [`PutOutcome`].
+    /// Stores a report exactly once, with where the station found it, its
+    /// `created` feed entry and `report.create` audit row, and for a
+    /// follow-up a `follow_up` feed entry of its parent (which the caller
+    /// checked: [`super::is_valid_parent`]); see [`PutOutcome`]. A retry
+    /// keeps the placement of the first delivery.
     async fn put_report(
         &self,
         station: StationId,
         device_id: Uuid,
         content: ReportContent,
         content_hash: String,
+        placement: Placement,
         now: DateTime<Utc>,
     ) -> Result<PutOutcome, RepoError>;
     /// A report of the station, if it exists there.
@@ -269,6 +291,12 @@ pub trait ReportStore: Send + Sync {
         station: StationId,
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError>;
+    /// The follow-ups of a report of the station, in arrival order.
+    async fn follow_ups(
+        &self,
+        station: StationId,
+        parent: ReportId,
+    ) -> Result<Vec<FollowUp>, RepoError>;
     /// Sets a report's review status and reason, with its audit row and feed
     /// entry in the same transaction. `None` when the report is not in the
     /// station; [`RepoError::Stale`] when `if_version` is given and the report

@@ -19,8 +19,8 @@ use postcso_model::{ReportContent, content_hash};
 use postcso_station::auth::Role;
 use postcso_station::repo::{
     Actor, Audience, AuditEntry, Change, ChangeBody, Device, DeviceStore, FeedStore,
-    NewEnrolmentCode, NewUser, PutOutcome, RedeemOutcome, ReportStore, Repository, Station,
-    StationStore, StoredReport, User,
+    NewEnrolmentCode, NewUser, PlacedDistrict, Placement, PutOutcome, RedeemOutcome, ReportStore,
+    Repository, Station, StationStore, StoredReport, User,
 };
 use tempfile::TempDir;
 
@@ -45,7 +45,9 @@ mod categories;
 mod devices;
 mod feed;
 mod inspections;
+mod nearby;
 mod notes;
+mod places;
 mod reports;
 mod review;
 mod stations;
@@ -59,6 +61,11 @@ pub async fn fresh_repo() -> (TempDir, Arc<dyn Repository>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = common::open_test_repo(dir.path()).await;
     (dir, repo)
+}
+
+/// A time to the microsecond, as the backends keep it.
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).expect("time in range")
 }
 
 /// Now, to the microsecond as the backends keep it.
@@ -123,6 +130,19 @@ pub fn content(photos: usize) -> (ReportContent, String) {
     (content, hash)
 }
 
+/// A placement as intake would make it for a report in 서대문구.
+pub fn placement() -> Placement {
+    Placement {
+        district: Some(PlacedDistrict {
+            code: "11410".to_owned(),
+            name: "서대문구".to_owned(),
+        }),
+        zones: vec!["district-11410".to_owned()],
+        outside_jurisdiction: false,
+        boundary_distance_m: None,
+    }
+}
+
 /// A report delivered by `device`, stored for the first time.
 pub async fn delivered<R: ReportStore + ?Sized>(
     repo: &R,
@@ -130,9 +150,21 @@ pub async fn delivered<R: ReportStore + ?Sized>(
     device: &Device,
     photos: usize,
 ) -> StoredReport {
-    let (content, hash) = content(photos);
+    let (content, _) = content(photos);
+    deliver(repo, station, device, content).await
+}
+
+/// `content` delivered by `device` (its hash computed here), stored for the
+/// first time with [`placement`].
+pub async fn deliver<R: ReportStore + ?Sized>(
+    repo: &R,
+    station: &Station,
+    device: &Device,
+    content: ReportContent,
+) -> StoredReport {
+    let hash = content_hash(&content);
     match repo
-        .put_report(station.id, device.id, content, hash, now())
+        .put_report(station.id, device.id, content, hash, placement(), now())
         .await
         .expect("put")
     {

@@ -7,15 +7,18 @@ use chrono::Duration;
 use postcso_model::{ReportId, ReviewStatus};
 use postcso_station::auth::Role;
 use postcso_station::repo::{
-    AccountStore, Audience, DeviceStore, FeedStore, PutOutcome, ReportStore, StationStore,
+    AccountStore, Audience, DeviceStore, FeedStore, Placement, PutOutcome, ReportStore,
+    StationStore,
 };
 
 use crate::{
-    acting, audit_of, content, delivered, device, feed_for, now, report_events, station, user,
+    acting, audit_of, content, deliver, delivered, device, feed_for, now, placement, report_events,
+    station, user,
 };
 
 contract_tests!(
     a_report_is_stored_once_and_a_retry_gets_the_same_report,
+    a_follow_up_is_listed_under_its_parent_whose_feed_hears_of_it_once,
     a_taken_report_id_is_a_conflict_for_other_content_devices_and_stations,
     triage_changes_a_status_once_with_its_audit_row_and_feed_entry,
 );
@@ -30,7 +33,14 @@ async fn a_report_is_stored_once_and_a_retry_gets_the_same_report<
     let (content, hash) = content(2);
     let at = now();
     let PutOutcome::Created(created) = repo
-        .put_report(mapo.id, carrier.id, content.clone(), hash.clone(), at)
+        .put_report(
+            mapo.id,
+            carrier.id,
+            content.clone(),
+            hash.clone(),
+            placement(),
+            at,
+        )
         .await
         .expect("put")
     else {
@@ -63,6 +73,7 @@ async fn a_report_is_stored_once_and_a_retry_gets_the_same_report<
             carrier.id,
             content.clone(),
             hash,
+            Placement::default(),
             at + Duration::minutes(5),
         )
         .await
@@ -70,8 +81,9 @@ async fn a_report_is_stored_once_and_a_retry_gets_the_same_report<
     assert_eq!(
         retry,
         PutOutcome::Unchanged(created.clone()),
-        "received_at stays the first"
+        "received_at and the placement stay the first"
     );
+    assert_eq!(created.placement, Some(placement()));
 
     let without_photos = crate::delivered(repo, &mapo, &carrier, 0).await;
     assert!(without_photos.complete, "nothing to wait for");
@@ -98,6 +110,73 @@ async fn a_report_is_stored_once_and_a_retry_gets_the_same_report<
             ("created".to_owned(), content.id.to_string()),
             ("created".to_owned(), without_photos.id.to_string())
         ]
+    );
+}
+
+async fn a_follow_up_is_listed_under_its_parent_whose_feed_hears_of_it_once<
+    R: StationStore + DeviceStore + ReportStore + FeedStore + ?Sized,
+>(
+    repo: &R,
+) {
+    let mapo = station(repo, "mapo").await;
+    let (carrier, _) = device(repo, &mapo, "carrier-001").await;
+    let parent = delivered(repo, &mapo, &carrier, 1).await;
+    let (mut more, _) = content(2);
+    more.follow_up_of = Some(parent.id);
+    let follow_up = deliver(repo, &mapo, &carrier, more.clone()).await;
+    assert_eq!(follow_up.content.follow_up_of, Some(parent.id));
+
+    let retry = repo
+        .put_report(
+            mapo.id,
+            carrier.id,
+            more.clone(),
+            follow_up.content_hash.clone(),
+            placement(),
+            now(),
+        )
+        .await
+        .expect("retry");
+    assert_eq!(retry, PutOutcome::Unchanged(follow_up.clone()));
+
+    let listed = repo
+        .follow_ups(mapo.id, parent.id)
+        .await
+        .expect("follow-ups");
+    assert_eq!(listed.len(), 1, "one follow-up, stored once");
+    assert_eq!(listed[0].id, follow_up.id);
+    assert_eq!(listed[0].photos, 2);
+    assert_eq!(listed[0].received_at, follow_up.received_at);
+    assert_eq!(
+        listed[0].created_at,
+        crate::micros(more.created_at.with_timezone(&chrono::Utc))
+    );
+    assert!(
+        repo.follow_ups(mapo.id, follow_up.id)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+
+    let events = report_events(&feed_for(repo, &mapo, Audience::Station).await);
+    assert_eq!(
+        events,
+        [
+            ("created".to_owned(), parent.id.to_string()),
+            ("created".to_owned(), follow_up.id.to_string()),
+            ("follow_up".to_owned(), parent.id.to_string()),
+        ],
+        "the parent's entry follows the follow-up's own, once"
+    );
+    let carrier_feed = report_events(&feed_for(repo, &mapo, Audience::Device(carrier.id)).await);
+    assert!(
+        carrier_feed.iter().all(|(event, _)| event != "follow_up"),
+        "the console's entry, not the phone's"
+    );
+    let rows = audit_of(repo, &mapo, "report.create").await;
+    assert_eq!(
+        rows[1].after.as_ref().map(|a| a["follow_up_of"].clone()),
+        Some(serde_json::json!(parent.id.to_string()))
     );
 }
 
@@ -133,7 +212,7 @@ async fn a_taken_report_id_is_a_conflict_for_other_content_devices_and_stations<
     ];
     for (station_id, device_id, content, hash) in attempts {
         assert_eq!(
-            repo.put_report(station_id, device_id, content, hash, now())
+            repo.put_report(station_id, device_id, content, hash, placement(), now())
                 .await
                 .expect("put"),
             PutOutcome::Conflict

@@ -36,7 +36,14 @@ async fn filed<R: ReportStore + ?Sized>(
     let c: ReportContent = c;
     let hash = content_hash(&c);
     match repo
-        .put_report(station.id, device.id, c, hash, now() - ago)
+        .put_report(
+            station.id,
+            device.id,
+            c,
+            hash,
+            crate::placement(),
+            now() - ago,
+        )
         .await
         .expect("put")
     {

@@ -7,12 +7,15 @@ use deadpool_postgres::{GenericClient, Object};
 use postcso_model::{ReportContent, ReportId, ReviewStatus};
 use uuid::Uuid;
 
-use super::{PgRepository, feed, get, map_err, query_opt};
+use super::nearby::cell;
+use super::{PgRepository, feed, get, map_err, query, query_opt};
 use crate::repo::columns::micros;
 use crate::repo::feed::ActionLog;
-use crate::repo::reports::{ReportOwner, report_from};
+use crate::repo::follow_ups::follow_up_from;
+use crate::repo::reports::{REPORT_COLUMNS, ReportOwner, report_from};
 use crate::repo::{
-    Actor, PutOutcome, RepoError, ReportStore, StationId, StatusChange, StoredPhoto, StoredReport,
+    Actor, FollowUp, Placement, PutOutcome, RepoError, ReportStore, StationId, StatusChange,
+    StoredPhoto, StoredReport,
 };
 
 /// A first delivery in one statement, so one round trip: the report, its
@@ -23,12 +26,17 @@ use crate::repo::{
 /// a delivery racing another of the same id could pass the arbiter's check and
 /// then fail on the other index with a unique violation (a spurious `409`
 /// under load, seen in the 20-parallel-PUT test on PostgreSQL).
-/// No per-station row is locked, so deliveries commit in parallel.
+/// No per-station row is locked, so deliveries commit in parallel. A
+/// follow-up's first delivery also appends its parent's `follow_up` feed
+/// entry (`$22`, checked by the caller), after its own `created` one.
 const INSERT_REPORT: &str = "
 WITH r AS (
     INSERT INTO reports (id, station_id, device_id, content_hash, content_json, category,
-                         status, complete, received_at)
-    VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8)
+                         status, complete, received_at, lat, lon, created_at, cell,
+                         follow_up_of, district_code, district_name, zones_json,
+                         outside_jurisdiction, boundary_distance_m)
+    VALUES ($1, $2, $3, $4, $5, $6, 'received', $7, $8, $18, $19, $20, $21, $22, $23, $24,
+            $25, $26, $27)
     ON CONFLICT DO NOTHING
     RETURNING id, station_id
 ), p AS (
@@ -39,9 +47,22 @@ WITH r AS (
 ), ch AS (
     INSERT INTO changes (station_id, kind, event, report_id, device_id, status, reason,
                          complete, photos_missing, at)
-    SELECT r.station_id, 'report', 'created', r.id, $3, 'received', NULL, $7,
-           cardinality($10::text[]), $8
-    FROM r
+    SELECT e.station_id, 'report', e.event, e.report_id, e.device_id, e.status, e.reason,
+           e.complete, e.photos_missing, $8
+    FROM (
+        SELECT 1 AS o, r.station_id, 'created' AS event, r.id AS report_id,
+               $3::uuid AS device_id, 'received' AS status, NULL::text AS reason,
+               $7::boolean AS complete, cardinality($10::text[]) AS photos_missing
+        FROM r
+        UNION ALL
+        SELECT 2, pa.station_id, 'follow_up', pa.id, pa.device_id, pa.status, pa.status_reason,
+               pa.complete,
+               (SELECT count(*)::integer FROM report_photos ph
+                WHERE ph.station_id = pa.station_id AND ph.report_id = pa.id
+                  AND ph.received_at IS NULL)
+        FROM r JOIN reports pa ON pa.station_id = r.station_id AND pa.id = $22
+    ) e
+    ORDER BY e.o
 ), a AS (
     INSERT INTO audit_log (station_id, at, actor_role, actor_device_id, action,
                            target_kind, target_id, after_json)
@@ -57,12 +78,22 @@ async fn put(
     device_id: Uuid,
     content: ReportContent,
     content_hash: String,
+    placement: Placement,
     now: DateTime<Utc>,
 ) -> Result<PutOutcome, RepoError> {
     let now = micros(now);
     let content_json = serde_json::to_string(&content)
         .map_err(|e| RepoError::Storage(format!("cannot serialise report: {e}")))?;
-    let report = StoredReport::received(station, device_id, content, content_hash, now);
+    let zones_json = placement.zones_json()?;
+    let report = StoredReport::received(station, device_id, content, content_hash, placement, now);
+    let (lat, lon) = (report.content.location.lat(), report.content.location.lon());
+    let follow_up_of = report.content.follow_up_of.map(|p| p.as_uuid());
+    let placed = report.placement.as_ref();
+    let district = placed.and_then(|p| p.district.as_ref());
+    let district_code = district.map(|d| d.code.as_str());
+    let district_name = district.map(|d| d.name.as_str());
+    let outside = placed.map(|p| p.outside_jurisdiction);
+    let boundary = placed.and_then(|p| p.boundary_distance_m);
     let log = ActionLog::report_created(&report);
     let id = report.id.as_uuid();
     let photos = &report.photos;
@@ -94,6 +125,16 @@ async fn put(
             &log.audit.target_kind,
             &log.audit.target_id,
             &log.audit.after_json(),
+            &lat,
+            &lon,
+            &report.created_at_utc(),
+            &cell(lat, lon),
+            &follow_up_of,
+            &district_code,
+            &district_name,
+            &zones_json,
+            &outside,
+            &boundary,
         ],
     )
     .await?;
@@ -126,23 +167,24 @@ pub(super) async fn load<C: GenericClient>(
 ) -> Result<Option<StoredReport>, RepoError> {
     let row = query_opt(
         c,
-        "SELECT r.device_id, r.content_hash, r.content_json, r.status, r.complete,
-                r.received_at, r.status_reason, r.version,
-                coalesce((SELECT json_agg(json_build_object(
-                              'position', p.position, 'sha256', p.sha256, 'size', p.size,
-                              'content_type', p.content_type,
-                              'received', p.received_at IS NOT NULL) ORDER BY p.position)
-                          FROM report_photos p
-                          WHERE p.station_id = r.station_id AND p.report_id = r.id),
-                         '[]'::json)
-         FROM reports r WHERE r.station_id = $1 AND r.id = $2",
+        &format!(
+            "SELECT {REPORT_COLUMNS},
+                    coalesce((SELECT json_agg(json_build_object(
+                                  'position', p.position, 'sha256', p.sha256, 'size', p.size,
+                                  'content_type', p.content_type,
+                                  'received', p.received_at IS NOT NULL) ORDER BY p.position)
+                              FROM report_photos p
+                              WHERE p.station_id = r.station_id AND p.report_id = r.id),
+                             '[]'::json)
+             FROM reports r WHERE r.station_id = $1 AND r.id = $2"
+        ),
         &[&station.0, &id.as_uuid()],
     )
     .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 8)?)
+    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 13)?)
         .map_err(|e| RepoError::Storage(format!("stored manifest does not parse: {e}")))?;
     report_from(&row, station, id, photos).map(Some)
 }
@@ -206,10 +248,20 @@ impl ReportStore for PgRepository {
         device_id: Uuid,
         content: ReportContent,
         content_hash: String,
+        placement: Placement,
         now: DateTime<Utc>,
     ) -> Result<PutOutcome, RepoError> {
         let client = self.client().await?;
-        put(&client, station, device_id, content, content_hash, now).await
+        put(
+            &client,
+            station,
+            device_id,
+            content,
+            content_hash,
+            placement,
+            now,
+        )
+        .await
     }
 
     async fn report(
@@ -218,6 +270,24 @@ impl ReportStore for PgRepository {
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError> {
         load(&self.client().await?, station, id).await
+    }
+
+    async fn follow_ups(
+        &self,
+        station: StationId,
+        parent: ReportId,
+    ) -> Result<Vec<FollowUp>, RepoError> {
+        let rows = query(
+            &self.client().await?,
+            "SELECT r.id, r.created_at, r.received_at,
+                    (SELECT count(*) FROM report_photos p
+                     WHERE p.station_id = r.station_id AND p.report_id = r.id)
+             FROM reports r WHERE r.station_id = $1 AND r.follow_up_of = $2
+             ORDER BY r.received_at, r.id",
+            &[&station.0, &parent.as_uuid()],
+        )
+        .await?;
+        rows.iter().map(follow_up_from).collect()
     }
 
     async fn set_report_status(

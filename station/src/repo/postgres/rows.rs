@@ -56,4 +56,16 @@ impl Columns for Row {
     fn opt_bytes(&self, idx: usize) -> Result<Option<Vec<u8>>, RepoError> {
         get(self, idx)
     }
+
+    fn float(&self, idx: usize) -> Result<f64, RepoError> {
+        get(self, idx)
+    }
+
+    fn opt_float(&self, idx: usize) -> Result<Option<f64>, RepoError> {
+        get(self, idx)
+    }
+
+    fn opt_flag(&self, idx: usize) -> Result<Option<bool>, RepoError> {
+        get(self, idx)
+    }
 }

@@ -155,4 +155,88 @@ mod tests {
             .expect("set version");
         assert!(matches!(migrate(&mut conn), Err(RepoError::Storage(_))));
     }
+
+    #[test]
+    fn version_5_indexes_and_dates_earlier_reports_and_keeps_only_valid_parents() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 4)
+            .expect("set version");
+        let report = |id: &str, parent: Option<&str>| {
+            let parent = parent.map_or(String::new(), |p| format!(r#","follow_up_of":"{p}""#));
+            format!(
+                r#"INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
+                                       category, status, complete, received_at)
+                   VALUES ('{id}', 's1', 'd1', 'h', '{{"id":"{id}","category":"crime_risk",
+                           "location":{{"lat":37.5658,"lon":126.9386,"accuracy_m":5.0,
+                           "fix_time":"2026-12-01T00:00:00Z","source":"gps"}},
+                           "created_at":"2026-12-01T09:00:00.123456+09:00","photos":[]{parent}}}',
+                           'crime_risk', 'received', 1, '2026-12-01T00:00:01.000000Z');"#
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO stations (id, slug, name, created_at)
+                 VALUES ('s1', 'seodaemun', 'S', '2026-11-01T00:00:00.000000Z');
+             INSERT INTO devices (id, station_id, label, token_hash, enrolled_at)
+                 VALUES ('d1', 's1', 'carrier-001', 't1', '2026-11-01T00:00:00.000000Z');
+             {}{}{}",
+            report("r1", None),
+            report("r2", Some("r1")),
+            report("r3", Some("no-such-report")),
+        ))
+        .expect("v4 rows");
+        assert_eq!(migrate(&mut conn).expect("upgrade"), LATEST_VERSION);
+        let row: (f64, f64, String, Option<String>) = conn
+            .query_row(
+                "SELECT lat, lon, created_at, zones_json FROM reports WHERE id = 'r1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("r1");
+        assert_eq!(
+            row,
+            (
+                37.5658,
+                126.9386,
+                "2026-12-01T00:00:00.123Z".to_owned(),
+                None
+            ),
+            "UTC, and not placed yet (the startup backfill places it)"
+        );
+        let parents: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, follow_up_of FROM reports ORDER BY id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .expect("parents");
+        assert_eq!(
+            parents,
+            [
+                ("r1".to_owned(), None),
+                ("r2".to_owned(), Some("r1".to_owned())),
+                ("r3".to_owned(), None),
+            ]
+        );
+        let in_tree: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM report_rtree
+                 WHERE min_lat <= 37.5659 AND max_lat >= 37.5657
+                   AND min_lon <= 126.9387 AND max_lon >= 126.9385
+                   AND min_t <= (unixepoch('2026-12-02') - 1577836800) / 86400000.0
+                   AND max_t >= (unixepoch('2026-11-30') - 1577836800) / 86400000.0",
+                [],
+                |r| r.get(0),
+            )
+            .expect("tree");
+        assert_eq!(in_tree, 3, "every earlier report is in the R*Tree");
+        conn.execute(
+            "INSERT INTO changes (station_id, seq, kind, event, report_id, at)
+             VALUES ('s1', 1, 'report', 'follow_up', 'r1', '2026-12-01T00:00:02.000000Z')",
+            [],
+        )
+        .expect("the new event is accepted");
+    }
 }

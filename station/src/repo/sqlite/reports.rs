@@ -8,12 +8,14 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::rows::{all_rows, first_row, ts};
-use super::{SqliteRepository, feed, map_err};
+use super::{SqliteRepository, cached_row, feed, map_err};
 use crate::repo::columns::micros;
 use crate::repo::feed::ActionLog;
-use crate::repo::reports::{ReportOwner, photo_from, report_from};
+use crate::repo::follow_ups::{follow_up_from, parent_change};
+use crate::repo::reports::{REPORT_COLUMNS, ReportOwner, photo_from, report_from};
 use crate::repo::{
-    Actor, PutOutcome, RepoError, ReportStore, StationId, StatusChange, StoredReport,
+    Actor, FollowUp, Placement, PutOutcome, RepoError, ReportStore, StationId, StatusChange,
+    StoredReport,
 };
 
 /// One report PUT, in its savepoint of a group-commit batch.
@@ -23,6 +25,7 @@ struct ReportPut {
     content: ReportContent,
     content_hash: String,
     content_json: String,
+    placement: Placement,
     now: DateTime<Utc>,
 }
 
@@ -35,6 +38,7 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
         content,
         content_hash,
         content_json,
+        placement,
         now,
     } = put;
     let id = content.id.to_string();
@@ -54,12 +58,35 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
         return Ok(PutOutcome::Unchanged(stored));
     }
     // What is written, built from the job rather than read back and re-parsed.
-    let report = StoredReport::received(station, device_id, content, content_hash, micros(now));
+    let zones_json = placement.zones_json()?;
+    let report = StoredReport::received(
+        station,
+        device_id,
+        content,
+        content_hash,
+        placement,
+        micros(now),
+    );
     let station_text = station.to_string();
+    let (lat, lon) = (report.content.location.lat(), report.content.location.lon());
+    let created_at = report.created_at_utc();
+    // The single writer makes max + 1 race-free (see the migration: not the rowid).
+    let place_seq: i64 = cached_row(
+        conn,
+        "SELECT coalesce(max(place_seq), 0) + 1 FROM reports",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(map_err)?;
+    let placed = report.placement.as_ref();
+    let district = placed.and_then(|p| p.district.as_ref());
     conn.prepare_cached(
         "INSERT INTO reports (id, station_id, device_id, content_hash, content_json,
-                              category, status, complete, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
+                              category, status, complete, received_at, lat, lon, created_at,
+                              place_seq, follow_up_of, district_code, district_name, zones_json,
+                              outside_jurisdiction, boundary_distance_m)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                 ?16, ?17, ?18)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -70,9 +97,27 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
             content_json,
             report.content.category.as_str(),
             report.complete,
-            ts(report.received_at)
+            ts(report.received_at),
+            lat,
+            lon,
+            ts(created_at),
+            place_seq,
+            report.content.follow_up_of.map(|p| p.to_string()),
+            district.map(|d| d.code.as_str()),
+            district.map(|d| d.name.as_str()),
+            zones_json,
+            placed.map(|p| p.outside_jurisdiction),
+            placed.and_then(|p| p.boundary_distance_m),
         ])
     })
+    .map_err(map_err)?;
+    // Same transaction: the index never misses a stored report.
+    let t = super::nearby::tree_time(created_at);
+    conn.prepare_cached(
+        "INSERT INTO report_rtree (id, min_lat, max_lat, min_lon, max_lon, min_t, max_t)
+         VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![place_seq, lat, lon, t]))
     .map_err(map_err)?;
     {
         let mut insert_photo = conn
@@ -95,6 +140,9 @@ fn put_one(conn: &Connection, put: ReportPut) -> Result<PutOutcome, RepoError> {
         }
     }
     feed::log(conn, station, &ActionLog::report_created(&report), now)?;
+    if let Some(change) = parent_change(&report) {
+        feed::append_change(conn, station, &change, now)?;
+    }
     Ok(PutOutcome::Created(report))
 }
 
@@ -107,9 +155,7 @@ pub(super) fn load(
     let (station_text, id_text) = (station.to_string(), id.to_string());
     let head = first_row(
         conn,
-        "SELECT device_id, content_hash, content_json, status, complete, received_at,
-                status_reason, version
-         FROM reports WHERE station_id = ?1 AND id = ?2",
+        &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE station_id = ?1 AND id = ?2"),
         params![station_text, id_text],
         |r| report_from(r, station, id, Vec::new()),
     )?;
@@ -134,6 +180,7 @@ impl ReportStore for SqliteRepository {
         device_id: Uuid,
         content: ReportContent,
         content_hash: String,
+        placement: Placement,
         now: DateTime<Utc>,
     ) -> Result<PutOutcome, RepoError> {
         let content_json = serde_json::to_string(&content)
@@ -144,6 +191,7 @@ impl ReportStore for SqliteRepository {
             content,
             content_hash,
             content_json,
+            placement,
             now,
         };
         self.write_batched(move |conn| put_one(conn, put)).await
@@ -155,6 +203,25 @@ impl ReportStore for SqliteRepository {
         id: ReportId,
     ) -> Result<Option<StoredReport>, RepoError> {
         self.read(move |conn| load(conn, station, id)).await
+    }
+
+    async fn follow_ups(
+        &self,
+        station: StationId,
+        parent: ReportId,
+    ) -> Result<Vec<FollowUp>, RepoError> {
+        self.read(move |conn| {
+            all_rows(
+                conn,
+                "SELECT r.id, r.created_at, r.received_at,
+                        (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id)
+                 FROM reports r WHERE r.station_id = ?1 AND r.follow_up_of = ?2
+                 ORDER BY r.received_at, r.id",
+                params![station.to_string(), parent.to_string()],
+                |r| follow_up_from(r),
+            )
+        })
+        .await
     }
 
     async fn set_report_status(

@@ -65,6 +65,18 @@ impl Columns for Row<'_> {
     fn opt_bytes(&self, idx: usize) -> Result<Option<Vec<u8>>, RepoError> {
         self.get(idx).map_err(map_err)
     }
+
+    fn float(&self, idx: usize) -> Result<f64, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_float(&self, idx: usize) -> Result<Option<f64>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
+
+    fn opt_flag(&self, idx: usize) -> Result<Option<bool>, RepoError> {
+        self.get(idx).map_err(map_err)
+    }
 }
 
 /// The first row a statement returns, read by `read`; `None` when there is
