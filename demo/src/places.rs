@@ -82,8 +82,9 @@ impl Places {
 
     /// The kind of spot for the `n`th report overall: about one in three in a
     /// watch area, one in twelve on the line, one in fifteen across it.
+    /// Spread so that even a small fleet files some of each.
     pub fn spot_for(n: usize) -> Spot {
-        match n % 60 {
+        match (n * 37) % 60 {
             0..=19 => Spot::WatchArea,
             20..=24 => Spot::OnTheLine,
             25..=28 => Spot::Across,

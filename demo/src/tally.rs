@@ -158,7 +158,7 @@ impl Tally {
                 self.watch_area_alerts.to_string(),
             ),
             (
-                "in a watch area: phone saw / station",
+                "in watch areas (phone / station)",
                 format!(
                     "{} / {}",
                     self.in_watch_area_phone, self.in_watch_area_station
@@ -189,10 +189,29 @@ impl Tally {
                 ),
             ),
         ];
-        let _ = writeln!(out, "┌{:─<36}┬{:─<24}┐", "", "");
+        let value_width = rows
+            .iter()
+            .map(|(_, value)| display_width(value))
+            .max()
+            .unwrap_or(0)
+            .max(22);
+        let _ = writeln!(out, "┌{:─<36}┬{:─<w$}┐", "", "", w = value_width + 2);
         for (name, value) in rows {
-            let _ = writeln!(out, "│ {name:<34} │ {value:>22} │");
+            let pad = " ".repeat(value_width - display_width(&value));
+            let _ = writeln!(out, "│ {name:<34} │ {pad}{value} │");
         }
-        let _ = writeln!(out, "└{:─<36}┴{:─<24}┘", "", "");
+        let _ = writeln!(out, "└{:─<36}┴{:─<w$}┘", "", "", w = value_width + 2);
     }
+}
+
+/// Columns a string takes in a terminal: Hangul is two wide, the rest one.
+/// (Written here rather than pulling a crate: the table holds only Korean
+/// district names and ASCII.)
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\u{1100}'..='\u{115F}' | '\u{3130}'..='\u{318F}' | '\u{AC00}'..='\u{D7A3}' => 2,
+            _ => 1,
+        })
+        .sum()
 }
