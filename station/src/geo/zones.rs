@@ -180,25 +180,16 @@ mod tests {
     use crate::geo::Districts;
 
     fn zone(code: &str, area: Option<ZoneArea>) -> Zone {
-        let at = Utc::now();
+        let kind = if code.starts_with("district-") {
+            postcso_model::ZoneKind::Jurisdiction
+        } else {
+            postcso_model::ZoneKind::Beat
+        };
         Zone {
-            code: code.to_owned(),
-            kind: if code.starts_with("district-") {
-                postcso_model::ZoneKind::Jurisdiction
-            } else {
-                postcso_model::ZoneKind::Beat
-            },
-            theme: None,
+            kind,
             name: code.to_owned(),
-            name_en: None,
-            guidance: None,
-            valid_from: None,
-            valid_until: None,
             area,
-            devices: Vec::new(),
-            created_at: at,
-            updated_at: at,
-            retired_at: None,
+            ..Zone::test_beat(code, Vec::new())
         }
     }
 

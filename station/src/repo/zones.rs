@@ -456,13 +456,13 @@ pub trait ZoneStore: Send + Sync {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn zone(devices: Vec<Uuid>) -> Zone {
+impl Zone {
+    /// A beat named "Market" with no outline, made now: the starting point
+    /// of the zone unit tests.
+    pub(crate) fn test_beat(code: &str, devices: Vec<Uuid>) -> Self {
         let at = Utc::now();
         Zone {
-            code: "z1".to_owned(),
+            code: code.to_owned(),
             kind: ZoneKind::Beat,
             theme: None,
             name: "Market".to_owned(),
@@ -476,6 +476,15 @@ mod tests {
             updated_at: at,
             retired_at: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(devices: Vec<Uuid>) -> Zone {
+        Zone::test_beat("z1", devices)
     }
 
     #[test]

@@ -92,28 +92,12 @@ pub(crate) fn plan_import(
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use postcso_model::ZoneKind;
     use uuid::Uuid;
 
     use super::*;
 
     fn zone(devices: Vec<Uuid>) -> Zone {
-        let at = Utc::now();
-        Zone {
-            code: "z1".to_owned(),
-            kind: ZoneKind::Beat,
-            theme: None,
-            name: "Market".to_owned(),
-            name_en: None,
-            guidance: None,
-            valid_from: None,
-            valid_until: None,
-            area: None,
-            devices,
-            created_at: at,
-            updated_at: at,
-            retired_at: None,
-        }
+        Zone::test_beat("z1", devices)
     }
 
     #[test]
