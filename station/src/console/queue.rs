@@ -194,6 +194,8 @@ pub struct RowView {
     note: String,
     thumb: Option<String>,
     photos_missing: Option<String>,
+    /// The station placed it outside its jurisdiction: which district, in words.
+    outside: Option<String>,
     lat: String,
     lon: String,
 }
@@ -274,6 +276,10 @@ fn rows(
                     .map(|n| format!("/v1/reports/{id}/photos/{n}?size=thumb")),
                 photos_missing: (r.photos_missing > 0)
                     .then(|| t.fill("row.photos_missing", r.photos_missing)),
+                outside: r.outside_jurisdiction.then(|| match &r.district_name {
+                    Some(district) => t.fill("row.outside", district),
+                    None => t.get("row.outside_unknown").to_owned(),
+                }),
                 lat: format!("{:.6}", r.content.location.lat()),
                 lon: format!("{:.6}", r.content.location.lon()),
                 id,

@@ -79,11 +79,11 @@ pub struct QueueFilter {
     pub statuses: Vec<ReviewStatus>,
     /// This category code.
     pub category: Option<String>,
-    /// Reports whose sealed content names this zone code (what the phone
-    /// found the position in; station-side geography comes with its own
-    /// column, and this filter then moves to it).
+    /// Reports the station placed in this zone on arrival (its own
+    /// judgement, not the phone's).
     pub zone: Option<String>,
-    /// Reports whose sealed content names this jurisdiction/district.
+    /// Reports the station placed in this district (5-digit 시군구 code,
+    /// e.g. `11440` for reports across the line in 마포구).
     pub district: Option<String>,
     /// Arrived at or after this time (younger than an age).
     pub received_since: Option<DateTime<Utc>>,
@@ -134,6 +134,11 @@ pub struct QueueRow {
     pub photos: u32,
     /// Photos not yet arrived.
     pub photos_missing: u32,
+    /// The station placed it outside its jurisdiction on arrival: the
+    /// supervisor sees a flag, the report is never refused.
+    pub outside_jurisdiction: bool,
+    /// The district the station placed it in, if any.
+    pub district_name: Option<String>,
 }
 
 /// A page of the queue and how many reports match in all.
@@ -179,18 +184,15 @@ impl Dialect {
     }
 
     fn district(self) -> &'static str {
-        match self {
-            Self::Sqlite => "json_extract(r.content_json, '$.district')",
-            Self::Postgres => "(r.content_json::jsonb ->> 'district')",
-        }
+        "r.district_code"
     }
 
     fn zone_named(self, p: &str) -> String {
         match self {
-            Self::Sqlite => format!(
-                "EXISTS (SELECT 1 FROM json_each(r.content_json, '$.zones') z WHERE z.value = {p})"
-            ),
-            Self::Postgres => format!("jsonb_exists(r.content_json::jsonb -> 'zones', {p})"),
+            Self::Sqlite => {
+                format!("EXISTS (SELECT 1 FROM json_each(r.zones_json) z WHERE z.value = {p})")
+            }
+            Self::Postgres => format!("jsonb_exists(r.zones_json::jsonb, {p})"),
         }
     }
 
@@ -331,7 +333,8 @@ pub(crate) fn queue_columns(photos_of_r: &str) -> String {
          coalesce((SELECT min(p.position) FROM report_photos p WHERE {photos_of_r} \
                    AND p.received_at IS NOT NULL), -1), \
          (SELECT count(*) FROM report_photos p WHERE {photos_of_r}), \
-         (SELECT count(*) FROM report_photos p WHERE {photos_of_r} AND p.received_at IS NULL)"
+         (SELECT count(*) FROM report_photos p WHERE {photos_of_r} AND p.received_at IS NULL), \
+         r.outside_jurisdiction, r.district_name"
     )
 }
 
@@ -350,6 +353,8 @@ pub(crate) fn queue_row_from(row: &impl Columns) -> Result<QueueRow, RepoError> 
         first_photo: u32::try_from(first).ok(),
         photos: u32::try_from(row.count(9)?).unwrap_or(u32::MAX),
         photos_missing: u32::try_from(row.count(10)?).unwrap_or(u32::MAX),
+        outside_jurisdiction: row.opt_flag(11)?.unwrap_or(false),
+        district_name: row.opt_text(12)?,
     })
 }
 

@@ -19,7 +19,9 @@ contract_tests!(
     a_reports_history_is_its_audit_rows_in_order,
 );
 
-/// A report with the given note, zones and district, received `ago` before now.
+/// A report with the given note, zones and district (as the phone sealed
+/// them and the station placed them; a district other than `seodaemun` is
+/// outside the jurisdiction), received `ago` before now.
 async fn filed<R: ReportStore + ?Sized>(
     repo: &R,
     station: &Station,
@@ -41,7 +43,15 @@ async fn filed<R: ReportStore + ?Sized>(
             device.id,
             c,
             hash,
-            crate::placement(),
+            crate::Placement {
+                district: district.map(|d| crate::PlacedDistrict {
+                    code: d.to_owned(),
+                    name: format!("{d}-gu"),
+                }),
+                zones: zones.iter().map(|z| (*z).to_owned()).collect(),
+                outside_jurisdiction: district.is_some_and(|d| d != "seodaemun"),
+                boundary_distance_m: None,
+            },
             now() - ago,
         )
         .await
@@ -108,7 +118,7 @@ async fn the_queue_filters_within_the_station<
         &a,
         "Dark ALLEY 50%",
         &["route-2"],
-        None,
+        Some("mapo"),
         Duration::days(3),
     )
     .await;
@@ -179,6 +189,22 @@ async fn the_queue_filters_within_the_station<
         ..QueueFilter::default()
     };
     assert_eq!(ids(repo, &mapo, district).await, sorted(&[&lamp]));
+    let across = QueueFilter {
+        district: Some("mapo".into()),
+        ..QueueFilter::default()
+    };
+    assert_eq!(ids(repo, &mapo, across).await, sorted(&[&old]));
+    let page = repo
+        .review_queue(mapo.id, &query(QueueFilter::default()))
+        .await
+        .expect("queue");
+    let flagged: Vec<_> = page
+        .rows
+        .iter()
+        .filter(|r| r.outside_jurisdiction)
+        .map(|r| (r.id, r.district_name.clone()))
+        .collect();
+    assert_eq!(flagged, [(old.id, Some("mapo-gu".to_owned()))]);
     let younger_than_2_days = QueueFilter {
         received_since: Some(now() - Duration::days(2)),
         ..QueueFilter::default()
@@ -249,6 +275,7 @@ async fn the_queue_filters_within_the_station<
     );
     assert_eq!(row.version, 2);
     assert_eq!(row.content.zones, ["route-1", "school"]);
+    assert!(!row.outside_jurisdiction);
 }
 
 async fn the_queue_pages_in_both_orders_without_overlap<
