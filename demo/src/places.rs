@@ -33,6 +33,8 @@ pub struct Places {
     district: ZoneIndex<()>,
     district_bounds: ([f64; 2], [f64; 2]),
     watch: Vec<ZoneArea>,
+    /// The watch areas indexed once, keyed by their place in `watch`.
+    watch_index: ZoneIndex<usize>,
     shared_edge: Vec<[f64; 2]>,
     rng: StdRng,
 }
@@ -68,6 +70,7 @@ impl Places {
             return Err("서대문구 and 마포구 share no line in the embedded data".into());
         }
         let watch = watch_areas()?;
+        let watch_index = ZoneIndex::new(watch.iter().enumerate());
         Ok(Self {
             district: ZoneIndex::new([((), &home.area)]),
             district_bounds: (
@@ -75,6 +78,7 @@ impl Places {
                 [bounds.max().x, bounds.max().y],
             ),
             watch,
+            watch_index,
             shared_edge,
             rng: StdRng::seed_from_u64(seed),
         })
@@ -97,9 +101,8 @@ impl Places {
         match spot {
             Spot::Inside => self.inside_district(),
             Spot::WatchArea => {
-                let area = &self.watch[self.rng.random_range(0..self.watch.len())];
-                let index = ZoneIndex::new([((), area)]);
-                let b = area
+                let which = self.rng.random_range(0..self.watch.len());
+                let b = self.watch[which]
                     .bounds()
                     .map(|r| ([r.min().x, r.min().y], [r.max().x, r.max().y]));
                 let Some((lo, hi)) = b else {
@@ -107,7 +110,7 @@ impl Places {
                 };
                 for _ in 0..1000 {
                     let (lat, lon) = self.within(lo, hi);
-                    if !index.containing(lat, lon).is_empty() {
+                    if self.watch_index.containing(lat, lon).contains(&&which) {
                         return (lat, lon);
                     }
                 }

@@ -84,39 +84,12 @@ impl<K> ZoneIndex<K> {
     /// their distance. Distances are measured on a local flat projection
     /// around the point, exact to well under a metre within a few kilometres.
     pub fn near(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<ZoneNear<'_, K>> {
-        let radius_m = if radius_m.is_finite() {
-            radius_m.max(0.0)
-        } else {
-            0.0
-        };
-        let (kx, ky) = metres_per_degree(lat);
-        let (dx, dy) = (radius_m / kx, radius_m / ky);
-        let window = AABB::from_corners([lon - dx, lat - dy], [lon + dx, lat + dy]);
-        let origin = Point::new(0.0, 0.0);
-        let mut found: Vec<(usize, f64)> = self
-            .tree
-            .locate_in_envelope_intersecting(&window)
-            .filter_map(|entry| {
-                let shape = &self.zones[entry.data].1;
-                let local = shape.map_coords(|c| Coord {
-                    x: (c.x - lon) * kx,
-                    y: (c.y - lat) * ky,
-                });
-                let distance = local
-                    .iter()
-                    .map(|polygon| Euclidean.distance(&origin, polygon))
-                    .fold(f64::INFINITY, f64::min);
-                (distance <= radius_m).then_some((entry.data, distance))
-            })
-            .collect();
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        found
-            .into_iter()
-            .map(|(i, distance_m)| ZoneNear {
-                key: &self.zones[i].0,
-                distance_m,
-            })
-            .collect()
+        self.ranked(lat, lon, radius_m, |local| {
+            local
+                .iter()
+                .map(|polygon| Euclidean.distance(&Point::new(0.0, 0.0), polygon))
+                .fold(f64::INFINITY, f64::min)
+        })
     }
 
     /// The zones whose outline (any ring: exterior or hole) passes within
@@ -125,6 +98,25 @@ impl<K> ZoneIndex<K> {
     /// edge", e.g. a report near its station's jurisdiction line, where
     /// simplified outlines put a point on the wrong side.
     pub fn edges_near(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<ZoneNear<'_, K>> {
+        self.ranked(lat, lon, radius_m, |local| {
+            local
+                .iter()
+                .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+                .map(|ring| Euclidean.distance(&Point::new(0.0, 0.0), ring))
+                .fold(f64::INFINITY, f64::min)
+        })
+    }
+
+    /// The zones whose box meets the `radius_m` window around the point and
+    /// whose `distance` (given the outline projected to metres around the
+    /// point, which is the origin) is within the radius, nearest first.
+    fn ranked(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        distance: impl Fn(&MultiPolygon<f64>) -> f64,
+    ) -> Vec<ZoneNear<'_, K>> {
         let radius_m = if radius_m.is_finite() {
             radius_m.max(0.0)
         } else {
@@ -133,26 +125,16 @@ impl<K> ZoneIndex<K> {
         let (kx, ky) = metres_per_degree(lat);
         let (dx, dy) = (radius_m / kx, radius_m / ky);
         let window = AABB::from_corners([lon - dx, lat - dy], [lon + dx, lat + dy]);
-        let origin = Point::new(0.0, 0.0);
         let mut found: Vec<(usize, f64)> = self
             .tree
             .locate_in_envelope_intersecting(&window)
             .filter_map(|entry| {
-                let distance = self.zones[entry.data]
-                    .1
-                    .iter()
-                    .flat_map(|polygon| {
-                        std::iter::once(polygon.exterior()).chain(polygon.interiors())
-                    })
-                    .map(|ring| {
-                        let local = ring.map_coords(|c| Coord {
-                            x: (c.x - lon) * kx,
-                            y: (c.y - lat) * ky,
-                        });
-                        Euclidean.distance(&origin, &local)
-                    })
-                    .fold(f64::INFINITY, f64::min);
-                (distance <= radius_m).then_some((entry.data, distance))
+                let local = self.zones[entry.data].1.map_coords(|c| Coord {
+                    x: (c.x - lon) * kx,
+                    y: (c.y - lat) * ky,
+                });
+                let d = distance(&local);
+                (d <= radius_m).then_some((entry.data, d))
             })
             .collect();
         found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
