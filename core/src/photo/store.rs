@@ -233,7 +233,7 @@ fn missing_or(e: io::Error, sha256: &str) -> BlobError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::photo::encode::sha256_hex;
+    use postcso_photo::sha256_hex;
 
     fn photo(content: &[u8]) -> ProcessedPhoto {
         ProcessedPhoto {

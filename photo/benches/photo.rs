@@ -2,14 +2,14 @@
 //! median <= 150 ms on a 2-core machine) and an 8 MP iPhone photo with orientation 6.
 //!
 //! ```sh
-//! cargo bench -p postcso-core --bench photo
+//! cargo bench -p postcso-photo --bench photo
 //! ```
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use postcso_core::photo::{PhotoInput, PhotoOptions, process_photo};
+use postcso_photo::{PhotoInput, PhotoOptions, process_photo};
 
 fn fixture(rel: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,7 +3,7 @@
 //! (median <= 150 ms, peak RSS <= 64 MB for a 12 MP camera JPEG on a 2-core machine).
 //!
 //! ```sh
-//! cargo run --release -p postcso-core --example photo_rss [PATH] [--iterations N]
+//! cargo run --release -p postcso-photo --example photo_rss [PATH] [--iterations N]
 //! ```
 //!
 //! PATH defaults to the 12 MP fixture. With `--iterations N` the photo is processed
@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use postcso_core::photo::{PhotoInput, PhotoOptions, process_photo};
+use postcso_photo::{PhotoInput, PhotoOptions, process_photo};
 
 /// Peak resident set size of this process in KiB (`VmHWM`), Linux only.
 fn peak_rss_kib() -> Option<u64> {

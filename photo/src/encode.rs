@@ -31,7 +31,7 @@ pub(crate) fn encode_jpeg(img: &Rgb, quality: u8) -> Result<Vec<u8>, PhotoError>
 
 /// Lowercase hex SHA-256: the photo's identity in the store, the manifest and the
 /// upload protocol.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

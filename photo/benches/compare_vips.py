@@ -1,6 +1,6 @@
 """Side-by-side timing of photo_rss and vipsthumbnail, one fresh process per photo.
 
-Usage: python3 core/benches/compare_vips.py RUNS PHOTO (after building the photo_rss example).
+Usage: python3 photo/benches/compare_vips.py RUNS PHOTO (after building the photo_rss example).
 """
 import statistics, subprocess, sys, time, os, tempfile
 N, big, out = int(sys.argv[1]), sys.argv[2], tempfile.mkdtemp()
