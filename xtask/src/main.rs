@@ -7,6 +7,7 @@
 mod bindings;
 mod console;
 mod deps;
+mod fuzz;
 mod maven;
 mod postgres;
 mod run;
@@ -55,6 +56,16 @@ enum Task {
     /// packages of the interop tests and the pinned Go tools of the fault tests;
     /// nothing else.
     Deps,
+    /// Fuzz the parsers of outside input (`fuzz/`) for a bounded time each,
+    /// on the installed nightly toolchain; skipped when there is none.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+        /// Targets to run (default: all).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
+        targets: Vec<String>,
+    },
     /// Generate the Kotlin, Swift and Python sources of the UniFFI bindings
     /// (`bindings/`) into `android/`, `ios/` and `python/`.
     Bindings {
@@ -74,6 +85,14 @@ fn main() -> ExitCode {
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
         Task::Bindings { check } => bindings::bindings(&workspace_root(), check),
+        Task::Fuzz { seconds, targets } => {
+            let targets: Vec<&str> = if targets.is_empty() {
+                fuzz::TARGETS.to_vec()
+            } else {
+                targets.iter().map(String::as_str).collect()
+            };
+            fuzz::fuzz(&workspace_root(), &targets, seconds)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -142,6 +161,7 @@ fn test(no_install: bool) -> Result<(), String> {
     let python = bindings::python_tests(&workspace_root())?;
     let kotlin = maven::kotlin_tests(&workspace_root())?;
     let browser = console::console_tests(&workspace_root())?;
+    fuzz::fuzz(&workspace_root(), fuzz::TARGETS, fuzz_seconds()?)?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
     println!(
@@ -150,6 +170,17 @@ fn test(no_install: bool) -> Result<(), String> {
         rust.failed + phone.failed + pg.failed + python.failed + kotlin.failed + browser.failed
     );
     Ok(())
+}
+
+/// Seconds per fuzz target in `test`: `POSTCSO_FUZZ_SECONDS`, else the default.
+fn fuzz_seconds() -> Result<u64, String> {
+    match std::env::var("POSTCSO_FUZZ_SECONDS") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("POSTCSO_FUZZ_SECONDS is not a number of seconds: {text:?}")),
+        Err(_) => Ok(fuzz::DEFAULT_SECONDS),
+    }
 }
 
 /// Crates the station server must not link: the phone core and its JPEG codec.

@@ -41,6 +41,7 @@ use crate::geo::Geography;
 use crate::repo::Repository;
 use crate::thumbs::Thumbnails;
 use crate::upload::Uploads;
+pub use changes::{decode_cursor, encode_cursor};
 use problem::Problem;
 use ratelimit::IpRateLimiter;
 

@@ -32,6 +32,7 @@ use uuid::Uuid;
 pub use error::{IntakeError, Violation};
 pub use manifest::ManifestLimits;
 pub use outcome::IntakeOutcome;
+pub use rules::{check_new, check_shape};
 
 use crate::geo::Geography;
 use crate::repo::{PutOutcome, Repository, StationId, is_valid_parent};
