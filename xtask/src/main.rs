@@ -6,6 +6,7 @@
 
 mod bindings;
 mod console;
+mod deny;
 mod deps;
 mod fuzz;
 mod maven;
@@ -153,6 +154,7 @@ fn test(no_install: bool) -> Result<(), String> {
         ],
     )?;
     station_links_no_phone_core()?;
+    deny::check()?;
     // Stale generated bindings fail CI: they are checked in, never regenerated here.
     bindings::bindings(&workspace_root(), true)?;
     let rust = run::cargo_tests("rust tests", &["test", "--workspace", "--no-fail-fast"])?;
