@@ -1,5 +1,5 @@
 //! One way to start a real `postcso-station` process, shared by the station's
-//! process tests (`station/tests/support/process.rs`), the end-to-end tests
+//! process tests (`station/api-tests/tests/support/process.rs`), the end-to-end tests
 //! (`postcso-tests`) and the load generator (`postcso-loadgen`), so that the
 //! three cannot drift apart.
 //!
@@ -12,7 +12,7 @@
 //!   is read; stopped with SIGTERM or killed with SIGKILL, then served again
 //!   over the same [`StationDir`].
 //! - [`enrol_device`], [`sign_in`]: the first HTTP calls of a phone and of a
-//!   supervisor.
+//!   supervisor (feature `http`, on by default).
 //! - [`test_database_url`]: a data dir's PostgreSQL database on the PostgreSQL
 //!   test run ([`TEST_DATABASE_ENV`]).
 //! - [`blocking`]: the same from synchronous tests, panicking with a clear
@@ -21,6 +21,7 @@
 //! The async API returns [`HarnessError`] and runs on any tokio runtime with
 //! I/O and time enabled.
 
+#[cfg(feature = "http")]
 mod api;
 mod binary;
 pub mod blocking;
@@ -31,6 +32,7 @@ mod station;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
+#[cfg(feature = "http")]
 pub use api::{Enrolled, enrol_device, sign_in};
 pub use binary::{binary_beside_current_exe, build_station_binary};
 pub use database::{
@@ -68,6 +70,7 @@ pub enum HarnessError {
     #[error("postcso-station serve did not start: {0}")]
     NotListening(String),
     /// The station answered a setup request with an unexpected status.
+    #[cfg(feature = "http")]
     #[error("POST {request} answered {status}")]
     Unexpected {
         /// The path POSTed to, e.g. `/v1/devices/enrol`.
@@ -76,6 +79,7 @@ pub enum HarnessError {
         status: reqwest::StatusCode,
     },
     /// An HTTP request could not be made, or its answer not read.
+    #[cfg(feature = "http")]
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
     /// The PostgreSQL test server could not make a database.

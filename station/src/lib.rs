@@ -10,6 +10,8 @@
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
 //! - [`intake`]: the station's rules for a delivered report, retries and conflicts;
 //! - [`upload`]: resumable photo uploads (the storage side of tus);
+//! - [`blob`]: where photo bytes live (a directory or S3-compatible storage);
+//! - [`egress`]: outbound HTTP(S) to other services (object storage, referrals);
 //! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL);
 //! - [`zones`]: zone definitions as admins give them (fields, GeoJSON import
 //!   and export, a station's jurisdiction), checked once for API and console.
@@ -23,6 +25,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod egress;
 pub mod exit;
 pub mod fsync;
 pub mod geo;

@@ -39,8 +39,9 @@ enum Task {
         #[arg(long)]
         no_install: bool,
     },
-    /// Run only the PostgreSQL runs of `test`: the station's suite and the
-    /// sync tests against a private PostgreSQL cluster on 127.0.0.1:55432.
+    /// Run only the PostgreSQL runs of `test`: the station's suites (its own
+    /// and its black-box API tests) and the sync tests against a private
+    /// PostgreSQL cluster on 127.0.0.1:55432.
     TestPostgres {
         /// Do not install PostgreSQL when it is missing.
         #[arg(long)]
@@ -153,7 +154,7 @@ fn test(no_install: bool) -> Result<(), String> {
             "warnings",
         ],
     )?;
-    station_links_no_phone_core()?;
+    station_links_no_phone_core_nor_reqwest()?;
     deny::check()?;
     // Stale generated bindings fail CI: they are checked in, never regenerated here.
     bindings::bindings(&workspace_root(), true)?;
@@ -185,25 +186,65 @@ fn fuzz_seconds() -> Result<u64, String> {
     }
 }
 
-/// Crates the station server must not link: the phone core and its JPEG codec.
-/// The station shares only `postcso-model` with the phone.
-const PHONE_ONLY_CRATES: &[&str] = &["postcso-core", "turbojpeg", "turbojpeg-sys"];
+/// Crates the station server must not link, with the reason: the phone core
+/// and its JPEG codec (the station shares only `postcso-model` with the
+/// phone), and reqwest (the station calls out through its own `egress`
+/// client; the HTTP client of its black-box tests lives in
+/// `station/api-tests`).
+const KEPT_OUT_OF_STATION: &[(&str, &str)] = &[
+    ("postcso-core", "the phone core"),
+    ("turbojpeg", "the phone's JPEG codec"),
+    ("turbojpeg-sys", "the phone's JPEG codec"),
+    ("reqwest", "an HTTP client the station does not use"),
+];
+
+/// The `cargo tree` arguments for the station's whole tree: every edge kind,
+/// its tests included.
+const STATION_TREE: &[&str] = &["tree", "-p", "postcso-station", "-e", "normal,build,dev"];
 
 /// Fails when `cargo tree -p postcso-station` (every edge kind, tests
-/// included) reaches a crate of [`PHONE_ONLY_CRATES`].
-fn station_links_no_phone_core() -> Result<(), String> {
+/// included) reaches a crate of [`KEPT_OUT_OF_STATION`] (the phone core,
+/// its JPEG codec, reqwest), and prints each one found with the path that
+/// reaches it.
+fn station_links_no_phone_core_nor_reqwest() -> Result<(), String> {
+    let tree = cargo_tree(&[STATION_TREE, &["--prefix", "none", "--format", "{p}"]].concat())?;
+    let mut found = Vec::new();
+    for (name, why) in KEPT_OUT_OF_STATION {
+        let mut versions: Vec<&str> = tree
+            .lines()
+            .filter(|line| line.split_whitespace().next() == Some(*name))
+            .map(|line| line.trim_end_matches(" (*)"))
+            .collect();
+        versions.sort_unstable();
+        versions.dedup();
+        for version in versions {
+            found.push(format!("{version} ({why})"));
+        }
+    }
+    let names: Vec<&str> = KEPT_OUT_OF_STATION.iter().map(|(name, _)| *name).collect();
+    if found.is_empty() {
+        eprintln!("xtask: the station links none of {names:?}");
+        return Ok(());
+    }
+    for line in &found {
+        eprintln!("xtask: the station links {line}");
+    }
+    for (name, _) in KEPT_OUT_OF_STATION {
+        if found.iter().any(|f| f.split_whitespace().next() == Some(*name)) {
+            let paths = cargo_tree(&[STATION_TREE, &["-i", name]].concat())?;
+            eprintln!("xtask: how the station reaches {name}:\n{paths}");
+        }
+    }
+    Err(format!(
+        "the station links {}; it must link none of {names:?}",
+        found.join(", ")
+    ))
+}
+
+/// Runs `cargo` with `args` and returns what it printed.
+fn cargo_tree(args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new("cargo")
-        .args([
-            "tree",
-            "-p",
-            "postcso-station",
-            "-e",
-            "normal,build,dev",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
     if !out.status.success() {
@@ -212,23 +253,7 @@ fn station_links_no_phone_core() -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let tree = String::from_utf8_lossy(&out.stdout);
-    let linked: Vec<&str> = PHONE_ONLY_CRATES
-        .iter()
-        .copied()
-        .filter(|name| {
-            tree.lines()
-                .any(|line| line.split_whitespace().next() == Some(*name))
-        })
-        .collect();
-    if linked.is_empty() {
-        eprintln!("xtask: the station links none of {PHONE_ONLY_CRATES:?}");
-        Ok(())
-    } else {
-        Err(format!(
-            "the station links phone-only crates {linked:?}; it may depend on postcso-model only"
-        ))
-    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The SQLite compile flags of the phone builds (`bindings/phone-sqlite.flags`,
@@ -277,15 +302,24 @@ fn phone_sqlite_tests() -> Result<run::Counts, String> {
 /// The variable the station's test harnesses read the PostgreSQL server from.
 const PG_ENV: &str = "POSTCSO_TEST_DATABASE_URL";
 
-/// The station's suite again on PostgreSQL, and the process-level sync
-/// tests, against a private cluster started for the run.
+/// The station's suites again on PostgreSQL (its own tests, the store
+/// contract among them, and its black-box API tests in `station/api-tests`),
+/// and the process-level sync tests, against a private cluster started for
+/// the run.
 fn postgres_tests(no_install: bool) -> Result<run::Counts, String> {
     let cluster = postgres::Cluster::start(no_install)?;
     let url = cluster.url();
     let env = [(PG_ENV, Some(url.as_str()))];
     let station = run::cargo_tests_env(
         "station tests on PostgreSQL",
-        &["test", "-p", "postcso-station", "--no-fail-fast"],
+        &[
+            "test",
+            "-p",
+            "postcso-station",
+            "-p",
+            "postcso-station-api-tests",
+            "--no-fail-fast",
+        ],
         &env,
     )?;
     let sync = run::cargo_tests_env(

@@ -5,7 +5,8 @@
 
 mod common;
 
-#[path = "support/zone_files.rs"]
+// Shared with the station's own zone CLI tests.
+#[path = "../../tests/support/zone_files.rs"]
 mod zone_files;
 
 use chrono::Utc;

@@ -152,21 +152,31 @@ impl S3Server {
     /// An object's ETag, asked over the S3 API (a multipart object's ends
     /// in `-<parts>`).
     pub async fn etag(&self, bucket: &str, key: &str) -> String {
-        use object_store::ObjectStoreExt;
-        let store = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_endpoint(self.endpoint())
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id(ACCESS_KEY)
-            .with_secret_access_key(SECRET_KEY)
-            .build()
-            .expect("s3 client");
-        let meta = store
-            .head(&object_store::path::Path::from(key))
+        use rusty_s3::S3Action;
+        let endpoint = self.endpoint().parse().expect("endpoint url");
+        let bucket = rusty_s3::Bucket::new(
+            endpoint,
+            rusty_s3::UrlStyle::Path,
+            bucket.to_owned(),
+            "us-east-1",
+        )
+        .expect("bucket");
+        let credentials = rusty_s3::Credentials::new(ACCESS_KEY, SECRET_KEY);
+        let url = bucket
+            .head_object(Some(&credentials), key)
+            .sign(Duration::from_secs(60));
+        let response = reqwest::Client::new()
+            .head(url)
+            .send()
             .await
             .expect("head object");
-        meta.e_tag.expect("etag")
+        assert_eq!(response.status(), 200, "head object");
+        response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .expect("etag")
+            .to_owned()
     }
 
     /// Leftover parts of multipart uploads not completed nor aborted.

@@ -324,7 +324,7 @@ async fn sigterm_during_an_upload_lets_it_finish_into_the_bucket_before_exiting(
 #[test]
 fn a_bad_blob_store_is_refused_at_startup_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("dir");
-    let out = std::process::Command::new(process::BIN)
+    let out = std::process::Command::new(process::station_binary())
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .args(["--listen", "127.0.0.1:0", "--blob-store", "gs://bucket/x"])

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use postcso_harness::{Logs, ServeOptions, Server, StationDir, enrol_device, sign_in};
@@ -11,13 +11,17 @@ use serde_json::Value;
 
 use crate::common::{header_u64, location, sha256_hex, upload_metadata};
 
-/// The station binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
+/// The station binary under test, built by cargo on first use (this crate
+/// is not the station's, so cargo does not hand it over).
+pub fn station_binary() -> PathBuf {
+    postcso_harness::blocking::station_binary()
+}
 
-/// `data` administered and served with [`BIN`], on its SQLite file (the
-/// caller asks for the PostgreSQL run's database with `with_test_database`).
+/// `data` administered and served with [`station_binary`], on its SQLite
+/// file (the caller asks for the PostgreSQL run's database with
+/// `with_test_database`).
 pub fn station_dir(data: &Path) -> StationDir {
-    StationDir::new(BIN, data).expect("station data dir")
+    StationDir::new(station_binary(), data).expect("station data dir")
 }
 
 /// Password of every staff user made by [`setup_station`].

@@ -13,10 +13,13 @@ use common::{id_of, sample_report};
 use postcso_harness::{Logs, ServeOptions, StationDir, enrol_device};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_postcso-station");
+/// The station binary under test, built by cargo on first use.
+fn bin() -> std::path::PathBuf {
+    postcso_harness::blocking::station_binary()
+}
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    Command::new(bin())
         .args(args)
         .env_remove("POSTCSO_DATA_DIR")
         .output()
@@ -24,7 +27,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .env_remove("POSTCSO_DATA_DIR")
         .stdin(Stdio::piped())
@@ -328,7 +331,7 @@ async fn the_real_binary_serves_enrols_takes_reports_honours_revoke_and_stops_on
         .collect();
 
     let log = dir.path().join("serve.log");
-    let mut server = StationDir::new(BIN, &d)
+    let mut server = StationDir::new(bin(), &d)
         .expect("data dir")
         .serve(&ServeOptions {
             args: vec!["--log-json".to_owned()],

@@ -363,7 +363,7 @@ async fn the_cli_works_on_a_database_url() {
     let (_, _, url) = fresh_database().await;
     let dir = tempfile::tempdir().expect("dir");
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_postcso-station"))
+        std::process::Command::new(postcso_harness::blocking::station_binary())
             .args(args)
             .arg("--data-dir")
             .arg(dir.path())
@@ -491,7 +491,7 @@ async fn a_version_1_database_keeps_its_feed_through_migration_2() {
     // feed entry and audit row.
     postgres_sql(
         &url,
-        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../../src/repo/postgres/migrations/0001_init.sql"),
     )
     .expect("schema v1");
     let station = uuid::Uuid::now_v7();
@@ -577,8 +577,8 @@ async fn a_version_2_databases_zones_become_beats_through_migration_3() {
     }
     let (_, _, url) = fresh_database().await;
     for sql in [
-        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
-        include_str!("../src/repo/postgres/migrations/0002_zones_inspections.sql"),
+        include_str!("../../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../../src/repo/postgres/migrations/0002_zones_inspections.sql"),
     ] {
         postgres_sql(&url, sql).expect("old schema");
     }
@@ -705,9 +705,9 @@ async fn a_version_3_database_gets_positions_grid_cells_and_valid_parents_from_m
     }
     let (_, _, url) = fresh_database().await;
     for sql in [
-        include_str!("../src/repo/postgres/migrations/0001_init.sql"),
-        include_str!("../src/repo/postgres/migrations/0002_zones_inspections.sql"),
-        include_str!("../src/repo/postgres/migrations/0003_zone_details.sql"),
+        include_str!("../../src/repo/postgres/migrations/0001_init.sql"),
+        include_str!("../../src/repo/postgres/migrations/0002_zones_inspections.sql"),
+        include_str!("../../src/repo/postgres/migrations/0003_zone_details.sql"),
     ] {
         postgres_sql(&url, sql).expect("old schema");
     }
