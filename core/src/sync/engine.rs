@@ -477,6 +477,10 @@ async fn drive(shared: Arc<Shared>) {
 /// Runs syncs until drained, stopped or out of time; waits out a backoff when it
 /// fits before the deadline. `cancel` is taken when the caller asked, so a
 /// `cancel()` also stops a run still waiting for the one before it.
+///
+/// Every call ends with one `Finished` event, also a call that only waited
+/// behind another run until its deadline or a cancel: a caller's listener always
+/// hears how its sync ended, however slow the run before it was.
 async fn run_until(
     shared: Arc<Shared>,
     deadline: Option<Instant>,
@@ -485,13 +489,13 @@ async fn run_until(
     let deadline_at = deadline.map(tokio::time::Instant::from_std);
     let _one_at_a_time = tokio::select! {
         guard = shared.run_lock.lock() => guard,
-        () = cancel.cancelled() => return stopped(StopReason::Cancelled),
+        () = cancel.cancelled() => return finished(&shared, stopped(StopReason::Cancelled)),
         () = async {
             match deadline_at {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
-        } => return stopped(StopReason::DeadlineReached),
+        } => return finished(&shared, stopped(StopReason::DeadlineReached)),
     };
     let mut total = stopped(StopReason::Drained);
     loop {
@@ -514,8 +518,13 @@ async fn run_until(
             () = tokio::time::sleep(*retry_in) => {}
         }
     }
-    shared.listener.emit(SyncEvent::Finished(total.clone()));
-    total
+    finished(&shared, total)
+}
+
+/// Tells the listener how a sync ended, and returns the outcome.
+fn finished(shared: &Shared, outcome: SyncOutcome) -> SyncOutcome {
+    shared.listener.emit(SyncEvent::Finished(outcome.clone()));
+    outcome
 }
 
 /// One push-then-pull run.
