@@ -110,7 +110,9 @@ fn demo_sync_config(station_url: &str) -> SyncConfig {
 }
 
 impl Phone {
-    /// A phone with an empty queue in `dir`, offline, not yet enrolled.
+    /// A phone with an empty queue in `dir`, offline, not yet enrolled. Its
+    /// device token and data key are plain files in `dir/secrets`
+    /// (`FileSecretStore`): a simulated phone has no Keystore or Keychain.
     pub fn open(dir: &Path, label: String, station_url: &str) -> Result<Self, String> {
         let queue = Arc::new(
             ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir))
