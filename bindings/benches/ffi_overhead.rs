@@ -15,6 +15,9 @@ use std::time::SystemTime;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use postcso_core::model::{GeoPoint, LocationSource as CoreSource};
 use postcso_core::{QueueConfig, ReportQueue};
+use std::sync::Arc;
+
+use postcso_core::secrets::FileSecretStore;
 use postcso_ffi::{CoreConfig, Location, LocationSource, PostCore};
 
 /// A loopback port nothing listens on; the network is also set offline, so no
@@ -67,11 +70,14 @@ fn ready_core_draft(queue: &ReportQueue) -> postcso_core::model::ReportId {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let core = PostCore::open(CoreConfig {
-        data_dir: dir.path().join("ffi").to_string_lossy().into_owned(),
-        station_url: NOWHERE.into(),
-        credential: None,
-    })
+    let core = PostCore::open(
+        CoreConfig {
+            data_dir: dir.path().join("ffi").to_string_lossy().into_owned(),
+            station_url: NOWHERE.into(),
+            credential: None,
+        },
+        Arc::new(FileSecretStore::new(dir.path().join("secrets"))),
+    )
     .expect("open");
     core.set_network_state(postcso_ffi::NetworkState {
         online: false,
@@ -79,7 +85,11 @@ fn benches(c: &mut Criterion) {
         constrained: false,
     })
     .expect("offline");
-    let queue = ReportQueue::open(QueueConfig::new(dir.path().join("core"))).expect("queue");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path().join("core")),
+        FileSecretStore::in_data_dir(dir.path().join("core")),
+    )
+    .expect("queue");
 
     c.bench_function("ffi_object_noop_from_rust", |b| b.iter(|| core.noop()));
     // The handle stays owned by this Arc for the whole bench; each call clones it

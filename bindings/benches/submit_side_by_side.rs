@@ -10,6 +10,9 @@ use std::time::{Instant, SystemTime};
 
 use postcso_core::model::{GeoPoint, LocationSource as CoreSource};
 use postcso_core::{QueueConfig, ReportQueue};
+use std::sync::Arc;
+
+use postcso_core::secrets::FileSecretStore;
 use postcso_ffi::{CoreConfig, Location, LocationSource, NetworkState, PostCore};
 
 const ROUNDS: usize = 2_000;
@@ -19,11 +22,14 @@ fn main() {
         return; // `cargo test --benches` asks harness=false benches to list tests.
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let core = PostCore::open(CoreConfig {
-        data_dir: dir.path().join("ffi").to_string_lossy().into_owned(),
-        station_url: "http://127.0.0.1:9/".into(),
-        credential: None,
-    })
+    let core = PostCore::open(
+        CoreConfig {
+            data_dir: dir.path().join("ffi").to_string_lossy().into_owned(),
+            station_url: "http://127.0.0.1:9/".into(),
+            credential: None,
+        },
+        Arc::new(FileSecretStore::new(dir.path().join("secrets"))),
+    )
     .expect("open");
     core.set_network_state(NetworkState {
         online: false,
@@ -34,7 +40,11 @@ fn main() {
     // The same set-up as the FFI object: a queue with a sync engine attached
     // (its observer runs on submit) and the network off.
     let queue = std::sync::Arc::new(
-        ReportQueue::open(QueueConfig::new(dir.path().join("core"))).expect("queue"),
+        ReportQueue::open(
+            QueueConfig::new(dir.path().join("core")),
+            FileSecretStore::in_data_dir(dir.path().join("core")),
+        )
+        .expect("queue"),
     );
     let engine = postcso_core::sync::SyncEngine::start(
         std::sync::Arc::clone(&queue),

@@ -19,6 +19,7 @@ use postcso_core::{QueueConfig, ReportQueue};
 use crate::convert::report_id;
 use crate::error::PostError;
 use crate::events::{ListenerBridge, StopReason, SyncListener, SyncOutcome};
+use crate::secrets::{SecretStore, SecretStoreBridge};
 use crate::types::*;
 
 /// The queue and engine of an open core.
@@ -48,9 +49,19 @@ impl std::fmt::Debug for PostCore {
 impl PostCore {
     /// Opens (or creates) the queue in `config.data_dir` and starts the sync
     /// engine, which syncs by itself whenever there is something to send.
+    ///
+    /// `secrets` is the app's secret store (Keystore, Keychain): the core keeps
+    /// its data key and the device token there and nowhere else. A key that is
+    /// gone, wrong or whose check is damaged raises `DataKeyLost`,
+    /// `DataKeyWrong` or `DataDamaged`; a failing store `SecretsUnavailable` or
+    /// `SecretStoreFailed`.
     #[uniffi::constructor]
-    pub fn open(config: CoreConfig) -> Result<Arc<Self>, PostError> {
-        let queue = Arc::new(ReportQueue::open(QueueConfig::new(&config.data_dir))?);
+    pub fn open(config: CoreConfig, secrets: Arc<dyn SecretStore>) -> Result<Arc<Self>, PostError> {
+        let secrets = Arc::new(SecretStoreBridge(secrets));
+        let queue = Arc::new(ReportQueue::open(
+            QueueConfig::new(&config.data_dir),
+            secrets,
+        )?);
         let engine = SyncEngine::start(
             Arc::clone(&queue),
             SyncConfig::new(config.station_url, config.credential),
@@ -221,13 +232,17 @@ impl PostCore {
     }
 
     /// Redeems a one-time enrolment code. The credential is in force when this
-    /// returns; store `token` in the platform keystore for the next `open`.
+    /// returns and saved in the app's `SecretStore` for the next `open`. When
+    /// the store fails the device is enrolled for this session only (the code is
+    /// spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
     pub async fn enrol(&self, code: String) -> Result<Enrolment, PostError> {
         let open = self.get_open()?;
         Ok(open.engine.enrol(&code).await?.into())
     }
 
-    /// Replaces the device credential (after re-enrolment elsewhere) and syncs.
+    /// Replaces the device credential (after re-enrolment elsewhere, or an app
+    /// that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+    /// deletes it there. When the store fails nothing changes.
     pub fn set_credential(&self, credential: Option<String>) -> Result<(), PostError> {
         Ok(self.get_open()?.engine.set_credential(credential)?)
     }

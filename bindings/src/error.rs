@@ -7,7 +7,8 @@
 //! report ids but never quotes notes, positions or credentials.
 
 use postcso_core::QueueError;
-use postcso_core::sync::EnrolError;
+use postcso_core::secrets::{SecretStoreError, SecretsError};
+use postcso_core::sync::{EnrolError, SyncError};
 
 /// Every error a [`crate::PostCore`] call can raise, one variant per thing the app
 /// can act on. Flat: the foreign side gets the variant and a readable message.
@@ -94,6 +95,55 @@ pub enum PostError {
     /// than 5,000 m.
     #[error("{0}")]
     InvalidRadius(String),
+    /// At open: the `SecretStore` has no data key, but the queue was written with
+    /// one. What it protected cannot be read, by design (a restore without the
+    /// Keystore or Keychain, a platform that dropped the key): remove the data
+    /// directory, open again and enrol again. Nothing was changed.
+    #[error("{0}")]
+    DataKeyLost(String),
+    /// At open: the `SecretStore` holds a different data key than the one the
+    /// queue was written with (another install's store). Nothing was changed.
+    #[error("{0}")]
+    DataKeyWrong(String),
+    /// At open: the queue's key check is damaged, so the key cannot be judged.
+    /// Nothing was changed; the file is kept for support.
+    #[error("{0}")]
+    DataDamaged(String),
+    /// The `SecretStore` is not available now (e.g. the Keychain before the first
+    /// unlock after a reboot): try again later. Nothing was changed.
+    #[error("{0}")]
+    SecretsUnavailable(String),
+    /// The `SecretStore` failed or threw an undeclared exception. Nothing was
+    /// changed, except that a device enrolled by `enrol` keeps its credential
+    /// for this session.
+    #[error("{0}")]
+    SecretStoreFailed(String),
+}
+
+impl From<SecretStoreError> for PostError {
+    fn from(e: SecretStoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            SecretStoreError::Unavailable(_) => Self::SecretsUnavailable(message),
+            SecretStoreError::Failed(_) => Self::SecretStoreFailed(message),
+        }
+    }
+}
+
+impl From<SecretsError> for PostError {
+    fn from(e: SecretsError) -> Self {
+        let message = e.to_string();
+        match e {
+            SecretsError::KeyLost => Self::DataKeyLost(message),
+            SecretsError::KeyWrong => Self::DataKeyWrong(message),
+            SecretsError::KeyCheckDamaged(_) => Self::DataDamaged(message),
+            SecretsError::Store(e) => e.into(),
+            SecretsError::Random(_) => {
+                tracing::error!(error = %message, "no randomness for the data key");
+                Self::Storage(message)
+            }
+        }
+    }
 }
 
 impl From<QueueError> for PostError {
@@ -121,6 +171,7 @@ impl From<QueueError> for PostError {
             }
             QueueError::FollowUp(_) => Self::InvalidFollowUp(message),
             QueueError::Radius { .. } => Self::InvalidRadius(message),
+            QueueError::Secrets(e) => e.into(),
         }
     }
 }
@@ -131,13 +182,20 @@ impl From<EnrolError> for PostError {
         match e {
             EnrolError::Refused(_) => Self::EnrolmentRefused(message),
             EnrolError::Unreachable(_) => Self::Network(message),
+            EnrolError::NotSaved(_, e) => match Self::from(e) {
+                Self::SecretsUnavailable(_) => Self::SecretsUnavailable(message),
+                _ => Self::SecretStoreFailed(message),
+            },
         }
     }
 }
 
-impl From<postcso_core::sync::SyncError> for PostError {
-    fn from(e: postcso_core::sync::SyncError) -> Self {
-        Self::InvalidConfig(e.to_string())
+impl From<SyncError> for PostError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Secrets(e) => e.into(),
+            other => Self::InvalidConfig(other.to_string()),
+        }
     }
 }
 
@@ -219,6 +277,32 @@ mod tests {
         assert!(matches!(
             PostError::from(EnrolError::Unreachable("timeout".into())),
             PostError::Network(_)
+        ));
+    }
+
+    #[test]
+    fn each_secrets_error_maps_to_its_own_variant() {
+        assert!(matches!(
+            PostError::from(QueueError::Secrets(SecretsError::KeyLost)),
+            PostError::DataKeyLost(m) if m.contains("enrol again")
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Secrets(SecretsError::KeyWrong)),
+            PostError::DataKeyWrong(_)
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Secrets(SecretsError::KeyCheckDamaged("x"))),
+            PostError::DataDamaged(m) if m.contains("damaged")
+        ));
+        assert!(matches!(
+            PostError::from(QueueError::Secrets(SecretsError::Store(
+                SecretStoreError::Unavailable("locked".into())
+            ))),
+            PostError::SecretsUnavailable(m) if m.contains("locked")
+        ));
+        assert!(matches!(
+            PostError::from(SyncError::Secrets(SecretStoreError::Failed("threw".into()))),
+            PostError::SecretStoreFailed(m) if m.contains("threw")
         ));
     }
 }

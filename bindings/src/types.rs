@@ -15,8 +15,9 @@ pub struct CoreConfig {
     pub data_dir: String,
     /// The station's base URL, e.g. `https://seodaemun.station.example/`.
     pub station_url: String,
-    /// The device credential from an earlier enrolment, kept in the platform's
-    /// keystore; `None` before the first enrolment.
+    /// A device credential the app keeps itself (Bitwarden's model). `None`
+    /// (the usual case): the one `enrol` saved in the app's `SecretStore`.
+    /// Given, it is used and saved to the `SecretStore` when it differs.
     #[uniffi(default = None)]
     pub credential: Option<String>,
 }
@@ -327,8 +328,8 @@ pub struct Enrolment {
     pub device_id: String,
     /// The printed label of the code, e.g. `carrier-017`.
     pub label: String,
-    /// The device credential: store it in the platform keystore and pass it as
-    /// `CoreConfig.credential` next time. Already in force when returned.
+    /// The device credential, already in force and saved in the app's
+    /// `SecretStore`; an app that keeps its own tokens may keep it too.
     pub token: String,
 }
 

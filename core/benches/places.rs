@@ -62,6 +62,7 @@ use criterion::{BatchSize, Criterion};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point, Rect};
 use postcso_core::model::{GeoPoint, LocationSource, ZoneInfo};
 use postcso_core::places::LocalZones;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, ReportQueue};
 use seoul::Districts;
 
@@ -181,7 +182,11 @@ fn heap_of(zones: &[ZoneInfo]) -> usize {
 
 /// A queue holding the zones, reopened so its index is built as at app start.
 fn queue_with(dir: &tempfile::TempDir, zones: &[ZoneInfo]) -> ReportQueue {
-    let queue = ReportQueue::open(QueueConfig::new(dir.path())).expect("queue");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .expect("queue");
     let t = Instant::now();
     queue.replace_zones(zones).expect("replace_zones");
     println!(
@@ -196,7 +201,11 @@ fn queue_with(dir: &tempfile::TempDir, zones: &[ZoneInfo]) -> ReportQueue {
     );
     let rss_before = rss_kib();
     let t = Instant::now();
-    let queue = ReportQueue::open(QueueConfig::new(dir.path())).expect("reopen");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .expect("reopen");
     println!(
         "open with 10,000 zones (read, parse, index): {:.0} ms, RSS +{:.1} MiB; {} zones indexed",
         t.elapsed().as_secs_f64() * 1e3,
@@ -285,7 +294,11 @@ impl LinearScan {
 /// Seoul, 20 of them within 30 m.
 fn nearby(c: &mut Criterion, districts: &Districts) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let queue = ReportQueue::open(QueueConfig::new(dir.path())).expect("queue");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .expect("queue");
     let here = districts.random_points(1, 99)[0];
     let mut spots = districts.random_points(REPORTS - 20, 11);
     spots.extend((0..20).map(|i| (here.0 + i as f64 * 1e-5, here.1)));

@@ -11,11 +11,16 @@ mod common;
 use common::{raw_full_db, ready_draft};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use postcso_core::model::ReportId;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, ReportQueue};
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let queue = ReportQueue::open(QueueConfig::new(dir.path().join("q"))).expect("queue");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path().join("q")),
+        FileSecretStore::in_data_dir(dir.path().join("q")),
+    )
+    .expect("queue");
     c.bench_function("submit_without_photos", |b| {
         b.iter_batched(
             || ready_draft(&queue),
@@ -33,7 +38,11 @@ fn benches(c: &mut Criterion) {
     });
 
     let big_dir = tempfile::tempdir().expect("tempdir");
-    let big = ReportQueue::open(QueueConfig::new(big_dir.path())).expect("queue");
+    let big = ReportQueue::open(
+        QueueConfig::new(big_dir.path()),
+        FileSecretStore::in_data_dir(big_dir.path()),
+    )
+    .expect("queue");
     let conn = rusqlite::Connection::open(big_dir.path().join("queue.db")).expect("open");
     conn.execute_batch("BEGIN").expect("begin");
     for n in 0..10_000i64 {

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use common::{raw_full_db, ready_draft};
 
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, ReportQueue};
 
 const ROUNDS: usize = 2_000;
@@ -19,7 +20,11 @@ fn main() {
         return; // `cargo test --benches` asks harness=false benches to list tests.
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let queue = ReportQueue::open(QueueConfig::new(dir.path().join("q"))).expect("queue");
+    let queue = ReportQueue::open(
+        QueueConfig::new(dir.path().join("q")),
+        FileSecretStore::in_data_dir(dir.path().join("q")),
+    )
+    .expect("queue");
     let raw = raw_full_db(dir.path());
 
     let mut submit = Vec::with_capacity(ROUNDS);

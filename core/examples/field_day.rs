@@ -10,6 +10,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use postcso_core::model::{GeoPoint, LocationSource, ReportState};
 use postcso_core::photo::PhotoInput;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, QueueError, ReportQueue};
 
 const HELP: &str = "\
@@ -185,7 +186,7 @@ fn run(dir: &Path) -> Result<(), QueueError> {
         "camera photos: {} real JPEGs from tests/fixtures/photos\n",
         photos.len()
     );
-    let queue = ReportQueue::open(QueueConfig::new(dir))?;
+    let queue = ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir))?;
     let mut photo_ms = Vec::new();
     let mut submit_ms = Vec::new();
     let mut next_photo = 0;

@@ -13,12 +13,15 @@
 //! - [`queue`]: the queue API the app calls.
 //! - [`places`]: where the carrier is, offline: zones by point and by
 //!   distance, and watch areas entered and left.
+//! - [`secrets`]: the device token and the queue's data key, kept only in the
+//!   platform's secret store through the [`secrets::SecretStore`] the app gives.
 //! - [`sync`]: the engine that delivers the queue to the station.
 
 mod fsutil;
 pub mod photo;
 pub mod places;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 pub mod sync;
 

@@ -14,6 +14,7 @@ use postcso_core::model::{
     CategoryCode, GeoPoint, LocationSource, Note, PhotoManifestEntry, ReportContent, ReportId,
     ReportState, content_hash,
 };
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::store::{CURRENT_VERSION, upgrade_to};
 use postcso_core::{QueueConfig, ReportQueue};
 use rusqlite::{Connection, params};
@@ -105,13 +106,23 @@ fn every_earlier_schema_version_has_a_fixture() {
 #[test]
 fn databases_from_every_earlier_version_upgrade_without_losing_a_report() {
     let fresh_dir = tempfile::tempdir().unwrap();
-    drop(ReportQueue::open(QueueConfig::new(fresh_dir.path())).unwrap());
+    drop(
+        ReportQueue::open(
+            QueueConfig::new(fresh_dir.path()),
+            FileSecretStore::in_data_dir(fresh_dir.path()),
+        )
+        .unwrap(),
+    );
     let fresh_schema = schema_of(&fresh_dir.path().join("queue.db"));
 
     for version in 1..CURRENT_VERSION {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(fixture(version), dir.path().join("queue.db")).unwrap();
-        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        let queue = ReportQueue::open(
+            QueueConfig::new(dir.path()),
+            FileSecretStore::in_data_dir(dir.path()),
+        )
+        .unwrap();
         let listed = queue.list().unwrap();
         assert_eq!(listed.len(), EXPECTED.len(), "v{version}: reports lost");
         for e in EXPECTED {
@@ -151,6 +162,13 @@ fn databases_from_every_earlier_version_upgrade_without_losing_a_report() {
             assert_eq!(queue.zones_at(37.5659, 126.9386).unwrap().len(), 1);
         }
         drop(queue);
+        // The upgrade made the data key and its canary.
+        assert!(dir.path().join("secrets/postcso.queue_key.1").exists());
+        let canaries: i64 = Connection::open(dir.path().join("queue.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM key_canary", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(canaries, 1, "v{version}: no key canary");
         assert_eq!(
             schema_of(&dir.path().join("queue.db")),
             fresh_schema,
@@ -177,12 +195,13 @@ type FixtureWriter = fn(&Connection);
 #[test]
 #[ignore = "writes fixtures; run by hand when adding a migration"]
 fn generate_schema_fixtures() {
-    let writers: [(u32, FixtureWriter); 5] = [
+    let writers: [(u32, FixtureWriter); 6] = [
         (1, write_v1),
         (2, write_v2),
         (3, write_v3),
         (4, write_v4),
         (5, write_v5),
+        (6, write_v6),
     ];
     for (version, write) in writers {
         let path = fixture(version);
@@ -195,6 +214,17 @@ fn generate_schema_fixtures() {
         write(&conn);
         conn.execute_batch("VACUUM").unwrap();
     }
+}
+
+/// Version 6 remembered the watch areas the carrier is inside (and added
+/// follow-ups, which the fixture's reports are not).
+fn write_v6(conn: &Connection) {
+    write_v5(conn);
+    conn.execute(
+        "INSERT INTO watch_inside (code, zone_json, entered_at_ms) VALUES ('yeonhui-dark-alley', ?1, 1763630000000)",
+        [r#"{"code":"yeonhui-dark-alley","kind":"watch_area","theme":"dark_alley","name":"연희동 어두운 골목","area":null,"assigned":false,"retired":false}"#],
+    )
+    .unwrap();
 }
 
 /// Version 5 kept each zone whole as JSON (kind, names, guidance, validity).

@@ -11,6 +11,7 @@ use postcso_core::model::{
     ReportState,
 };
 use postcso_core::photo::{BlobError, PhotoError, PhotoInput};
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, QueueError, ReportQueue};
 
 #[test]
@@ -300,7 +301,7 @@ fn a_full_disk_gives_a_clear_error_and_keeps_earlier_state() {
         .unwrap();
     let mut config = QueueConfig::new(dir.path());
     config.store.max_page_count = Some(pages as u64 + 2);
-    let q = ReportQueue::open(config).unwrap();
+    let q = ReportQueue::open(config, FileSecretStore::in_data_dir(dir.path())).unwrap();
     let big_note = "가".repeat(1_900);
     let mut full = None;
     for _ in 0..200 {
@@ -334,7 +335,11 @@ fn a_database_from_a_newer_app_is_refused_and_left_untouched() {
             .unwrap();
     }
     let before = std::fs::read(&db).unwrap();
-    let err = ReportQueue::open(QueueConfig::new(dir.path())).unwrap_err();
+    let err = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, QueueError::DatabaseTooNew { found: 999, .. }),
         "{err:?}"
@@ -360,7 +365,11 @@ fn a_corrupt_database_is_set_aside_not_recreated_over() {
         b"this is not an SQLite database, it is a corrupted file....",
     )
     .unwrap();
-    let err = ReportQueue::open(QueueConfig::new(dir.path())).unwrap_err();
+    let err = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .unwrap_err();
     let QueueError::DatabaseCorrupt { set_aside } = err else {
         panic!("expected DatabaseCorrupt, got {err:?}");
     };
@@ -397,7 +406,11 @@ fn a_truncated_database_is_set_aside_with_its_wal() {
     let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
     file.set_len(len / 2).unwrap();
     drop(file);
-    let err = ReportQueue::open(QueueConfig::new(dir.path())).unwrap_err();
+    let err = ReportQueue::open(
+        QueueConfig::new(dir.path()),
+        FileSecretStore::in_data_dir(dir.path()),
+    )
+    .unwrap_err();
     assert!(matches!(err, QueueError::DatabaseCorrupt { .. }), "{err:?}");
     // Opening again afterwards starts a fresh, empty queue: explicit, not silent.
     let q = open(dir.path());

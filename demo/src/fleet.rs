@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use postcso_core::model::{GeoPoint, LocationSource, ReportId};
 use postcso_core::photo::PhotoInput;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::sync::{BackoffPolicy, NetworkState, SyncConfig, SyncEngine, Timeouts};
 use postcso_core::{QueueConfig, ReportQueue};
 
@@ -109,9 +110,14 @@ fn demo_sync_config(station_url: &str) -> SyncConfig {
 }
 
 impl Phone {
-    /// A phone with an empty queue in `dir`, offline, not yet enrolled.
+    /// A phone with an empty queue in `dir`, offline, not yet enrolled. Its
+    /// device token and data key are plain files in `dir/secrets`
+    /// (`FileSecretStore`): a simulated phone has no Keystore or Keychain.
     pub fn open(dir: &Path, label: String, station_url: &str) -> Result<Self, String> {
-        let queue = Arc::new(ReportQueue::open(QueueConfig::new(dir)).map_err(|e| e.to_string())?);
+        let queue = Arc::new(
+            ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir))
+                .map_err(|e| e.to_string())?,
+        );
         let engine = SyncEngine::start(Arc::clone(&queue), demo_sync_config(station_url))
             .map_err(|e| e.to_string())?;
         engine.set_network_state(NetworkState::OFFLINE);

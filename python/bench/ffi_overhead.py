@@ -37,7 +37,10 @@ def per_call_ns(fn, n):
 
 def main():
     with tempfile.TemporaryDirectory() as d:
-        core = ffi.PostCore.open(ffi.CoreConfig(data_dir=d, station_url="http://127.0.0.1:9/", credential=None))
+        core = ffi.PostCore.open(
+            ffi.CoreConfig(data_dir=d, station_url="http://127.0.0.1:9/", credential=None),
+            ffi.FileSecretStore(os.path.join(d, "secrets")),
+        )
         core.set_network_state(ffi.NetworkState(online=False, metered=False, constrained=False))
         noop = [per_call_ns(core.noop, 100_000) for _ in range(5)]
         print(f"noop(): median of 5 x 100,000 calls: {statistics.median(noop):.0f} ns/call")

@@ -53,9 +53,12 @@ def open_core(tmp_path):
     """Opens cores in fresh data directories and closes them after the test."""
     cores = []
 
-    def opener(station_url=NOWHERE, credential=None, name="phone"):
+    def opener(station_url=NOWHERE, credential=None, name="phone", secrets=None):
+        if secrets is None:
+            secrets = ffi.FileSecretStore(tmp_path / f"{name}-secrets")
         core = ffi.PostCore.open(
-            ffi.CoreConfig(data_dir=str(tmp_path / name), station_url=station_url, credential=credential)
+            ffi.CoreConfig(data_dir=str(tmp_path / name), station_url=station_url, credential=credential),
+            secrets,
         )
         cores.append(core)
         return core

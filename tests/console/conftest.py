@@ -112,7 +112,10 @@ class Carrier:
     def __init__(self, station, data_dir):
         label, code = station.enrolment_codes(1)[0]
         self.label = label
-        self.core = ffi.PostCore.open(ffi.CoreConfig(data_dir=str(data_dir), station_url=station.url))
+        self.core = ffi.PostCore.open(
+            ffi.CoreConfig(data_dir=str(data_dir), station_url=station.url),
+            ffi.FileSecretStore(pathlib.Path(data_dir).with_name(pathlib.Path(data_dir).name + "-secrets")),
+        )
         self.core.set_network_state(ONLINE)
         run(lambda: self.core.enrol(code))
 

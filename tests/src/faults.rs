@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postcso_core::model::{ReportId, ReportState};
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::sync::{
     BackoffPolicy, NetworkState, SyncConfig, SyncEngine, SyncErrorKind, SyncEvent, SyncListener,
     Timeouts,
@@ -124,7 +125,10 @@ pub fn open_engine_with(
     token: Option<String>,
     timeouts: Timeouts,
 ) -> (Arc<ReportQueue>, SyncEngine) {
-    let queue = Arc::new(ReportQueue::open(QueueConfig::new(dir)).expect("open queue"));
+    let queue = Arc::new(
+        ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir))
+            .expect("open queue"),
+    );
     let mut config = fault_config(url, token);
     config.timeouts = timeouts;
     let engine = SyncEngine::start(Arc::clone(&queue), config).expect("engine");

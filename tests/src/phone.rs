@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use postcso_core::model::{GeoPoint, LocationSource, ReportId};
 use postcso_core::photo::PhotoInput;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::sync::{SyncConfig, SyncEngine, SyncEvent, SyncListener};
 use postcso_core::{QueueConfig, ReportQueue};
 
@@ -76,7 +77,13 @@ impl Phone {
         code: Option<&str>,
         token: Option<String>,
     ) -> Self {
-        let queue = Arc::new(ReportQueue::open(QueueConfig::new(dir.path())).expect("open queue"));
+        let queue = Arc::new(
+            ReportQueue::open(
+                QueueConfig::new(dir.path()),
+                FileSecretStore::in_data_dir(dir.path()),
+            )
+            .expect("open queue"),
+        );
         let engine = SyncEngine::start(
             Arc::clone(&queue),
             SyncConfig::new(station_url, token.clone()),

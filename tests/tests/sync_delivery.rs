@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use postcso_core::model::{CategoryCode, CategoryInfo, CategoryList, ReportState, ReviewStatus};
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::sync::{NetworkState, StopReason, SyncErrorKind, SyncEvent};
 use postcso_core::{QueueConfig, QueueError, ReportQueue};
 use postcso_tests::faults::wait_until;
@@ -457,7 +458,13 @@ fn a_backoff_the_phone_cannot_save_is_surfaced_and_saved_whole_or_not_at_all() {
     // Nothing listens on this port: every attempt fails at once, transiently.
     let url = format!("http://127.0.0.1:{}/", free_port());
     let dir = tempfile::tempdir().unwrap();
-    drop(ReportQueue::open(QueueConfig::new(dir.path())).unwrap());
+    drop(
+        ReportQueue::open(
+            QueueConfig::new(dir.path()),
+            FileSecretStore::in_data_dir(dir.path()),
+        )
+        .unwrap(),
+    );
     // Only the backoff's time is refused; its failure count must not be saved alone.
     refuse_sync_state_writes(&dir, "backoff_not_before_ms");
     let phone = Phone::open(dir, &url, None, Some("pcd_test".into()));

@@ -10,6 +10,7 @@ use crate::model::{
     CategoryError, CreatedAtError, GeoError, IllegalTransition, NoteError, ReportId,
 };
 use crate::photo::{BlobError, PhotoError};
+use crate::secrets::SecretsError;
 use crate::store::StoreError;
 
 /// Everything that can go wrong in a queue operation. Nothing already saved is
@@ -88,6 +89,10 @@ pub enum QueueError {
     /// category was changed.
     #[error(transparent)]
     FollowUp(#[from] FollowUpError),
+    /// The data key is gone, wrong or its check damaged, or the app's secret
+    /// store failed; see [`SecretsError`] for which.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
 }
 
 impl From<StoreError> for QueueError {

@@ -23,7 +23,7 @@ mod tests;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use rusqlite::{Transaction, params};
@@ -43,6 +43,7 @@ use crate::model::{
 };
 use crate::photo::{ExifLocation, PhotoInput, PhotoOptions, PhotoStore, process_photo};
 use crate::places::LocalZones;
+use crate::secrets::{DataKey, SecretStore, Secrets};
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// Accuracy given to a position read from a photo's EXIF when the camera did not
@@ -91,16 +92,32 @@ pub struct ReportQueue {
     places: places::ZoneCache,
     /// Which watch areas the carrier is inside (`watch.rs`).
     watch: Mutex<watch::WatchState>,
+    /// The app's secret store, shared with the sync engine for the device token.
+    secrets: Secrets,
+    /// The queue's data key, checked against the database's canary at open.
+    #[expect(
+        dead_code,
+        reason = "the next step of issue 19 encrypts notes, positions and photos with it"
+    )]
+    key: DataKey,
 }
 
 impl ReportQueue {
-    /// Opens the queue in `config.data_dir`, creating it on first use.
+    /// Opens the queue in `config.data_dir`, creating it on first use, with the
+    /// app's secret store (Keystore, Keychain) for its data key.
+    ///
+    /// The first open makes the data key and writes its canary; later opens
+    /// check the key against the canary and fail with [`QueueError::Secrets`]
+    /// when it is gone, wrong, or the check is damaged (see
+    /// [`crate::secrets::SecretsError`]).
     ///
     /// Reports left in `sending` by a killed process go back to `queued`: the
     /// station is idempotent on the report id, so sending again is safe.
-    pub fn open(config: QueueConfig) -> Result<Self, QueueError> {
+    pub fn open(config: QueueConfig, secrets: Arc<dyn SecretStore>) -> Result<Self, QueueError> {
         std::fs::create_dir_all(&config.data_dir).map_err(StoreError::from)?;
         let store = Store::open(&config.data_dir.join("queue.db"), &config.store)?;
+        let secrets = Secrets::new(secrets);
+        let key = secrets.unlock(&store)?;
         let photos = PhotoStore::open(&config.data_dir.join("photos"))?;
         let interrupted = store.write(|tx| -> Result<usize, QueueError> {
             Ok(tx.execute(
@@ -122,7 +139,14 @@ impl ReportQueue {
             observers: Observers::default(),
             places: places::ZoneCache::new(zones),
             watch: Mutex::new(watch),
+            secrets,
+            key,
         })
+    }
+
+    /// The app's secret store, where the sync engine keeps the device token.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// Starts a new draft, saved at once, and returns its id.

@@ -2,6 +2,7 @@
 //! distance, what a sealed report records, watch areas across restarts,
 //! nearby reports and follow-ups.
 
+use crate::secrets::FileSecretStore;
 use std::path::Path;
 
 use chrono::{Duration, Utc};
@@ -11,7 +12,7 @@ use crate::model::{GeoError, ZoneKind};
 use crate::places::testing::{METRES, square_zone};
 
 fn open(dir: &Path) -> ReportQueue {
-    ReportQueue::open(QueueConfig::new(dir)).expect("open")
+    ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir)).expect("open")
 }
 
 /// A good fix `north`/`east` metres from the test origin.

@@ -2,6 +2,7 @@
 //! (real SQLite file, real photo files, reopened at random) must agree with a
 //! simple model of the lifecycle at every step.
 
+use crate::secrets::FileSecretStore;
 use std::path::Path;
 
 use chrono::Utc;
@@ -72,7 +73,7 @@ fn tiny_png(seed: u8) -> Vec<u8> {
 }
 
 fn open(dir: &Path) -> ReportQueue {
-    ReportQueue::open(QueueConfig::new(dir)).expect("open")
+    ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir)).expect("open")
 }
 
 /// Applies `op` to the model and returns whether the real queue must accept it.

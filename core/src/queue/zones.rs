@@ -114,6 +114,7 @@ fn upsert(tx: &rusqlite::Transaction<'_>, zone: &ZoneInfo) -> Result<(), QueueEr
 mod tests {
     use super::*;
     use crate::QueueConfig;
+    use crate::secrets::FileSecretStore;
 
     fn zone(code: &str, area: Option<ZoneArea>) -> ZoneInfo {
         ZoneInfo {
@@ -145,7 +146,11 @@ mod tests {
     #[test]
     fn zones_are_replaced_whole_and_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        let queue = ReportQueue::open(
+            QueueConfig::new(dir.path()),
+            FileSecretStore::in_data_dir(dir.path()),
+        )
+        .unwrap();
         assert!(queue.zones().unwrap().is_empty());
         queue
             .replace_zones(&[zone("route-1", Some(square())), zone("route-2", None)])
@@ -155,14 +160,22 @@ mod tests {
         let latest = vec![zone("route-1", Some(square())), second];
         queue.replace_zones(&latest).unwrap();
         drop(queue);
-        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        let queue = ReportQueue::open(
+            QueueConfig::new(dir.path()),
+            FileSecretStore::in_data_dir(dir.path()),
+        )
+        .unwrap();
         assert_eq!(queue.zones().unwrap(), latest);
     }
 
     #[test]
     fn an_invalid_outline_is_dropped_but_the_zone_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = ReportQueue::open(QueueConfig::new(dir.path())).unwrap();
+        let queue = ReportQueue::open(
+            QueueConfig::new(dir.path()),
+            FileSecretStore::in_data_dir(dir.path()),
+        )
+        .unwrap();
         let open_ring = ZoneArea::Polygon {
             coordinates: vec![vec![[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]]],
         };

@@ -17,6 +17,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/0004_zones.sql"),
     include_str!("migrations/0005_zone_details.sql"),
     include_str!("migrations/0006_places.sql"),
+    include_str!("migrations/0007_key_canary.sql"),
 ];
 
 /// The schema version this build of the app writes.

@@ -22,6 +22,7 @@ use super::pass::{DeliverError, Run, Stop, TransferCounters, TransferStats};
 use super::push::push;
 use crate::model::ReportState;
 use crate::queue::{QueueChange, QueueError, QueueObserver, ReportQueue};
+use crate::secrets::{SecretStoreError, SecretsError};
 
 const FAILURES_KEY: &str = "backoff_failures";
 const NOT_BEFORE_KEY: &str = "backoff_not_before_ms";
@@ -32,8 +33,10 @@ const REENROL_KEY: &str = "reenrol_required";
 pub struct SyncConfig {
     /// The station's base URL, e.g. `https://seodaemun.station.example/`.
     pub station_url: String,
-    /// The device credential from enrolment; kept by the platform's keystore and
-    /// handed in at start.
+    /// A device credential the app keeps itself (Bitwarden's model). `None`:
+    /// the one in the queue's secret store, saved there by `enrol` or
+    /// `set_credential`. `Some`: used, and saved to the secret store when it
+    /// differs from the stored one.
     pub credential: Option<String>,
     /// Network timeouts.
     pub timeouts: Timeouts,
@@ -68,6 +71,9 @@ pub enum SyncError {
     /// The runtime's threads could not be started.
     #[error("could not start the sync runtime: {0}")]
     Runtime(std::io::Error),
+    /// The device token could not be read from or saved to the secret store.
+    #[error(transparent)]
+    Secrets(#[from] SecretStoreError),
 }
 
 /// Mutable inputs from the platform.
@@ -118,8 +124,13 @@ impl std::fmt::Debug for SyncEngine {
 impl SyncEngine {
     /// Builds the engine and starts its background driver, which syncs by itself
     /// whenever the network is up and there is something to send.
+    ///
+    /// The device credential is `config.credential` when given (saved to the
+    /// queue's secret store if it differs from the stored one), else the one
+    /// stored there.
     pub fn start(queue: Arc<ReportQueue>, config: SyncConfig) -> Result<Self, SyncError> {
         let client = StationClient::new(&config.station_url, config.timeouts)?;
+        let credential = resolve_credential(&queue, config.credential)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
             .max_blocking_threads(4)
@@ -132,7 +143,7 @@ impl SyncEngine {
             client,
             backoff: config.backoff,
             inputs: Mutex::new(Inputs {
-                credential: config.credential,
+                credential,
                 network: NetworkState::default(),
                 policy: config.policy,
                 battery_low: false,
@@ -157,8 +168,13 @@ impl SyncEngine {
     }
 
     /// Redeems a one-time enrolment code. On success the credential is in force
-    /// at once and the station's categories are stored; the platform should keep
-    /// `token` in its keystore and pass it to `start` next time.
+    /// at once, saved in the queue's secret store for the next `start`, and the
+    /// station's categories are stored.
+    ///
+    /// When the station accepted the code but the token could not be saved
+    /// ([`EnrolError::NotSaved`]), the token is in force for this session only
+    /// (the code is spent): the app may keep it itself and hand it to
+    /// `set_credential` once the store works again.
     pub async fn enrol(&self, code: &str) -> Result<Enrolment, EnrolError> {
         let client = self.shared.client.clone();
         let code = code.to_owned();
@@ -180,7 +196,7 @@ impl SyncEngine {
         self.adopt(redeemed)
     }
 
-    /// Puts a fresh enrolment in force: categories stored, credential set.
+    /// Puts a fresh enrolment in force: categories stored, credential saved and set.
     fn adopt(&self, enrolment: Enrolment) -> Result<Enrolment, EnrolError> {
         if !enrolment.categories.is_empty() {
             let list = crate::model::CategoryList::new(enrolment.categories.clone());
@@ -188,9 +204,20 @@ impl SyncEngine {
                 tracing::warn!(error = %e, "could not store the station's categories");
             }
         }
-        self.set_credential(Some(enrolment.token.clone()))
-            .map_err(|e| EnrolError::Unreachable(e.to_string()))?;
-        Ok(enrolment)
+        let saved = self
+            .shared
+            .queue
+            .secrets()
+            .set_device_token(Some(&enrolment.token));
+        // In force either way: the code is spent, so this session keeps the token.
+        self.put_in_force(Some(enrolment.token.clone()));
+        match saved {
+            Ok(()) => Ok(enrolment),
+            Err(e) => {
+                tracing::error!(error = %e, "enrolled, but the device token was not saved");
+                Err(EnrolError::NotSaved(Box::new(enrolment), e))
+            }
+        }
     }
 
     /// Runs `fut` on the engine's runtime; `None` once the engine is shut down.
@@ -219,13 +246,28 @@ impl SyncEngine {
         self.shared.listener.set(listener);
     }
 
-    /// Replaces the device credential (after re-enrolment) and clears the
-    /// "re-enrol" stop, then syncs.
+    /// Replaces the device credential (after re-enrolment, or an app that keeps
+    /// its own tokens) and clears the "re-enrol" stop, then syncs. The token is
+    /// saved in the queue's secret store, `None` deletes it there; when the store
+    /// fails nothing changes.
     pub fn set_credential(&self, credential: Option<String>) -> Result<(), QueueError> {
-        self.shared.inputs().credential = credential;
-        self.shared.queue.set_sync_value(REENROL_KEY, None)?;
-        self.kick();
+        self.shared
+            .queue
+            .secrets()
+            .set_device_token(credential.as_deref())
+            .map_err(SecretsError::from)?;
+        self.put_in_force(credential);
         Ok(())
+    }
+
+    /// Uses `credential` from now on, clears the "re-enrol" stop and syncs.
+    fn put_in_force(&self, credential: Option<String>) {
+        self.shared.inputs().credential = credential;
+        if let Err(e) = self.shared.queue.set_sync_value(REENROL_KEY, None) {
+            // The next run is then refused again and sets it again: nothing lost.
+            tracing::warn!(error = %e, "could not clear the re-enrol stop");
+        }
+        self.kick();
     }
 
     /// What the platform knows about connectivity. Coming online starts a sync at
@@ -370,6 +412,23 @@ impl QueueObserver for Shared {
     }
 }
 
+/// The credential at start: the app's own (saved when new), else the stored one.
+fn resolve_credential(
+    queue: &ReportQueue,
+    given: Option<String>,
+) -> Result<Option<String>, SecretStoreError> {
+    let stored = queue.secrets().device_token()?;
+    match given {
+        Some(token) => {
+            if stored.as_deref() != Some(token.as_str()) {
+                queue.secrets().set_device_token(Some(&token))?;
+            }
+            Ok(Some(token))
+        }
+        None => Ok(stored),
+    }
+}
+
 fn shut_down() -> EnrolError {
     EnrolError::Unreachable("the sync engine is shut down".into())
 }
@@ -418,6 +477,10 @@ async fn drive(shared: Arc<Shared>) {
 /// Runs syncs until drained, stopped or out of time; waits out a backoff when it
 /// fits before the deadline. `cancel` is taken when the caller asked, so a
 /// `cancel()` also stops a run still waiting for the one before it.
+///
+/// Every call ends with one `Finished` event, also a call that only waited
+/// behind another run until its deadline or a cancel: a caller's listener always
+/// hears how its sync ended, however slow the run before it was.
 async fn run_until(
     shared: Arc<Shared>,
     deadline: Option<Instant>,
@@ -426,13 +489,13 @@ async fn run_until(
     let deadline_at = deadline.map(tokio::time::Instant::from_std);
     let _one_at_a_time = tokio::select! {
         guard = shared.run_lock.lock() => guard,
-        () = cancel.cancelled() => return stopped(StopReason::Cancelled),
+        () = cancel.cancelled() => return finished(&shared, stopped(StopReason::Cancelled)),
         () = async {
             match deadline_at {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
-        } => return stopped(StopReason::DeadlineReached),
+        } => return finished(&shared, stopped(StopReason::DeadlineReached)),
     };
     let mut total = stopped(StopReason::Drained);
     loop {
@@ -455,8 +518,13 @@ async fn run_until(
             () = tokio::time::sleep(*retry_in) => {}
         }
     }
-    shared.listener.emit(SyncEvent::Finished(total.clone()));
-    total
+    finished(&shared, total)
+}
+
+/// Tells the listener how a sync ended, and returns the outcome.
+fn finished(shared: &Shared, outcome: SyncOutcome) -> SyncOutcome {
+    shared.listener.emit(SyncEvent::Finished(outcome.clone()));
+    outcome
 }
 
 /// One push-then-pull run.

@@ -31,7 +31,7 @@ impl std::fmt::Debug for Enrolment {
 }
 
 /// Why enrolment failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum EnrolError {
     /// The code is unknown, already used or expired.
     #[error("the enrolment code was refused: {0}")]
@@ -39,6 +39,11 @@ pub enum EnrolError {
     /// The station could not be reached or answered with an error; try again.
     #[error("the station could not be reached: {0}")]
     Unreachable(String),
+    /// The station enrolled the device, but its token could not be saved in the
+    /// secret store. The token is in force for this session (the code is
+    /// spent); the enrolment is kept here so the app can keep the token itself.
+    #[error("the device was enrolled but its credential could not be saved: {1}")]
+    NotSaved(Box<Enrolment>, #[source] crate::secrets::SecretStoreError),
 }
 
 /// `POST /v1/devices/enrol` with `code`.

@@ -5,11 +5,12 @@
 use chrono::Utc;
 use postcso_core::model::{GeoPoint, LocationSource, ReportId};
 use postcso_core::photo::PhotoInput;
+use postcso_core::secrets::FileSecretStore;
 use postcso_core::{QueueConfig, ReportQueue};
 
 /// Opens a queue with default settings in `dir`.
 pub fn open(dir: &std::path::Path) -> ReportQueue {
-    ReportQueue::open(QueueConfig::new(dir)).expect("open queue")
+    ReportQueue::open(QueueConfig::new(dir), FileSecretStore::in_data_dir(dir)).expect("open queue")
 }
 
 /// A real PNG of `w`×`h` pixels whose content depends on `seed`, so that each seed

@@ -22,13 +22,26 @@ public final class PostCoreClient: @unchecked Sendable {
     private let continuation: AsyncStream<SyncEvent>.Continuation
 
     /// Opens (or creates) the queue under `dataDirectory` and starts the sync
-    /// engine. `credential` comes from the Keychain after the first enrolment.
-    public init(dataDirectory: URL, stationURL: URL, credential: String?) throws {
-        core = try PostCore.open(config: CoreConfig(
-            dataDir: dataDirectory.path,
-            stationUrl: stationURL.absoluteString,
-            credential: credential
-        ))
+    /// engine.
+    ///
+    /// `secrets` keeps the device token and the queue's data key, and nothing
+    /// else does: in the app a `KeychainSecretStore`. A key that is gone, wrong
+    /// or whose check is damaged throws `PostError.DataKeyLost`, `DataKeyWrong`
+    /// or `DataDamaged`; a store that throws, `SecretsUnavailable` or
+    /// `SecretStoreFailed`.
+    ///
+    /// `credential` is for apps that keep their own tokens: `nil` (the usual
+    /// case) uses the token `enrol` saved in `secrets`; given, it is used and
+    /// saved there.
+    public init(dataDirectory: URL, stationURL: URL, secrets: SecretStore, credential: String? = nil) throws {
+        core = try PostCore.open(
+            config: CoreConfig(
+                dataDir: dataDirectory.path,
+                stationUrl: stationURL.absoluteString,
+                credential: credential
+            ),
+            secrets: secrets
+        )
         (events, continuation) = AsyncStream.makeStream(of: SyncEvent.self, bufferingPolicy: .bufferingNewest(256))
         try core.setListener(listener: StreamListener(continuation: continuation))
     }
@@ -179,13 +192,17 @@ public final class PostCoreClient: @unchecked Sendable {
 
     // MARK: Enrolment and sync
 
-    /// Redeems a one-time code; store `token` in the Keychain.
+    /// Redeems a one-time code. The token is in force at once and saved in the
+    /// client's `SecretStore`; when the store cannot save it, this throws
+    /// `PostError.SecretsUnavailable` or `SecretStoreFailed` and the device stays
+    /// enrolled for this session only (the code is spent).
     public func enrol(code: String) async throws -> Enrolment {
         try await core.enrol(code: code)
     }
 
-    /// Replaces the device credential (after re-enrolment by other means, e.g. a
-    /// token from the Keychain) and syncs; `nil` removes it.
+    /// Replaces the device credential (after re-enrolment by other means, or an
+    /// app that keeps its own tokens) and syncs. Saved in the `SecretStore`;
+    /// `nil` deletes it there. When the store fails, nothing changes.
     public func setCredential(_ credential: String?) async throws {
         try await offMain { try self.core.setCredential(credential: credential) }
     }

@@ -699,7 +699,9 @@ public protocol PostCoreProtocol: AnyObject, Sendable {
     
     /**
      * Redeems a one-time enrolment code. The credential is in force when this
-     * returns; store `token` in the platform keystore for the next `open`.
+     * returns and saved in the app's `SecretStore` for the next `open`. When
+     * the store fails the device is enrolled for this session only (the code is
+     * spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
      */
     func enrol(code: String) async throws  -> Enrolment
     
@@ -750,7 +752,9 @@ public protocol PostCoreProtocol: AnyObject, Sendable {
     func setCategory(id: String, code: String) throws 
     
     /**
-     * Replaces the device credential (after re-enrolment elsewhere) and syncs.
+     * Replaces the device credential (after re-enrolment elsewhere, or an app
+     * that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+     * deletes it there. When the store fails nothing changes.
      */
     func setCredential(credential: String?) throws 
     
@@ -921,12 +925,19 @@ open class PostCore: PostCoreProtocol, @unchecked Sendable {
     /**
      * Opens (or creates) the queue in `config.data_dir` and starts the sync
      * engine, which syncs by itself whenever there is something to send.
+     *
+     * `secrets` is the app's secret store (Keystore, Keychain): the core keeps
+     * its data key and the device token there and nowhere else. A key that is
+     * gone, wrong or whose check is damaged raises `DataKeyLost`,
+     * `DataKeyWrong` or `DataDamaged`; a failing store `SecretsUnavailable` or
+     * `SecretStoreFailed`.
      */
-public static func `open`(config: CoreConfig)throws  -> PostCore  {
+public static func `open`(config: CoreConfig, secrets: SecretStore)throws  -> PostCore  {
     return try  FfiConverterTypePostCore_lift(try rustCallWithError(FfiConverterTypePostError_lift) {
         uniffiCallStatus in
     uniffi_postcso_ffi_fn_constructor_postcore_open(
-        FfiConverterTypeCoreConfig_lower(config),uniffiCallStatus
+        FfiConverterTypeCoreConfig_lower(config),
+        FfiConverterTypeSecretStore_lower(secrets),uniffiCallStatus
     )
 })
 }
@@ -1025,7 +1036,9 @@ open func deleteDraft(id: String)throws   {try rustCallWithError(FfiConverterTyp
     
     /**
      * Redeems a one-time enrolment code. The credential is in force when this
-     * returns; store `token` in the platform keystore for the next `open`.
+     * returns and saved in the app's `SecretStore` for the next `open`. When
+     * the store fails the device is enrolled for this session only (the code is
+     * spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
      */
 open func enrol(code: String)async throws  -> Enrolment  {
     return
@@ -1149,7 +1162,9 @@ open func setCategory(id: String, code: String)throws   {try rustCallWithError(F
 }
     
     /**
-     * Replaces the device credential (after re-enrolment elsewhere) and syncs.
+     * Replaces the device credential (after re-enrolment elsewhere, or an app
+     * that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+     * deletes it there. When the store fails nothing changes.
      */
 open func setCredential(credential: String?)throws   {try rustCallWithError(FfiConverterTypePostError_lift) {
         uniffiCallStatus in
@@ -1439,6 +1454,311 @@ public func FfiConverterTypePostCore_lift(_ handle: UInt64) throws -> PostCore {
 #endif
 public func FfiConverterTypePostCore_lower(_ value: PostCore) -> UInt64 {
     return FfiConverterTypePostCore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Small named secrets kept by the platform: the device token and the queue's
+ * data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+ * Keychain accounts. Called rarely (open, enrolment, credential changes), from
+ * any thread; it may block.
+ */
+public protocol SecretStore: AnyObject, Sendable {
+    
+    /**
+     * The value stored under `name`, or `None` when there is none.
+     */
+    func get(name: String) throws  -> Data?
+    
+    /**
+     * Stores `value` under `name`, replacing any earlier value; durable when it returns.
+     */
+    func put(name: String, value: Data) throws 
+    
+    /**
+     * Removes `name`; removing a name that is not there is not an error.
+     */
+    func delete(name: String) throws 
+    
+}
+/**
+ * Small named secrets kept by the platform: the device token and the queue's
+ * data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+ * Keychain accounts. Called rarely (open, enrolment, credential changes), from
+ * any thread; it may block.
+ */
+open class SecretStoreImpl: SecretStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_postcso_ffi_fn_clone_secretstore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_postcso_ffi_fn_free_secretstore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The value stored under `name`, or `None` when there is none.
+     */
+open func get(name: String)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_secretstore_get(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stores `value` under `name`, replacing any earlier value; durable when it returns.
+     */
+open func put(name: String, value: Data)throws   {try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_secretstore_put(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterData.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes `name`; removing a name that is not there is not an error.
+     */
+open func delete(name: String)throws   {try rustCallWithError(FfiConverterTypeSecretStoreError_lift) {
+        uniffiCallStatus in
+    uniffi_postcso_ffi_fn_method_secretstore_delete(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSecretStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSecretStore = UniffiVTableCallbackInterfaceSecretStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSecretStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SecretStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSecretStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SecretStore: handle missing in uniffiClone")
+            }
+        },
+        get: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data? in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.get(
+                     name: try FfiConverterString.lift(name)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        },
+        put: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            value: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.put(
+                     name: try FfiConverterString.lift(name),
+                     value: try FfiConverterData.lift(value)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        },
+        delete: { (
+            uniffiHandle: UInt64,
+            name: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSecretStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.delete(
+                     name: try FfiConverterString.lift(name)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSecretStoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSecretStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSecretStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSecretStore() {
+    uniffi_postcso_ffi_fn_init_callback_vtable_secretstore(UniffiCallbackInterfaceSecretStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecretStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SecretStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SecretStore
+
+    public static func lift(_ handle: UInt64) throws -> SecretStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SecretStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SecretStore) -> UInt64 {
+         if let rustImpl = value as? SecretStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecretStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SecretStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStore_lift(_ handle: UInt64) throws -> SecretStore {
+    return try FfiConverterTypeSecretStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
+    return FfiConverterTypeSecretStore.lower(value)
 }
 
 
@@ -1842,8 +2162,9 @@ public struct CoreConfig: Equatable, Hashable {
      */
     public var stationUrl: String
     /**
-     * The device credential from an earlier enrolment, kept in the platform's
-     * keystore; `None` before the first enrolment.
+     * A device credential the app keeps itself (Bitwarden's model). `None`
+     * (the usual case): the one `enrol` saved in the app's `SecretStore`.
+     * Given, it is used and saved to the `SecretStore` when it differs.
      */
     public var credential: String?
 
@@ -1857,8 +2178,9 @@ public struct CoreConfig: Equatable, Hashable {
          * The station's base URL, e.g. `https://seodaemun.station.example/`.
          */stationUrl: String, 
         /**
-         * The device credential from an earlier enrolment, kept in the platform's
-         * keystore; `None` before the first enrolment.
+         * A device credential the app keeps itself (Bitwarden's model). `None`
+         * (the usual case): the one `enrol` saved in the app's `SecretStore`.
+         * Given, it is used and saved to the `SecretStore` when it differs.
          */credential: String? = nil) {
         self.dataDir = dataDir
         self.stationUrl = stationUrl
@@ -1923,8 +2245,8 @@ public struct Enrolment: Equatable, Hashable {
      */
     public var label: String
     /**
-     * The device credential: store it in the platform keystore and pass it as
-     * `CoreConfig.credential` next time. Already in force when returned.
+     * The device credential, already in force and saved in the app's
+     * `SecretStore`; an app that keeps its own tokens may keep it too.
      */
     public var token: String
 
@@ -1938,8 +2260,8 @@ public struct Enrolment: Equatable, Hashable {
          * The printed label of the code, e.g. `carrier-017`.
          */label: String, 
         /**
-         * The device credential: store it in the platform keystore and pass it as
-         * `CoreConfig.credential` next time. Already in force when returned.
+         * The device credential, already in force and saved in the app's
+         * `SecretStore`; an app that keeps its own tokens may keep it too.
          */token: String) {
         self.deviceId = deviceId
         self.label = label
@@ -3971,6 +4293,39 @@ enum PostError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case InvalidRadius(message: String)
     
+    /**
+     * At open: the `SecretStore` has no data key, but the queue was written with
+     * one. What it protected cannot be read, by design (a restore without the
+     * Keystore or Keychain, a platform that dropped the key): remove the data
+     * directory, open again and enrol again. Nothing was changed.
+     */
+    case DataKeyLost(message: String)
+    
+    /**
+     * At open: the `SecretStore` holds a different data key than the one the
+     * queue was written with (another install's store). Nothing was changed.
+     */
+    case DataKeyWrong(message: String)
+    
+    /**
+     * At open: the queue's key check is damaged, so the key cannot be judged.
+     * Nothing was changed; the file is kept for support.
+     */
+    case DataDamaged(message: String)
+    
+    /**
+     * The `SecretStore` is not available now (e.g. the Keychain before the first
+     * unlock after a reboot): try again later. Nothing was changed.
+     */
+    case SecretsUnavailable(message: String)
+    
+    /**
+     * The `SecretStore` failed or threw an undeclared exception. Nothing was
+     * changed, except that a device enrolled by `enrol` keeps its credential
+     * for this session.
+     */
+    case SecretStoreFailed(message: String)
+    
 
     
 
@@ -4092,6 +4447,26 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
+        case 24: return .DataKeyLost(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 25: return .DataKeyWrong(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 26: return .DataDamaged(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 27: return .SecretsUnavailable(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 28: return .SecretStoreFailed(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
 
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4149,6 +4524,16 @@ public struct FfiConverterTypePostError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(22))
         case .InvalidRadius(_ /* message is ignored*/):
             writeInt(&buf, Int32(23))
+        case .DataKeyLost(_ /* message is ignored*/):
+            writeInt(&buf, Int32(24))
+        case .DataKeyWrong(_ /* message is ignored*/):
+            writeInt(&buf, Int32(25))
+        case .DataDamaged(_ /* message is ignored*/):
+            writeInt(&buf, Int32(26))
+        case .SecretsUnavailable(_ /* message is ignored*/):
+            writeInt(&buf, Int32(27))
+        case .SecretStoreFailed(_ /* message is ignored*/):
+            writeInt(&buf, Int32(28))
 
         
         }
@@ -4426,6 +4811,127 @@ public func FfiConverterTypeReviewStatus_lower(_ value: ReviewStatus) -> RustBuf
     return FfiConverterTypeReviewStatus.lower(value)
 }
 
+
+
+/**
+ * What a foreign [`SecretStore`] may throw. Not flat: the foreign side
+ * constructs and throws it.
+ */
+public 
+enum SecretStoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The store cannot be used now (the Keychain before the first unlock after
+     * a reboot, a Keystore that is busy): try again later. Raised to the app as
+     * `PostError.SecretsUnavailable`.
+     */
+    case Unavailable(
+        /**
+         * The platform's explanation, without the secret.
+         */reason: String
+    )
+    /**
+     * The store failed. Raised to the app as `PostError.SecretStoreFailed`.
+     */
+    case Failed(
+        /**
+         * The platform's explanation, without the secret.
+         */reason: String
+    )
+    /**
+     * The foreign code threw an exception the interface does not declare
+     * (UniFFI's `UnexpectedUniFFICallbackError`). Raised to the app as
+     * `PostError.SecretStoreFailed`.
+     */
+    case Unexpected(
+        /**
+         * What the foreign runtime said.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension SecretStoreError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecretStoreError: FfiConverterRustBuffer {
+    typealias SwiftType = SecretStoreError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecretStoreError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Unavailable(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .Unexpected(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SecretStoreError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Unavailable(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Unexpected(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStoreError_lift(_ buf: RustBuffer) throws -> SecretStoreError {
+    return try FfiConverterTypeSecretStoreError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecretStoreError_lower(_ value: SecretStoreError) -> RustBuffer {
+    return FfiConverterTypeSecretStoreError.lower(value)
+}
 
 
 /**
@@ -5024,6 +5530,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
     typealias SwiftType = Date?
 
@@ -5376,7 +5906,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_postcso_ffi_checksum_method_postcore_delete_draft() != 55907) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_postcso_ffi_checksum_method_postcore_enrol() != 35704) {
+    if (uniffi_postcso_ffi_checksum_method_postcore_enrol() != 60552) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_postcore_get() != 28670) {
@@ -5403,7 +5933,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_postcso_ffi_checksum_method_postcore_set_category() != 31364) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_postcso_ffi_checksum_method_postcore_set_credential() != 17995) {
+    if (uniffi_postcso_ffi_checksum_method_postcore_set_credential() != 7618) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_postcso_ffi_checksum_method_postcore_set_listener() != 12232) {
@@ -5457,10 +5987,20 @@ private let initializationResult: InitializationResult = {
     if (uniffi_postcso_ffi_checksum_method_synclistener_on_event() != 43248) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_postcso_ffi_checksum_constructor_postcore_open() != 38350) {
+    if (uniffi_postcso_ffi_checksum_method_secretstore_get() != 30873) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_secretstore_put() != 50276) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_method_secretstore_delete() != 33446) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_postcso_ffi_checksum_constructor_postcore_open() != 55336) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitSecretStore()
     uniffiCallbackInitSyncListener()
     return InitializationResult.ok
 }()

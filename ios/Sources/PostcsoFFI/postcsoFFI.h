@@ -250,6 +250,27 @@ typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD1
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod1)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD2
+typedef void (*UniffiCallbackInterfaceSecretStoreMethod2)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
 typedef struct UniffiVTableCallbackInterfaceSyncListener {
@@ -257,6 +278,17 @@ typedef struct UniffiVTableCallbackInterfaceSyncListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceSyncListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceSyncListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SECRET_STORE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SECRET_STORE
+typedef struct UniffiVTableCallbackInterfaceSecretStore {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSecretStoreMethod0 _Nonnull get;
+    UniffiCallbackInterfaceSecretStoreMethod1 _Nonnull put;
+    UniffiCallbackInterfaceSecretStoreMethod2 _Nonnull delete;
+} UniffiVTableCallbackInterfaceSecretStore;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CLONE_POSTCORE
@@ -271,7 +303,7 @@ void uniffi_postcso_ffi_fn_free_postcore(uint64_t handle, RustCallStatus *_Nonnu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CONSTRUCTOR_POSTCORE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CONSTRUCTOR_POSTCORE_OPEN
-uint64_t uniffi_postcso_ffi_fn_constructor_postcore_open(RustBuffer config, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_postcso_ffi_fn_constructor_postcore_open(RustBuffer config, uint64_t secrets, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_POSTCORE_ATTACH_PHOTO
@@ -457,6 +489,36 @@ void uniffi_postcso_ffi_fn_init_callback_vtable_synclistener(const UniffiVTableC
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SYNCLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SYNCLISTENER_ON_EVENT
 void uniffi_postcso_ffi_fn_method_synclistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CLONE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_CLONE_SECRETSTORE
+uint64_t uniffi_postcso_ffi_fn_clone_secretstore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_FREE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_FREE_SECRETSTORE
+void uniffi_postcso_ffi_fn_free_secretstore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_INIT_CALLBACK_VTABLE_SECRETSTORE
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_INIT_CALLBACK_VTABLE_SECRETSTORE
+void uniffi_postcso_ffi_fn_init_callback_vtable_secretstore(const UniffiVTableCallbackInterfaceSecretStore* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_GET
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_GET
+RustBuffer uniffi_postcso_ffi_fn_method_secretstore_get(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_PUT
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_PUT
+void uniffi_postcso_ffi_fn_method_secretstore_put(uint64_t ptr, RustBuffer name, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_DELETE
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_FN_METHOD_SECRETSTORE_DELETE
+void uniffi_postcso_ffi_fn_method_secretstore_delete(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_POSTCSO_FFI_RUSTBUFFER_ALLOC
@@ -920,6 +982,24 @@ uint16_t uniffi_postcso_ffi_checksum_method_postcore_zones_near(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_EVENT
 uint16_t uniffi_postcso_ffi_checksum_method_synclistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_GET
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_GET
+uint16_t uniffi_postcso_ffi_checksum_method_secretstore_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_PUT
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_PUT
+uint16_t uniffi_postcso_ffi_checksum_method_secretstore_put(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_DELETE
+#define UNIFFI_FFIDEF_UNIFFI_POSTCSO_FFI_CHECKSUM_METHOD_SECRETSTORE_DELETE
+uint16_t uniffi_postcso_ffi_checksum_method_secretstore_delete(void
     
 );
 #endif

@@ -13,7 +13,7 @@ final class PostCoreClientTests: XCTestCase {
         let client = try PostCoreClient(
             dataDirectory: dir,
             stationURL: URL(string: "http://127.0.0.1:9/")!,
-            credential: nil
+            secrets: FileSecretStore(directory: dir.appendingPathComponent("secrets"))
         )
         defer { client.close() }
         try client.setNetworkState(NetworkState(online: false, metered: false, constrained: false))
@@ -37,7 +37,7 @@ final class PostCoreClientTests: XCTestCase {
         let client = try PostCoreClient(
             dataDirectory: dir,
             stationURL: URL(string: "http://127.0.0.1:9/")!,
-            credential: nil
+            secrets: FileSecretStore(directory: dir.appendingPathComponent("secrets"))
         )
         try client.setNetworkState(NetworkState(online: false, metered: false, constrained: false))
         let id = try await client.createDraft()
@@ -65,7 +65,7 @@ final class PostCoreClientTests: XCTestCase {
         let client = try PostCoreClient(
             dataDirectory: dir,
             stationURL: URL(string: "http://127.0.0.1:9/")!,
-            credential: nil
+            secrets: FileSecretStore(directory: dir.appendingPathComponent("secrets"))
         )
         defer { client.close() }
         let none = try await client.zonesAt(lat: 37.5658, lon: 126.9386)
@@ -90,6 +90,78 @@ final class PostCoreClientTests: XCTestCase {
             _ = try await client.createFollowUp(id)
             XCTFail("a draft was followed up")
         } catch PostError.InvalidFollowUp {
+        }
+    }
+}
+
+/// A `SecretStore` over plain files for the tests (the app uses
+/// `KeychainSecretStore`): it protects nothing.
+final class FileSecretStore: SecretStore, @unchecked Sendable {
+    let directory: URL
+
+    init(directory: URL) {
+        self.directory = directory
+    }
+
+    func get(name: String) throws -> Data? {
+        let file = directory.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try Data(contentsOf: file)
+    }
+
+    func put(name: String, value: Data) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try value.write(to: directory.appendingPathComponent(name), options: .atomic)
+    }
+
+    func delete(name: String) throws {
+        let file = directory.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: file.path) {
+            try FileManager.default.removeItem(at: file)
+        }
+    }
+}
+
+/// Throws what it is told to, as a broken or locked Keychain would.
+final class ThrowingSecretStore: SecretStore, @unchecked Sendable {
+    let error: Error
+
+    init(error: Error) {
+        self.error = error
+    }
+
+    func get(name: String) throws -> Data? { throw error }
+    func put(name: String, value: Data) throws { throw error }
+    func delete(name: String) throws { throw error }
+}
+
+final class SecretStoreTests: XCTestCase {
+    struct NotDeclared: Error {}
+
+    func testAStoreThatThrowsIsATypedPostError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let url = URL(string: "http://127.0.0.1:9/")!
+        XCTAssertThrowsError(try PostCoreClient(
+            dataDirectory: dir, stationURL: url,
+            secrets: ThrowingSecretStore(error: SecretStoreError.Unavailable(reason: "before first unlock"))
+        )) { error in
+            guard let e = error as? PostError, case .SecretsUnavailable = e else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try PostCoreClient(
+            dataDirectory: dir, stationURL: url, secrets: ThrowingSecretStore(error: NotDeclared())
+        )) { error in
+            guard let e = error as? PostError, case .SecretStoreFailed = e else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testALostKeyIsDataKeyLost() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let url = URL(string: "http://127.0.0.1:9/")!
+        let secrets = FileSecretStore(directory: dir.appendingPathComponent("secrets"))
+        try PostCoreClient(dataDirectory: dir, stationURL: url, secrets: secrets).close()
+        try secrets.delete(name: "postcso.queue_key.1")
+        XCTAssertThrowsError(try PostCoreClient(dataDirectory: dir, stationURL: url, secrets: secrets)) { error in
+            guard let e = error as? PostError, case .DataKeyLost = e else { return XCTFail("\(error)") }
         }
     }
 }

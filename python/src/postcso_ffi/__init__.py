@@ -7,6 +7,10 @@ link or copy the host build there first, e.g.
     ln -sf "$PWD/target/debug/libpostcso_ffi.so" python/src/postcso_ffi/
 
 The test suite does this itself from `$POSTCSO_FFI_LIB`.
+
+`FileSecretStore` (`file_secrets.py`) is a `SecretStore` over plain files for
+tests and support scripts; it protects nothing.
 """
 
 from .postcso import *  # noqa: F401,F403
+from .file_secrets import FileSecretStore  # noqa: F401

@@ -541,7 +541,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_delete_draft() != 55907:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_postcso_ffi_checksum_method_postcore_enrol() != 35704:
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_enrol() != 60552:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_get() != 28670:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -561,7 +561,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_set_category() != 31364:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_postcso_ffi_checksum_method_postcore_set_credential() != 17995:
+    if lib.uniffi_postcso_ffi_checksum_method_postcore_set_credential() != 7618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_set_listener() != 12232:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -591,7 +591,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_postcore_zones_near() != 60967:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_postcso_ffi_checksum_constructor_postcore_open() != 38350:
+    if lib.uniffi_postcso_ffi_checksum_constructor_postcore_open() != 55336:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_secretstore_get() != 30873:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_secretstore_put() != 50276:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_postcso_ffi_checksum_method_secretstore_delete() != 33446:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_postcso_ffi_checksum_method_synclistener_on_event() != 43248:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -726,6 +732,15 @@ _UniffiLib.uniffi_postcso_ffi_checksum_method_postcore_zones_near.restype = ctyp
 _UniffiLib.uniffi_postcso_ffi_checksum_constructor_postcore_open.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_constructor_postcore_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_get.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_get.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_put.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_put.restype = ctypes.c_uint16
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_delete.argtypes = (
+)
+_UniffiLib.uniffi_postcso_ffi_checksum_method_secretstore_delete.restype = ctypes.c_uint16
 _UniffiLib.uniffi_postcso_ffi_checksum_method_synclistener_on_event.argtypes = (
 )
 _UniffiLib.uniffi_postcso_ffi_checksum_method_synclistener_on_event.restype = ctypes.c_uint16
@@ -926,9 +941,29 @@ _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near.argtypes = (
 _UniffiLib.uniffi_postcso_ffi_fn_method_postcore_zones_near.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_postcso_ffi_fn_constructor_postcore_open.argtypes = (
     _UniffiRustBuffer,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_constructor_postcore_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_get.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_get.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_put.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_put.restype = None
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_delete.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_delete.restype = None
 _UniffiLib.uniffi_postcso_ffi_fn_method_synclistener_on_event.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -945,6 +980,16 @@ _UniffiLib.uniffi_postcso_ffi_fn_free_postcore.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_free_postcore.restype = None
+_UniffiLib.uniffi_postcso_ffi_fn_clone_secretstore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_clone_secretstore.restype = ctypes.c_uint64
+_UniffiLib.uniffi_postcso_ffi_fn_free_secretstore.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_free_secretstore.restype = None
 _UniffiLib.uniffi_postcso_ffi_fn_clone_synclistener.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -955,6 +1000,31 @@ _UniffiLib.uniffi_postcso_ffi_fn_free_synclistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_postcso_ffi_fn_free_synclistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD2 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_POSTCSO_SECRET_STORE = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_POSTCSO_SECRET_STORE = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePostcsoSecretStore(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_POSTCSO_SECRET_STORE),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_POSTCSO_SECRET_STORE),
+        ("get", _UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD0),
+        ("put", _UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD1),
+        ("delete", _UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD2),
+    ]
+_UniffiLib.uniffi_postcso_ffi_fn_init_callback_vtable_secretstore.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePostcsoSecretStore),
+)
+_UniffiLib.uniffi_postcso_ffi_fn_init_callback_vtable_secretstore.restype = None
 _UNIFFI_CALLBACK_INTERFACE_POSTCSO_SYNC_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -3912,6 +3982,49 @@ class PostError:  # type: ignore
         def __repr__(self):
             return "PostError.InvalidRadius({})".format(repr(str(self)))
     _UniffiTempPostError.InvalidRadius = InvalidRadius # type: ignore
+    class DataKeyLost(_UniffiTempPostError):
+        """
+        At open: the `SecretStore` has no data key, but the queue was written with
+        one. What it protected cannot be read, by design (a restore without the
+        Keystore or Keychain, a platform that dropped the key): remove the data
+        directory, open again and enrol again. Nothing was changed.
+"""
+        def __repr__(self):
+            return "PostError.DataKeyLost({})".format(repr(str(self)))
+    _UniffiTempPostError.DataKeyLost = DataKeyLost # type: ignore
+    class DataKeyWrong(_UniffiTempPostError):
+        """
+        At open: the `SecretStore` holds a different data key than the one the
+        queue was written with (another install's store). Nothing was changed.
+"""
+        def __repr__(self):
+            return "PostError.DataKeyWrong({})".format(repr(str(self)))
+    _UniffiTempPostError.DataKeyWrong = DataKeyWrong # type: ignore
+    class DataDamaged(_UniffiTempPostError):
+        """
+        At open: the queue's key check is damaged, so the key cannot be judged.
+        Nothing was changed; the file is kept for support.
+"""
+        def __repr__(self):
+            return "PostError.DataDamaged({})".format(repr(str(self)))
+    _UniffiTempPostError.DataDamaged = DataDamaged # type: ignore
+    class SecretsUnavailable(_UniffiTempPostError):
+        """
+        The `SecretStore` is not available now (e.g. the Keychain before the first
+        unlock after a reboot): try again later. Nothing was changed.
+"""
+        def __repr__(self):
+            return "PostError.SecretsUnavailable({})".format(repr(str(self)))
+    _UniffiTempPostError.SecretsUnavailable = SecretsUnavailable # type: ignore
+    class SecretStoreFailed(_UniffiTempPostError):
+        """
+        The `SecretStore` failed or threw an undeclared exception. Nothing was
+        changed, except that a device enrolled by `enrol` keeps its credential
+        for this session.
+"""
+        def __repr__(self):
+            return "PostError.SecretStoreFailed({})".format(repr(str(self)))
+    _UniffiTempPostError.SecretStoreFailed = SecretStoreFailed # type: ignore
 
 PostError = _UniffiTempPostError # type: ignore
 del _UniffiTempPostError
@@ -4013,6 +4126,26 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return PostError.InvalidRadius(
                 _UniffiFfiConverterString.read(buf),
             )
+        if variant == 24:
+            return PostError.DataKeyLost(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 25:
+            return PostError.DataKeyWrong(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 26:
+            return PostError.DataDamaged(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 27:
+            return PostError.SecretsUnavailable(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 28:
+            return PostError.SecretStoreFailed(
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4063,6 +4196,16 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, PostError.InvalidRadius):
             return
+        if isinstance(value, PostError.DataKeyLost):
+            return
+        if isinstance(value, PostError.DataKeyWrong):
+            return
+        if isinstance(value, PostError.DataDamaged):
+            return
+        if isinstance(value, PostError.SecretsUnavailable):
+            return
+        if isinstance(value, PostError.SecretStoreFailed):
+            return
 
     @staticmethod
     def write(value, buf):
@@ -4112,6 +4255,132 @@ class _UniffiFfiConverterTypePostError(_UniffiConverterRustBuffer):
             buf.write_i32(22)
         if isinstance(value, PostError.InvalidRadius):
             buf.write_i32(23)
+        if isinstance(value, PostError.DataKeyLost):
+            buf.write_i32(24)
+        if isinstance(value, PostError.DataKeyWrong):
+            buf.write_i32(25)
+        if isinstance(value, PostError.DataDamaged):
+            buf.write_i32(26)
+        if isinstance(value, PostError.SecretsUnavailable):
+            buf.write_i32(27)
+        if isinstance(value, PostError.SecretStoreFailed):
+            buf.write_i32(28)
+
+
+
+# SecretStoreError
+# We want to define each variant as a nested class that's also a subclass,
+# which is tricky in Python.  To accomplish this we're going to create each
+# class separately, then manually add the child classes to the base class's
+# __dict__.  All of this happens in dummy class to avoid polluting the module
+# namespace.
+class SecretStoreError(Exception):
+    """
+    What a foreign [`SecretStore`] may throw. Not flat: the foreign side
+    constructs and throws it.
+"""
+    pass
+
+_UniffiTempSecretStoreError = SecretStoreError
+
+class SecretStoreError:  # type: ignore
+    """
+    What a foreign [`SecretStore`] may throw. Not flat: the foreign side
+    constructs and throws it.
+"""
+    
+    class Unavailable(_UniffiTempSecretStoreError):
+        """
+        The store cannot be used now (the Keychain before the first unlock after
+        a reboot, a Keystore that is busy): try again later. Raised to the app as
+        `PostError.SecretsUnavailable`.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "SecretStoreError.Unavailable({})".format(str(self))
+    _UniffiTempSecretStoreError.Unavailable = Unavailable # type: ignore
+    class Failed(_UniffiTempSecretStoreError):
+        """
+        The store failed. Raised to the app as `PostError.SecretStoreFailed`.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "SecretStoreError.Failed({})".format(str(self))
+    _UniffiTempSecretStoreError.Failed = Failed # type: ignore
+    class Unexpected(_UniffiTempSecretStoreError):
+        """
+        The foreign code threw an exception the interface does not declare
+        (UniFFI's `UnexpectedUniFFICallbackError`). Raised to the app as
+        `PostError.SecretStoreFailed`.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "SecretStoreError.Unexpected({})".format(str(self))
+    _UniffiTempSecretStoreError.Unexpected = Unexpected # type: ignore
+
+SecretStoreError = _UniffiTempSecretStoreError # type: ignore
+del _UniffiTempSecretStoreError
+
+
+class _UniffiFfiConverterTypeSecretStoreError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SecretStoreError.Unavailable(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return SecretStoreError.Failed(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return SecretStoreError.Unexpected(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if isinstance(value, SecretStoreError.Unavailable):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, SecretStoreError.Failed):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, SecretStoreError.Unexpected):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+
+    @staticmethod
+    def write(value, buf):
+        if isinstance(value, SecretStoreError.Unavailable):
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, SecretStoreError.Failed):
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, SecretStoreError.Unexpected):
+            buf.write_i32(3)
+            _UniffiFfiConverterString.write(value.reason, buf)
 
 
 
@@ -5064,7 +5333,9 @@ class PostCoreProtocol(typing.Protocol):
     async def enrol(self, code: str) -> Enrolment:
         """
         Redeems a one-time enrolment code. The credential is in force when this
-        returns; store `token` in the platform keystore for the next `open`.
+        returns and saved in the app's `SecretStore` for the next `open`. When
+        the store fails the device is enrolled for this session only (the code is
+        spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
 """
         raise NotImplementedError
     def get(self, id: str) -> Report:
@@ -5123,7 +5394,9 @@ class PostCoreProtocol(typing.Protocol):
         raise NotImplementedError
     def set_credential(self, credential: typing.Optional[str]) -> None:
         """
-        Replaces the device credential (after re-enrolment elsewhere) and syncs.
+        Replaces the device credential (after re-enrolment elsewhere, or an app
+        that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+        deletes it there. When the store fails nothing changes.
 """
         raise NotImplementedError
     def set_listener(self, listener: typing.Optional[SyncListener]) -> None:
@@ -5225,15 +5498,24 @@ class PostCore(PostCoreProtocol):
     
     _handle: ctypes.c_uint64
     @classmethod
-    def open(cls, config: CoreConfig) -> PostCore:
+    def open(cls, config: CoreConfig,secrets: SecretStore) -> PostCore:
         """
         Opens (or creates) the queue in `config.data_dir` and starts the sync
         engine, which syncs by itself whenever there is something to send.
+
+        `secrets` is the app's secret store (Keystore, Keychain): the core keeps
+        its data key and the device token there and nowhere else. A key that is
+        gone, wrong or whose check is damaged raises `DataKeyLost`,
+        `DataKeyWrong` or `DataDamaged`; a failing store `SecretsUnavailable` or
+        `SecretStoreFailed`.
 """
         
         _UniffiFfiConverterTypeCoreConfig.check_lower(config)
+
+        _UniffiFfiConverterTypeSecretStore.check_lower(secrets)
         _uniffi_lowered_args = (
             _UniffiFfiConverterTypeCoreConfig.lower(config),
+            _UniffiFfiConverterTypeSecretStore.lower(secrets),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypePostCore.lift
         _uniffi_error_converter = _UniffiFfiConverterTypePostError
@@ -5414,7 +5696,9 @@ class PostCore(PostCoreProtocol):
     async def enrol(self, code: str) -> Enrolment:
         """
         Redeems a one-time enrolment code. The credential is in force when this
-        returns; store `token` in the platform keystore for the next `open`.
+        returns and saved in the app's `SecretStore` for the next `open`. When
+        the store fails the device is enrolled for this session only (the code is
+        spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
 """
         
         _UniffiFfiConverterString.check_lower(code)
@@ -5602,7 +5886,9 @@ class PostCore(PostCoreProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def set_credential(self, credential: typing.Optional[str]) -> None:
         """
-        Replaces the device credential (after re-enrolment elsewhere) and syncs.
+        Replaces the device credential (after re-enrolment elsewhere, or an app
+        that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+        deletes it there. When the store fails nothing changes.
 """
         
         _UniffiFfiConverterOptionalString.check_lower(credential)
@@ -5926,6 +6212,274 @@ class _UniffiFfiConverterTypePostCore:
     def write(cls, value: PostCore, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class SecretStore():
+    """
+    Small named secrets kept by the platform: the device token and the queue's
+    data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+    Keychain accounts. Called rarely (open, enrolment, credential changes), from
+    any thread; it may block.
+"""
+    
+    def get(self, name: str) -> typing.Optional[bytes]:
+        """
+        The value stored under `name`, or `None` when there is none.
+"""
+        raise NotImplementedError
+    def put(self, name: str,value: bytes) -> None:
+        """
+        Stores `value` under `name`, replacing any earlier value; durable when it returns.
+"""
+        raise NotImplementedError
+    def delete(self, name: str) -> None:
+        """
+        Removes `name`; removing a name that is not there is not an error.
+"""
+        raise NotImplementedError
+
+class SecretStoreImpl(SecretStore):
+    """
+    Small named secrets kept by the platform: the device token and the queue's
+    data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+    Keychain accounts. Called rarely (open, enrolment, credential changes), from
+    any thread; it may block.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_postcso_ffi_fn_free_secretstore, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_postcso_ffi_fn_clone_secretstore, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def get(self, name: str) -> typing.Optional[bytes]:
+        """
+        The value stored under `name`, or `None` when there is none.
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeSecretStoreError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_get,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def put(self, name: str,value: bytes) -> None:
+        """
+        Stores `value` under `name`, replacing any earlier value; durable when it returns.
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterBytes.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterBytes.lower(value),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeSecretStoreError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_put,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def delete(self, name: str) -> None:
+        """
+        Removes `name`; removing a name that is not there is not an error.
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeSecretStoreError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_delete,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplSecretStoreImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD0
+    def get(
+            uniffi_handle,
+            name,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeSecretStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(name), )
+            uniffi_method = uniffi_obj.get
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterOptionalBytes.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                SecretStoreError,
+                _UniffiFfiConverterTypeSecretStoreError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD1
+    def put(
+            uniffi_handle,
+            name,
+            value,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeSecretStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(name), _UniffiFfiConverterBytes.lift(value), )
+            uniffi_method = uniffi_obj.put
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                SecretStoreError,
+                _UniffiFfiConverterTypeSecretStoreError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_POSTCSO_SECRET_STORE_METHOD2
+    def delete(
+            uniffi_handle,
+            name,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeSecretStore._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(name), )
+            uniffi_method = uniffi_obj.delete
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                SecretStoreError,
+                _UniffiFfiConverterTypeSecretStoreError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_POSTCSO_SECRET_STORE
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeSecretStore._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_POSTCSO_SECRET_STORE
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeSecretStore._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePostcsoSecretStore(
+        _uniffi_free,
+        _uniffi_clone,
+        get,
+        put,
+        delete,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_postcso_ffi_fn_init_callback_vtable_secretstore(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeSecretStore:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return SecretStoreImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeSecretStore._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: SecretStore):
+        if not isinstance(value, SecretStore):
+            raise TypeError("Expected SecretStore subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: SecretStore):
+         if isinstance(value, SecretStoreImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeSecretStore._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: SecretStore, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 __all__ = [
     "InternalError",
     "LocationSource",
@@ -5935,6 +6489,7 @@ __all__ = [
     "StopReason",
     "ListenerError",
     "PostError",
+    "SecretStoreError",
     "SyncErrorKind",
     "SyncEvent",
     "Photo",
@@ -5961,4 +6516,6 @@ __all__ = [
     "SyncListener",
     "PostCore",
     "PostCoreProtocol",
+    "SecretStoreImpl",
+    "SecretStore",
 ]

@@ -23,6 +23,7 @@ import org.postcso.ffi.QueueStats
 import org.postcso.ffi.Report
 import org.postcso.ffi.ReportState
 import org.postcso.ffi.ReportSummary
+import org.postcso.ffi.SecretStore
 import org.postcso.ffi.SubmitReceipt
 import org.postcso.ffi.SyncEvent
 import org.postcso.ffi.SyncOutcome
@@ -185,11 +186,18 @@ class PostCso private constructor(
 
     /**
      * Redeems a one-time enrolment code. The returned [Enrolment.token] is in force at
-     * once; keep it in the Android Keystore and pass it to [open] next time.
+     * once and saved in the [SecretStore] given to [open], which finds it there next
+     * time. When the store cannot save it, this raises
+     * [PostException.SecretsUnavailable] or [PostException.SecretStoreFailed] and the
+     * device stays enrolled for this session only (the code is spent).
      */
     suspend fun enrol(code: String): Enrolment = core.enrol(code)
 
-    /** Replaces the device credential (after re-enrolment by other means) and syncs. */
+    /**
+     * Replaces the device credential (after re-enrolment by other means, or an app that
+     * keeps its own tokens) and syncs. Saved in the [SecretStore]; `null` deletes it
+     * there (signing the device out). When the store fails, nothing changes.
+     */
     suspend fun setCredential(credential: String?) = io { core.setCredential(credential) }
 
     /**
@@ -247,12 +255,22 @@ class PostCso private constructor(
     companion object {
         /**
          * Opens (or creates) the queue in [dataDir] and starts the sync engine for the
-         * station at [stationUrl]. [credential] is the token from an earlier [enrol], kept
-         * in the Keystore; `null` before the first enrolment.
+         * station at [stationUrl].
+         *
+         * [secrets] keeps the device token and the queue's data key: on Android
+         * `org.postcso.android.KeystoreSecretStore`, whose AES-GCM key never leaves the
+         * Android Keystore. The core keeps both there and nowhere else. A key that is
+         * gone, wrong or whose check is damaged raises [PostException.DataKeyLost],
+         * [PostException.DataKeyWrong] or [PostException.DataDamaged]; a store that
+         * throws, [PostException.SecretsUnavailable] or [PostException.SecretStoreFailed].
+         *
+         * [credential] is for apps that keep their own tokens: `null` (the usual case)
+         * uses the token [enrol] saved in [secrets]; given, it is used and saved there.
          */
         suspend fun open(
             dataDir: Path,
             stationUrl: String,
+            secrets: SecretStore,
             credential: String? = null,
             ioContext: CoroutineContext = Dispatchers.IO,
         ): PostCso = withContext(ioContext) {
@@ -261,15 +279,16 @@ class PostCso private constructor(
                 stationUrl = stationUrl,
                 credential = credential,
             )
-            PostCso(PostCore.open(config), ioContext)
+            PostCso(PostCore.open(config, secrets), ioContext)
         }
 
         /** [open] for a [File], such as `Context.filesDir`. */
         suspend fun open(
             dataDir: File,
             stationUrl: String,
+            secrets: SecretStore,
             credential: String? = null,
             ioContext: CoroutineContext = Dispatchers.IO,
-        ): PostCso = open(dataDir.toPath(), stationUrl, credential, ioContext)
+        ): PostCso = open(dataDir.toPath(), stationUrl, secrets, credential, ioContext)
     }
 }

@@ -19,6 +19,7 @@ import org.postcso.testing.Station
 import org.postcso.testing.fileReport
 import org.postcso.testing.seodaemun
 import org.postcso.testing.tempDataDir
+import org.postcso.testing.secretsFor
 
 /**
  * What goes wrong surfaces as a typed Kotlin exception from the generated sealed
@@ -42,7 +43,7 @@ class ErrorsTest {
 
     @Test
     fun `a bad GPS position is refused with InvalidLocation`(): Unit = runBlocking {
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             val id = cso.createDraft()
             val outOfRange = assertFailsWith<PostException.InvalidLocation> {
                 cso.setLocation(id, seodaemun(lat = 91.0))
@@ -65,7 +66,7 @@ class ErrorsTest {
 
     @Test
     fun `a bad photo is refused with BadPhoto and the draft is unchanged`(): Unit = runBlocking {
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             val id = cso.createDraft()
             cso.attachPhoto(id, Fixtures.photo("npm-exif-0.6.0/test1.jpg"))
 
@@ -89,7 +90,7 @@ class ErrorsTest {
     @Test
     fun `a revoked device gets ReEnrolRequired and keeps its queue`(): Unit = runBlocking {
         val (code, label) = station.enrolmentCodes(1).single()
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             cso.enrol(code)
             station.revoke(label)
             val recorder = EventRecorder.start(cso, this)
@@ -110,7 +111,7 @@ class ErrorsTest {
 
     @Test
     fun `enrolment codes, editing rules and a closed core each have their own exception`(): Unit = runBlocking {
-        val cso = PostCso.open(dataDir, station.url)
+        val cso = PostCso.open(dataDir, station.url, secretsFor(dataDir))
         val refused = assertFailsWith<PostException.EnrolmentRefused> { cso.enrol("NOT-A-CODE") }
         assertTrue(refused.message.orEmpty().isNotBlank())
         assertFailsWith<PostException.NotEnrolled> { cso.syncNow(5.seconds) }

@@ -25,6 +25,7 @@ import org.postcso.ffi.SyncEvent
 import org.postcso.ffi.SyncListener
 import org.postcso.testing.Station
 import org.postcso.testing.tempDataDir
+import org.postcso.testing.secretsFor
 
 /**
  * Opening and closing the core is what an app does on every sign-in, process start and
@@ -79,7 +80,7 @@ class LifecycleLeakTest {
      * Returns the events seen.
      */
     private suspend fun oneCycle(dir: Path, station: String): Int {
-        val cso = PostCso.open(dir, station, credential = "device-token-for-a-dead-station")
+        val cso = PostCso.open(dir, station, secretsFor(dir), credential = "device-token-for-a-dead-station")
         return try {
             coroutineScope {
                 val collected = async(Dispatchers.Default) { cso.events.toList() }
@@ -110,7 +111,7 @@ class LifecycleLeakTest {
                 if (event is SyncEvent.Finished) finished.countDown()
             }
         }
-        val core = PostCore.open(CoreConfig(dir.toString(), "http://127.0.0.1:${Station.freePort()}/", "token"))
+        val core = PostCore.open(CoreConfig(dir.toString(), "http://127.0.0.1:${Station.freePort()}/", "token"), secretsFor(dir))
         try {
             core.setListener(listener)
             val outcome = core.syncNow(5_000uL)

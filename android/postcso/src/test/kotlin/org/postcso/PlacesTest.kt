@@ -18,6 +18,7 @@ import org.postcso.testing.Fixtures
 import org.postcso.testing.Metres
 import org.postcso.testing.Station
 import org.postcso.testing.tempDataDir
+import org.postcso.testing.secretsFor
 
 /**
  * Geography through the Kotlin wrapper and the real core: zones by point and distance,
@@ -37,7 +38,7 @@ class PlacesTest {
         FeedServer().use { feed ->
             feed.publish(alley, district)
             val dataDir = tempDataDir()
-            PostCso.open(dataDir, feed.url, credential = FeedServer.TOKEN).use { cso ->
+            PostCso.open(dataDir, feed.url, secretsFor(dataDir), credential = FeedServer.TOKEN).use { cso ->
                 assertEquals(StopReason.Drained, cso.syncNow(30.seconds).stop)
                 val (lat, lon) = Metres.at(150.0, 150.0)
                 assertEquals(listOf("yeonhui-dark-alley", "seodaemun-gu"), cso.zonesAt(lat, lon).map { it.zone.code })
@@ -89,7 +90,7 @@ class PlacesTest {
             val areaFile = station.dataDir.resolve("route-12.geojson")
             areaFile.toFile().writeText(Metres.square(0.0, 0.0, 300.0).toString())
             val dataDir = tempDataDir()
-            PostCso.open(dataDir, station.url).use { cso ->
+            PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
                 cso.enrol(code)
                 station.admin(
                     "zone", "add", "--station", station.slug, "--code", "route-12", "--name", "Route 12",

@@ -28,6 +28,7 @@ import org.postcso.testing.EventRecorder
 import org.postcso.testing.Station
 import org.postcso.testing.fileReport
 import org.postcso.testing.tempDataDir
+import org.postcso.testing.secretsFor
 
 /**
  * The carrier's whole path through the real core and the real bindings against a real
@@ -51,7 +52,7 @@ class ReportFlowTest {
     fun `a report filed on the phone reaches the station and the review comes back`(): Unit = runBlocking {
         val (code, label) = station.enrolmentCodes(1).single()
         val dataDir = tempDataDir()
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             val enrolment = cso.enrol(code)
             assertEquals(label, enrolment.label)
             assertTrue(enrolment.token.isNotBlank(), "enrolment hands out a credential")
@@ -104,7 +105,7 @@ class ReportFlowTest {
     fun `a report the station refuses is corrected, sealed again and delivered under its id`(): Unit = runBlocking {
         val (code, _) = station.enrolmentCodes(1).single()
         val dataDir = tempDataDir()
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             cso.enrol(code)
             cso.setNetworkState(NetworkState(online = false, metered = false, constrained = false))
             val id = cso.fileReport()
@@ -146,10 +147,12 @@ class ReportFlowTest {
     fun `a queue filed offline is kept across a restart of the app and sent later`(): Unit = runBlocking {
         val (code, _) = station.enrolmentCodes(1).single()
         val dataDir = tempDataDir()
-        val token = PostCso.open(dataDir, station.url).use { it.enrol(code).token }
+        val token = PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { it.enrol(code).token }
         station.kill()
+        // Enrolment saved the token in the secret store; the reopens below find it there.
+        assertEquals(token, secretsFor(dataDir).get("postcso.device_token")?.decodeToString())
 
-        val id = PostCso.open(dataDir, station.url, credential = token).use { cso ->
+        val id = PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             val id = cso.fileReport()
             val outcome = cso.syncNow(5.seconds)
             assertTrue(
@@ -161,7 +164,7 @@ class ReportFlowTest {
         }
 
         station.serve()
-        PostCso.open(dataDir, station.url, credential = token).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             // A new network is a new chance: coming online clears the old backoff and syncs.
             cso.setNetworkState(Connectivity.OFFLINE)
             val finished = async {
@@ -188,7 +191,7 @@ class ReportFlowTest {
         val areaFile = station.dataDir.resolve("route-12.geojson")
         areaFile.toFile().writeText(area)
         val dataDir = tempDataDir()
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             // Recording from before enrolment: the engine may pull the zones on its own.
             val recorder = EventRecorder.start(cso, this)
             cso.enrol(code)

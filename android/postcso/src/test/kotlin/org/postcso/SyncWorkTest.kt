@@ -31,6 +31,7 @@ import org.postcso.testing.fileReport
 import org.postcso.testing.tempDataDir
 import org.postcso.work.SyncWork
 import org.postcso.work.WorkDecision
+import org.postcso.testing.secretsFor
 
 /**
  * The background-sync decisions the WorkManager `SyncWorker` acts on, run through the
@@ -55,7 +56,7 @@ class SyncWorkTest {
     @Test
     fun `a window that delivers the queue succeeds, an unreachable station retries, a revoked device fails`(): Unit = runBlocking {
         val (code, label) = station.enrolmentCodes(1).single()
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             cso.enrol(code)
             val id = cso.fileReport()
             assertEquals(WorkDecision.SUCCESS, SyncWork.run(cso, 60.seconds))
@@ -75,7 +76,7 @@ class SyncWorkTest {
 
     @Test
     fun `a device that never enrolled fails instead of retrying forever`(): Unit = runBlocking {
-        PostCso.open(dataDir, station.url).use { cso ->
+        PostCso.open(dataDir, station.url, secretsFor(dataDir)).use { cso ->
             assertEquals(WorkDecision.FAILURE, SyncWork.run(cso, 5.seconds))
         }
     }
@@ -104,7 +105,7 @@ class SyncWorkTest {
             while (!silent.isClosed) runCatching { held += silent.accept() }
         }
         try {
-            PostCso.open(dataDir, "http://127.0.0.1:${silent.localPort}/", credential = "token").use { cso ->
+            PostCso.open(dataDir, "http://127.0.0.1:${silent.localPort}/", secretsFor(dataDir), credential = "token").use { cso ->
                 val recorder = EventRecorder.start(cso, this)
                 val sync = async(Dispatchers.Default) { cso.syncNow(60.seconds) }
                 // The engine's run (its own after open, and then syncNow's) hangs on a

@@ -10,6 +10,7 @@ import org.postcso.ffi.Location
 import org.postcso.ffi.LocationSource
 import org.postcso.ffi.NetworkState
 import org.postcso.ffi.PostCore
+import org.postcso.testing.secretsFor
 
 /**
  * The Kotlin side of the FFI overhead figures in BENCHMARKS.md: the same calls as the
@@ -31,9 +32,9 @@ fun main() {
     val offline = NetworkState(online = false, metered = false, constrained = false)
     val rows = mutableListOf<String>()
 
-    val core = PostCore.open(CoreConfig(dir.resolve("raw").toString(), nowhere, null))
+    val core = PostCore.open(CoreConfig(dir.resolve("raw").toString(), nowhere, null), secretsFor(dir.resolve("raw")))
     core.setNetworkState(offline)
-    val cso = runBlocking { PostCso.open(dir.resolve("wrapped"), nowhere) }
+    val cso = runBlocking { PostCso.open(dir.resolve("wrapped"), nowhere, secretsFor(dir.resolve("wrapped"))) }
     cso.setNetworkState(offline)
 
     rows += perCall("noop() via generated binding", calls = 10_000) { core.noop() }

@@ -660,6 +660,15 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceSecretStoreMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceSecretStoreMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceSecretStoreMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent")
 internal open class UniffiVTableCallbackInterfaceSyncListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -676,6 +685,31 @@ internal open class UniffiVTableCallbackInterfaceSyncListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onEvent` = other.`onEvent`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "get", "put", "delete")
+internal open class UniffiVTableCallbackInterfaceSecretStore(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `get`: UniffiCallbackInterfaceSecretStoreMethod0? = null,
+    @JvmField internal var `put`: UniffiCallbackInterfaceSecretStoreMethod1? = null,
+    @JvmField internal var `delete`: UniffiCallbackInterfaceSecretStoreMethod2? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `get`: UniffiCallbackInterfaceSecretStoreMethod0? = null,
+        `put`: UniffiCallbackInterfaceSecretStoreMethod1? = null,
+        `delete`: UniffiCallbackInterfaceSecretStoreMethod2? = null,
+    ): UniffiVTableCallbackInterfaceSecretStore(`uniffiFree`,`uniffiClone`,`get`,`put`,`delete`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceSecretStore) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `get` = other.`get`
+        `put` = other.`put`
+        `delete` = other.`delete`
     }
 
 }
@@ -772,6 +806,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_postcso_ffi_checksum_method_synclistener_on_event(
     ): Int
+    external fun uniffi_postcso_ffi_checksum_method_secretstore_get(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_secretstore_put(
+    ): Int
+    external fun uniffi_postcso_ffi_checksum_method_secretstore_delete(
+    ): Int
     external fun uniffi_postcso_ffi_checksum_constructor_postcore_open(
     ): Int
     external fun ffi_postcso_ffi_uniffi_contract_version(
@@ -790,6 +830,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "postcso"))
+        uniffiCallbackInterfaceSecretStore.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
         
     }
@@ -799,7 +840,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_postcso_ffi_fn_free_postcore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_postcso_ffi_fn_constructor_postcore_open(`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_postcso_ffi_fn_constructor_postcore_open(`config`: RustBuffer.ByValue,`secrets`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_postcso_ffi_fn_method_postcore_attach_photo(`ptr`: Long,`id`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -874,6 +915,18 @@ internal object UniffiLib {
     external fun uniffi_postcso_ffi_fn_init_callback_vtable_synclistener(`vtable`: UniffiVTableCallbackInterfaceSyncListener,
     ): Unit
     external fun uniffi_postcso_ffi_fn_method_synclistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_postcso_ffi_fn_clone_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_postcso_ffi_fn_free_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_postcso_ffi_fn_init_callback_vtable_secretstore(`vtable`: UniffiVTableCallbackInterfaceSecretStore,
+    ): Unit
+    external fun uniffi_postcso_ffi_fn_method_secretstore_get(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_postcso_ffi_fn_method_secretstore_put(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_postcso_ffi_fn_method_secretstore_delete(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun ffi_postcso_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1015,7 +1068,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_delete_draft() and 0xFFFF) != 55907) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_enrol() and 0xFFFF) != 35704) {
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_enrol() and 0xFFFF) != 60552) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_get() and 0xFFFF) != 28670) {
@@ -1042,7 +1095,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_set_category() and 0xFFFF) != 31364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_set_credential() and 0xFFFF) != 17995) {
+    if ((lib.uniffi_postcso_ffi_checksum_method_postcore_set_credential() and 0xFFFF) != 7618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_postcso_ffi_checksum_method_postcore_set_listener() and 0xFFFF) != 12232) {
@@ -1096,7 +1149,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_postcso_ffi_checksum_method_synclistener_on_event() and 0xFFFF) != 43248) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_postcso_ffi_checksum_constructor_postcore_open() and 0xFFFF) != 38350) {
+    if ((lib.uniffi_postcso_ffi_checksum_method_secretstore_get() and 0xFFFF) != 30873) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_secretstore_put() and 0xFFFF) != 50276) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_method_secretstore_delete() and 0xFFFF) != 33446) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_postcso_ffi_checksum_constructor_postcore_open() and 0xFFFF) != 55336) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1683,7 +1745,9 @@ public interface PostCoreInterface {
     
     /**
      * Redeems a one-time enrolment code. The credential is in force when this
-     * returns; store `token` in the platform keystore for the next `open`.
+     * returns and saved in the app's `SecretStore` for the next `open`. When
+     * the store fails the device is enrolled for this session only (the code is
+     * spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
      */
     suspend fun `enrol`(`code`: kotlin.String): Enrolment
     
@@ -1734,7 +1798,9 @@ public interface PostCoreInterface {
     fun `setCategory`(`id`: kotlin.String, `code`: kotlin.String)
     
     /**
-     * Replaces the device credential (after re-enrolment elsewhere) and syncs.
+     * Replaces the device credential (after re-enrolment elsewhere, or an app
+     * that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+     * deletes it there. When the store fails nothing changes.
      */
     fun `setCredential`(`credential`: kotlin.String?)
     
@@ -2080,7 +2146,9 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
     
     /**
      * Redeems a one-time enrolment code. The credential is in force when this
-     * returns; store `token` in the platform keystore for the next `open`.
+     * returns and saved in the app's `SecretStore` for the next `open`. When
+     * the store fails the device is enrolled for this session only (the code is
+     * spent) and this raises `SecretsUnavailable` or `SecretStoreFailed`.
      */
     @Throws(PostException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -2248,7 +2316,9 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
 
     
     /**
-     * Replaces the device credential (after re-enrolment elsewhere) and syncs.
+     * Replaces the device credential (after re-enrolment elsewhere, or an app
+     * that keeps its own tokens) and syncs. Saved in the `SecretStore`; `None`
+     * deletes it there. When the store fails nothing changes.
      */
     @Throws(PostException::class)override fun `setCredential`(`credential`: kotlin.String?)
         = 
@@ -2591,14 +2661,21 @@ open class PostCore: Disposable, AutoCloseable, PostCoreInterface
     /**
      * Opens (or creates) the queue in `config.data_dir` and starts the sync
      * engine, which syncs by itself whenever there is something to send.
+     *
+     * `secrets` is the app's secret store (Keystore, Keychain): the core keeps
+     * its data key and the device token there and nowhere else. A key that is
+     * gone, wrong or whose check is damaged raises `DataKeyLost`,
+     * `DataKeyWrong` or `DataDamaged`; a failing store `SecretsUnavailable` or
+     * `SecretStoreFailed`.
      */
-    @Throws(PostException::class) fun `open`(`config`: CoreConfig): PostCore {
+    @Throws(PostException::class) fun `open`(`config`: CoreConfig, `secrets`: SecretStore): PostCore {
             return FfiConverterTypePostCore.lift(
     uniffiRustCallWithError(PostException) { _status ->
     UniffiLib.uniffi_postcso_ffi_fn_constructor_postcore_open(
     
         
-        FfiConverterTypeCoreConfig.lower(`config`),_status)
+        FfiConverterTypeCoreConfig.lower(`config`),
+        FfiConverterTypeSecretStore.lower(`secrets`),_status)
 }
     )
     }
@@ -2629,6 +2706,424 @@ public object FfiConverterTypePostCore: FfiConverter<PostCore, Long> {
     override fun allocationSize(value: PostCore) = 8UL
 
     override fun write(value: PostCore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Small named secrets kept by the platform: the device token and the queue's
+ * data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+ * Keychain accounts. Called rarely (open, enrolment, credential changes), from
+ * any thread; it may block.
+ */
+public interface SecretStore {
+    
+    /**
+     * The value stored under `name`, or `None` when there is none.
+     */
+    fun `get`(`name`: kotlin.String): kotlin.ByteArray?
+    
+    /**
+     * Stores `value` under `name`, replacing any earlier value; durable when it returns.
+     */
+    fun `put`(`name`: kotlin.String, `value`: kotlin.ByteArray)
+    
+    /**
+     * Removes `name`; removing a name that is not there is not an error.
+     */
+    fun `delete`(`name`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * Small named secrets kept by the platform: the device token and the queue's
+ * data key. Names are short ASCII (`[a-z0-9._]`), safe as file names and
+ * Keychain accounts. Called rarely (open, enrolment, credential changes), from
+ * any thread; it may block.
+ */
+open class SecretStoreImpl: Disposable, AutoCloseable, SecretStore
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_postcso_ffi_fn_free_secretstore(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_postcso_ffi_fn_clone_secretstore(handle, status)
+        }
+    }
+
+    
+    /**
+     * The value stored under `name`, or `None` when there is none.
+     */
+    @Throws(SecretStoreException::class)override fun `get`(`name`: kotlin.String): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_get(
+        it,
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stores `value` under `name`, replacing any earlier value; durable when it returns.
+     */
+    @Throws(SecretStoreException::class)override fun `put`(`name`: kotlin.String, `value`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_put(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterByteArray.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Removes `name`; removing a name that is not there is not an error.
+     */
+    @Throws(SecretStoreException::class)override fun `delete`(`name`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(SecretStoreException) { _status ->
+    UniffiLib.uniffi_postcso_ffi_fn_method_secretstore_delete(
+        it,
+        
+        FfiConverterString.lower(`name`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceSecretStore {
+    internal object `get`: UniffiCallbackInterfaceSecretStoreMethod0 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`get`(
+                    FfiConverterString.lift(`name`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray? -> uniffiOutReturn.setValue(FfiConverterOptionalByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+    internal object `put`: UniffiCallbackInterfaceSecretStoreMethod1 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`put`(
+                    FfiConverterString.lift(`name`),
+                    FfiConverterByteArray.lift(`value`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+    internal object `delete`: UniffiCallbackInterfaceSecretStoreMethod2 {
+        override fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSecretStore.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`delete`(
+                    FfiConverterString.lift(`name`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SecretStoreException -> FfiConverterTypeSecretStoreError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeSecretStore.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeSecretStore.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceSecretStore.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `get`,
+        `put`,
+        `delete`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_postcso_ffi_fn_init_callback_vtable_secretstore(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
+    internal val handleMap = UniffiHandleMap<SecretStore>()
+
+    override fun lower(value: SecretStore): Long {
+        if (value is SecretStoreImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): SecretStore {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SecretStoreImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): SecretStore {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SecretStore) = 8UL
+
+    override fun write(value: SecretStore, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -3102,8 +3597,9 @@ data class CoreConfig (
     var `stationUrl`: kotlin.String
     , 
     /**
-     * The device credential from an earlier enrolment, kept in the platform's
-     * keystore; `None` before the first enrolment.
+     * A device credential the app keeps itself (Bitwarden's model). `None`
+     * (the usual case): the one `enrol` saved in the app's `SecretStore`.
+     * Given, it is used and saved to the `SecretStore` when it differs.
      */
     var `credential`: kotlin.String? = null 
     
@@ -3158,8 +3654,8 @@ data class Enrolment (
     var `label`: kotlin.String
     , 
     /**
-     * The device credential: store it in the platform keystore and pass it as
-     * `CoreConfig.credential` next time. Already in force when returned.
+     * The device credential, already in force and saved in the app's
+     * `SecretStore`; an app that keeps its own tokens may keep it too.
      */
     var `token`: kotlin.String
     
@@ -4670,6 +5166,39 @@ sealed class PostException(message: String): kotlin.Exception(message) {
      */
         class InvalidRadius(message: String) : PostException(message)
         
+    /**
+     * At open: the `SecretStore` has no data key, but the queue was written with
+     * one. What it protected cannot be read, by design (a restore without the
+     * Keystore or Keychain, a platform that dropped the key): remove the data
+     * directory, open again and enrol again. Nothing was changed.
+     */
+        class DataKeyLost(message: String) : PostException(message)
+        
+    /**
+     * At open: the `SecretStore` holds a different data key than the one the
+     * queue was written with (another install's store). Nothing was changed.
+     */
+        class DataKeyWrong(message: String) : PostException(message)
+        
+    /**
+     * At open: the queue's key check is damaged, so the key cannot be judged.
+     * Nothing was changed; the file is kept for support.
+     */
+        class DataDamaged(message: String) : PostException(message)
+        
+    /**
+     * The `SecretStore` is not available now (e.g. the Keychain before the first
+     * unlock after a reboot): try again later. Nothing was changed.
+     */
+        class SecretsUnavailable(message: String) : PostException(message)
+        
+    /**
+     * The `SecretStore` failed or threw an undeclared exception. Nothing was
+     * changed, except that a device enrolled by `enrol` keeps its credential
+     * for this session.
+     */
+        class SecretStoreFailed(message: String) : PostException(message)
+        
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<PostException> {
         override fun lift(error_buf: RustBuffer.ByValue): PostException = FfiConverterTypePostError.lift(error_buf)
@@ -4706,6 +5235,11 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             21 -> PostException.InvalidCreatedAt(FfiConverterString.read(buf))
             22 -> PostException.InvalidFollowUp(FfiConverterString.read(buf))
             23 -> PostException.InvalidRadius(FfiConverterString.read(buf))
+            24 -> PostException.DataKeyLost(FfiConverterString.read(buf))
+            25 -> PostException.DataKeyWrong(FfiConverterString.read(buf))
+            26 -> PostException.DataDamaged(FfiConverterString.read(buf))
+            27 -> PostException.SecretsUnavailable(FfiConverterString.read(buf))
+            28 -> PostException.SecretStoreFailed(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4807,6 +5341,26 @@ public object FfiConverterTypePostError : FfiConverterRustBuffer<PostException> 
             }
             is PostException.InvalidRadius -> {
                 buf.putInt(23)
+                Unit
+            }
+            is PostException.DataKeyLost -> {
+                buf.putInt(24)
+                Unit
+            }
+            is PostException.DataKeyWrong -> {
+                buf.putInt(25)
+                Unit
+            }
+            is PostException.DataDamaged -> {
+                buf.putInt(26)
+                Unit
+            }
+            is PostException.SecretsUnavailable -> {
+                buf.putInt(27)
+                Unit
+            }
+            is PostException.SecretStoreFailed -> {
+                buf.putInt(28)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5060,6 +5614,136 @@ public object FfiConverterTypeReviewStatus : FfiConverterRustBuffer<ReviewStatus
 }
 
 
+
+
+
+
+
+/**
+ * What a foreign [`SecretStore`] may throw. Not flat: the foreign side
+ * constructs and throws it.
+ */
+sealed class SecretStoreException: kotlin.Exception() {
+    
+    /**
+     * The store cannot be used now (the Keychain before the first unlock after
+     * a reboot, a Keystore that is busy): try again later. Raised to the app as
+     * `PostError.SecretsUnavailable`.
+     */
+    class Unavailable(
+        
+        /**
+         * The platform's explanation, without the secret.
+         */
+        val `reason`: kotlin.String
+        ) : SecretStoreException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The store failed. Raised to the app as `PostError.SecretStoreFailed`.
+     */
+    class Failed(
+        
+        /**
+         * The platform's explanation, without the secret.
+         */
+        val `reason`: kotlin.String
+        ) : SecretStoreException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The foreign code threw an exception the interface does not declare
+     * (UniFFI's `UnexpectedUniFFICallbackError`). Raised to the app as
+     * `PostError.SecretStoreFailed`.
+     */
+    class Unexpected(
+        
+        /**
+         * What the foreign runtime said.
+         */
+        val `reason`: kotlin.String
+        ) : SecretStoreException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<SecretStoreException> {
+        override fun lift(error_buf: RustBuffer.ByValue): SecretStoreException = FfiConverterTypeSecretStoreError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecretStoreError : FfiConverterRustBuffer<SecretStoreException> {
+    override fun read(buf: ByteBuffer): SecretStoreException {
+        
+
+        return when(buf.getInt()) {
+            1 -> SecretStoreException.Unavailable(
+                FfiConverterString.read(buf),
+                )
+            2 -> SecretStoreException.Failed(
+                FfiConverterString.read(buf),
+                )
+            3 -> SecretStoreException.Unexpected(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SecretStoreException): ULong {
+        return when(value) {
+            is SecretStoreException.Unavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is SecretStoreException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is SecretStoreException.Unexpected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: SecretStoreException, buf: ByteBuffer) {
+        when(value) {
+            is SecretStoreException.Unavailable -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is SecretStoreException.Failed -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is SecretStoreException.Unexpected -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
@@ -5754,6 +6438,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteArray?> {
+    override fun read(buf: ByteBuffer): kotlin.ByteArray? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterByteArray.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ByteArray?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterByteArray.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ByteArray?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterByteArray.write(value, buf)
         }
     }
 }
