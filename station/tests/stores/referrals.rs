@@ -9,8 +9,8 @@ use postcso_model::ReviewStatus;
 use postcso_station::auth::Role;
 use postcso_station::repo::{
     AccountStore, AgencyKind, AgencyStore, AnswerKind, AnswerOutcome, Audience, ChangeBody,
-    Delivery, DeviceStore, FeedStore, NewAnswer, NewReferral, ReferOutcome, ReferralStore,
-    RepoError, ReportStore, StationStore,
+    Delivery, DeviceStore, FeedStore, NewAnswer, NewReferral, QueueQuery, ReferOutcome,
+    ReferralStore, RepoError, ReportStore, ReviewStore, StationStore,
 };
 
 use crate::agencies::{manual_agency, open311_agency};
@@ -64,6 +64,7 @@ async fn a_referral_and_its_answers_reach_the_carrier_and_the_audit_log<
         + AgencyStore
         + ReferralStore
         + FeedStore
+        + ReviewStore
         + ?Sized,
 >(
     repo: &R,
@@ -208,6 +209,11 @@ async fn a_referral_and_its_answers_reach_the_carrier_and_the_audit_log<
     assert_eq!(back.status, ReviewStatus::Accepted);
     let all = repo.referrals(s.id, second.id).await.expect("list");
     assert!(all[0].declined() && !all[0].is_open());
+    assert_eq!(
+        flagged(repo, s.id).await,
+        [second.id],
+        "flagged in the queue"
+    );
     assert!(matches!(
         repo.refer_report(s.id, referral_for(second.id, "gu"), acting(&kim), now())
             .await
@@ -358,4 +364,21 @@ async fn refusals_write_nothing<
     );
     // referral.create + report.status, then referral.answer + report.status.
     assert_eq!(audit(repo, &s).await.len(), rows + 4);
+}
+
+/// The reports the review queue flags as declined by their agency.
+async fn flagged<R: ReviewStore + ?Sized>(
+    repo: &R,
+    station: postcso_station::repo::StationId,
+) -> Vec<postcso_model::ReportId> {
+    let query = QueueQuery {
+        limit: 50,
+        ..QueueQuery::default()
+    };
+    let page = repo.review_queue(station, &query).await.expect("queue");
+    page.rows
+        .iter()
+        .filter(|r| r.referral_declined)
+        .map(|r| r.id)
+        .collect()
 }
