@@ -65,6 +65,10 @@ pub enum Command {
     /// (beats, watch areas, its jurisdiction).
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// Add, list, update, retire and import the agencies fixes are referred
+    /// to, and the routing rules that propose one for a report.
+    #[command(subcommand)]
+    Agency(crate::admin::AgencyCommand),
 }
 
 /// `serve`
@@ -480,5 +484,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             station,
             file,
         }) => crate::admin::zone_export(&data, &station, file.as_deref()).await,
+        Command::Agency(command) => crate::admin::agencies::run(command).await,
     }
 }

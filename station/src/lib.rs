@@ -13,12 +13,15 @@
 //! - [`blob`]: where photo bytes live (a directory or S3-compatible storage);
 //! - [`egress`]: outbound HTTP(S) to other services (object storage, referrals);
 //! - [`repo`]: the storage trait and its backends (SQLite, PostgreSQL);
+//! - [`agencies`]: agencies and routing rules as admins give them (fields,
+//!   the import file), checked once for API, CLI and files;
 //! - [`zones`]: zone definitions as admins give them (fields, GeoJSON import
 //!   and export, a station's jurisdiction), checked once for API and console.
 
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod agencies;
 pub mod appender;
 pub mod auth;
 pub mod blob;

@@ -3,10 +3,12 @@
 //! Each prints its result on stdout and returns a [`CliError`] whose exit code
 //! tells scripts what went wrong.
 
+pub mod agencies;
 mod sheet;
 mod zone_files;
 mod zones;
 
+pub use agencies::AgencyCommand;
 pub use zone_files::{JurisdictionSource, zone_export, zone_import};
 pub use zones::{ZoneAddArgs, zone_add, zone_list, zone_retire};
 

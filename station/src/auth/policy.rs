@@ -155,3 +155,20 @@ pub fn may_read_report_history(role: Role) -> bool {
 pub fn may_keep_internal_notes(role: Role) -> bool {
     role == Role::Supervisor
 }
+
+/// Whether a role may add, change and retire agencies and routing rules.
+pub fn may_manage_agencies(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// Whether a role may list agencies and routing rules (never their API
+/// keys, which no one reads back): admins, and supervisors, who refer.
+pub fn may_read_agencies(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Supervisor)
+}
+
+/// Whether a role may refer reports to agencies, read their referrals and
+/// record the agencies' answers: supervisors, who decide on reports.
+pub fn may_refer(role: Role) -> bool {
+    role == Role::Supervisor
+}

@@ -204,6 +204,8 @@ mod tests {
             include_str!("templates/report.html"),
             include_str!("templates/notes.html"),
             include_str!("templates/message.html"),
+            include_str!("templates/referral.html"),
+            include_str!("referral.rs"),
             include_str!("queue.rs"),
             include_str!("report.rs"),
             include_str!("views.rs"),

@@ -12,6 +12,7 @@
 //! - [`signin`]: sign-in, sign-out, language switch;
 //! - [`queue`]: the queue, list and map;
 //! - [`report`]: one report, decisions and internal notes;
+//! - [`referral`]: referring a report to an agency and recording its answer;
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -23,6 +24,7 @@ pub mod assets;
 pub mod csrf;
 pub mod i18n;
 mod queue;
+mod referral;
 mod report;
 mod signin;
 pub mod views;
@@ -64,6 +66,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/reports/{id}", get(report::page))
         .route("/console/reports/{id}/decision", post(report::decide))
         .route("/console/reports/{id}/notes", post(report::add_note))
+        .route(
+            "/console/reports/{id}/referral",
+            get(referral::page).post(referral::submit_referral),
+        )
+        .route(
+            "/console/reports/{id}/referral/answer",
+            post(referral::submit_answer),
+        )
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

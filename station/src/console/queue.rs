@@ -196,6 +196,8 @@ pub struct RowView {
     photos_missing: Option<String>,
     /// The station placed it outside its jurisdiction: which district, in words.
     outside: Option<String>,
+    /// Its latest referral was declined by the agency.
+    declined: Option<String>,
     lat: String,
     lon: String,
 }
@@ -280,6 +282,9 @@ fn rows(
                     Some(district) => t.fill("row.outside", district),
                     None => t.get("row.outside_unknown").to_owned(),
                 }),
+                declined: r
+                    .referral_declined
+                    .then(|| t.get("referral.declined_row").to_owned()),
                 lat: format!("{:.6}", r.content.location.lat()),
                 lon: format!("{:.6}", r.content.location.lon()),
                 id,

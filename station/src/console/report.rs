@@ -191,6 +191,8 @@ fn history_view(t: &Catalogue, entry: &AuditEntry, labels: &[(Uuid, String)]) ->
         "report.note" => "history.report_note",
         "inspection.assign" => "history.inspection_assign",
         "inspection.record" => "history.inspection_record",
+        "referral.create" => "referral.history_create",
+        "referral.answer" => "referral.history_answer",
         _ => "history.other",
     };
     let detail = if entry.action == "report.status" {

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, assembled into one router here.
 
+mod agencies;
 mod audit;
 pub mod body;
 mod categories;
@@ -14,6 +15,7 @@ pub mod openapi;
 mod photos;
 pub mod problem;
 pub mod ratelimit;
+pub(crate) mod referrals;
 mod report_geography;
 mod reports;
 pub(crate) mod sessions;
@@ -137,6 +139,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inspections::list))
         .routes(routes!(inspections::get))
         .routes(routes!(inspections::record))
+        .routes(routes!(agencies::list, agencies::add))
+        .routes(routes!(agencies::get, agencies::update))
+        .routes(routes!(agencies::retire))
+        .routes(routes!(agencies::list_rules, agencies::add_rule))
+        .routes(routes!(agencies::remove_rule))
+        .routes(routes!(referrals::create, referrals::list))
+        .routes(routes!(referrals::record))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(

@@ -31,6 +31,8 @@ use super::problem::{FieldError, Problem};
         (name = "audit", description = "The append-only audit log"),
         (name = "zones", description = "Zones of the district (beats, watch areas, the jurisdiction), managed by admins; GeoJSON import and export"),
         (name = "inspections", description = "Site inspections of reports, assigned by supervisors"),
+        (name = "agencies", description = "Agencies fixes are referred to (send method open311, email or manual; API keys are write-only) and the routing rules that propose one for a report, managed by admins"),
+        (name = "referrals", description = "Referral of a report to the agency in charge, and the agency's answers, recorded by supervisors; each step reaches the carrier's phone as a line"),
     )
 )]
 pub struct ApiDoc;

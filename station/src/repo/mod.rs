@@ -6,7 +6,7 @@
 //! `devices` (enrolment codes and devices), `reports` (with `follow_ups`,
 //! `places`: where the station found each, and `nearby`: duplicates of a
 //! place across carriers), `uploads`, `zones`,
-//! `inspections`, `feed` (the changes feed, reading the audit log, and
+//! `inspections`, `agencies` (and their routing rules), `referrals`, `feed` (the changes feed, reading the audit log, and
 //! `feed::ActionLog`: what each action leaves in the two logs, built by one
 //! constructor per action in the action's file) and `audit` (the shape of an
 //! audit row). The rules are plain functions: which device a revocation
@@ -24,6 +24,7 @@
 //! is found.
 
 mod accounts;
+pub mod agencies;
 mod audit;
 mod categories;
 mod columns;
@@ -35,6 +36,7 @@ mod nearby;
 pub mod notes;
 mod places;
 pub mod postgres;
+pub mod referrals;
 mod reports;
 pub mod review;
 pub mod sqlite;
@@ -45,6 +47,10 @@ mod zones;
 pub use accounts::{
     AccountStore, NewUser, SESSION_TOUCH_INTERVAL, Session, StaffUser, User, UserCredentials,
     UserDisabled,
+};
+pub use agencies::{
+    Agency, AgencyImport, AgencyImportOutcome, AgencyKind, AgencyStore, AgencyUpdate, NewAgency,
+    NewOpen311, NewRoutingRule, Open311Format, Open311Settings, RoutingRule, RuleArea, SendMethod,
 };
 pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
@@ -63,6 +69,10 @@ pub use places::{
     NEAR_LINE_M, PlaceStore, PlacedDistrict, Placement, UnplacedReport, ZonesVersion,
     round_decimetre,
 };
+pub use referrals::{
+    AnswerKind, AnswerOutcome, Delivery, NewAnswer, NewReferral, ReferOutcome, Referral,
+    ReferralAnswer, ReferralStore,
+};
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use review::{QueueFilter, QueueOrder, QueuePage, QueueQuery, QueueRow, ReviewStore};
 pub use stations::{Station, StationId, StationStore};
@@ -78,9 +88,9 @@ use async_trait::async_trait;
 /// a store's methods can only be called with its trait in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NearbyStore,
-        NoteStore, PlaceStore, ReportStore, Repository, ReviewStore, StationStore, UploadStore,
-        ZoneStore,
+        AccountStore, AgencyStore, CategoryStore, DeviceStore, FeedStore, InspectionStore,
+        NearbyStore, NoteStore, PlaceStore, ReferralStore, ReportStore, Repository, ReviewStore,
+        StationStore, UploadStore, ZoneStore,
     };
 }
 
@@ -129,6 +139,8 @@ pub trait Repository:
     + FeedStore
     + ReviewStore
     + NoteStore
+    + AgencyStore
+    + ReferralStore
     + Send
     + Sync
     + 'static

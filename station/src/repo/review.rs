@@ -139,6 +139,9 @@ pub struct QueueRow {
     pub outside_jurisdiction: bool,
     /// The district the station placed it in, if any.
     pub district_name: Option<String>,
+    /// Its latest referral was declined by the agency: back with the
+    /// supervisors, to refer elsewhere or decide otherwise.
+    pub referral_declined: bool,
 }
 
 /// A page of the queue and how many reports match in all.
@@ -334,7 +337,11 @@ pub(crate) fn queue_columns(photos_of_r: &str) -> String {
                    AND p.received_at IS NOT NULL), -1), \
          (SELECT count(*) FROM report_photos p WHERE {photos_of_r}), \
          (SELECT count(*) FROM report_photos p WHERE {photos_of_r} AND p.received_at IS NULL), \
-         r.outside_jurisdiction, r.district_name"
+         r.outside_jurisdiction, r.district_name, \
+         coalesce((SELECT EXISTS (SELECT 1 FROM referral_answers a \
+                                  WHERE a.referral_id = f.id AND a.answer = 'declined') \
+                   FROM referrals f WHERE f.station_id = r.station_id AND f.report_id = r.id \
+                   ORDER BY f.created_at DESC LIMIT 1), false)"
     )
 }
 
@@ -355,6 +362,7 @@ pub(crate) fn queue_row_from(row: &impl Columns) -> Result<QueueRow, RepoError> 
         photos_missing: u32::try_from(row.count(10)?).unwrap_or(u32::MAX),
         outside_jurisdiction: row.opt_flag(11)?.unwrap_or(false),
         district_name: row.opt_text(12)?,
+        referral_declined: row.opt_flag(13)?.unwrap_or(false),
     })
 }
 

@@ -41,6 +41,7 @@ macro_rules! contract_tests {
 }
 
 mod accounts;
+mod agencies;
 mod categories;
 mod devices;
 mod feed;
@@ -48,6 +49,7 @@ mod inspections;
 mod nearby;
 mod notes;
 mod places;
+mod referrals;
 mod reports;
 mod review;
 mod stations;

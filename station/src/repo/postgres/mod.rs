@@ -21,6 +21,7 @@
 //! the pool and the statement helpers every concern uses.
 
 mod accounts;
+mod agencies;
 mod categories;
 mod devices;
 mod feed;
@@ -29,6 +30,7 @@ mod migrate;
 mod nearby;
 mod notes;
 mod places;
+mod referrals;
 mod reports;
 mod review;
 mod rows;

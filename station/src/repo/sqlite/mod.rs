@@ -13,6 +13,7 @@
 //! holds the connections and how a call gets one.
 
 mod accounts;
+mod agencies;
 mod categories;
 mod devices;
 mod feed;
@@ -22,6 +23,7 @@ mod migrate;
 mod nearby;
 mod notes;
 mod places;
+mod referrals;
 mod reports;
 mod review;
 mod rows;
