@@ -38,7 +38,7 @@ async fn a_supervisor_refers_from_the_console_and_records_the_answer() {
     let carrier = server.device(&station).await;
     let kim = server.staff(&station, "kim", Role::Supervisor).await;
     let inspector = server.staff(&station, "ahn", Role::Inspector).await;
-    let text = include_str!("../data/seodaemun-agencies.toml");
+    let text = include_str!("../../data/seodaemun-agencies.toml");
     let (categories, zones) = (
         server
             .repo
@@ -206,7 +206,7 @@ async fn without_a_rule_nothing_is_preselected_and_a_refusal_is_explained() {
     let station = server.station("seodaemun").await;
     let carrier = server.device(&station).await;
     let kim = server.staff(&station, "kim", Role::Supervisor).await;
-    let text = include_str!("../data/seodaemun-agencies.toml");
+    let text = include_str!("../../data/seodaemun-agencies.toml");
     let (categories, zones) = (
         server
             .repo
