@@ -12,6 +12,8 @@
 //! - [`signin`]: sign-in, sign-out, language switch;
 //! - [`queue`]: the queue, list and map;
 //! - [`report`]: one report, decisions and internal notes;
+//! - [`duplicates`]: possible duplicates, the side-by-side comparison and
+//!   the merge;
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -21,6 +23,7 @@
 
 pub mod assets;
 pub mod csrf;
+mod duplicates;
 pub mod i18n;
 mod queue;
 mod report;
@@ -64,6 +67,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/reports/{id}", get(report::page))
         .route("/console/reports/{id}/decision", post(report::decide))
         .route("/console/reports/{id}/notes", post(report::add_note))
+        .route(
+            "/console/reports/{id}/duplicates/{other}",
+            get(duplicates::compare),
+        )
+        .route("/console/reports/{id}/merge", post(duplicates::merge_form))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

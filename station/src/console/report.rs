@@ -17,12 +17,14 @@ use postcso_model::{ReportId, ReviewStatus, ZoneIndex};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::duplicates::DuplicatesView;
 use super::i18n::{Catalogue, Lang};
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, is_htmx, message_page, redirect};
 use crate::auth::Caller;
 use crate::auth::policy::{
-    ReportAccess, may_keep_internal_notes, may_read_report_history, may_triage, report_access,
+    ReportAccess, may_keep_internal_notes, may_read_report_history, may_triage,
+    may_use_review_queue, report_access,
 };
 use crate::http::AppState;
 use crate::http::problem::Problem;
@@ -44,8 +46,30 @@ pub const REASONS: [&str; 6] = [
 
 /// A photo of the report.
 pub struct PhotoView {
+    pub(super) label: String,
+    pub(super) url: Option<String>,
+}
+
+/// A photo of a report merged into this one.
+pub struct RelatedView {
     label: String,
     url: Option<String>,
+    from_href: String,
+}
+
+/// The photos of `report`, as its pages show them (missing ones say so).
+pub(super) fn photo_views(t: &Catalogue, report: &StoredReport) -> Vec<PhotoView> {
+    let id = report.id;
+    report
+        .photos
+        .iter()
+        .map(|p| PhotoView {
+            label: t.fill("report.photo_n", p.position + 1),
+            url: p
+                .received
+                .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
+        })
+        .collect()
 }
 
 /// A history row.
@@ -124,14 +148,18 @@ struct ReportPage {
     tile_url: String,
     tile_attribution: String,
     zones_json: String,
+    duplicates: Option<DuplicatesView>,
+    related: Vec<RelatedView>,
+    merged_into: Option<String>,
+    merged_done: bool,
 }
 
-fn parse_id(raw: &str) -> Result<ReportId, Problem> {
+pub(super) fn parse_id(raw: &str) -> Result<ReportId, Problem> {
     ReportId::parse(raw).map_err(|_| Problem::not_found("no such report"))
 }
 
 /// The report if `session` may read it in full (the API's rule), else 404.
-async fn readable(
+pub(super) async fn readable(
     state: &AppState,
     session: &Session,
     id: ReportId,
@@ -191,9 +219,29 @@ fn history_view(t: &Catalogue, entry: &AuditEntry, labels: &[(Uuid, String)]) ->
         "report.note" => "history.report_note",
         "inspection.assign" => "history.inspection_assign",
         "inspection.record" => "history.inspection_record",
+        "report.merge" => "merge.history_merge",
+        "report.merged_in" => "merge.history_merged_in",
         _ => "history.other",
     };
-    let detail = if entry.action == "report.status" {
+    let merged = |key: &str| {
+        entry
+            .after
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .and_then(|v| v.as_str())
+            .and_then(|v| ReportId::parse(v).ok())
+            .map(|id| format!("#{}", super::duplicates::short_id(id)))
+    };
+    let detail = if entry.action == "report.merged_in" {
+        merged("merged").unwrap_or_default()
+    } else if entry.action == "report.merge" {
+        let (after, reason) = state_of(entry.after.as_ref());
+        format!(
+            "→ {} {}",
+            merged("merged_into").unwrap_or_default(),
+            status_text(t, &after, reason.as_deref())
+        )
+    } else if entry.action == "report.status" {
         let (before, _) = state_of(entry.before.as_ref());
         let (after, reason) = state_of(entry.after.as_ref());
         format!(
@@ -240,6 +288,7 @@ struct Draft {
     reason_text: String,
     error: Option<String>,
     done: bool,
+    merged: bool,
     conflict: Option<(u64, String)>,
 }
 
@@ -274,13 +323,33 @@ async fn render(
                 Ok(None)
             }
         },
+        state.repo.related_photos(station, id),
     );
-    let (categories, zones, devices, history, notes) = match loaded {
+    let (categories, zones, devices, history, notes, related) = match loaded {
         Ok(all) => all,
         Err(e) => return error_page(chrome, &e.into()),
     };
     let t = chrome.t;
     let labels: Vec<(Uuid, String)> = devices.into_iter().map(|d| (d.id, d.label)).collect();
+    let duplicates = if may_use_review_queue(role) {
+        match super::duplicates::for_report(state, t, &report, &categories, &labels).await {
+            Ok(found) => Some(found),
+            Err(problem) => return error_page(chrome, &problem),
+        }
+    } else {
+        None
+    };
+    let related = related
+        .into_iter()
+        .map(|r| RelatedView {
+            label: t.fill("merge.related_from", super::duplicates::short_id(r.from)),
+            url: r
+                .photo
+                .received
+                .then(|| format!("/v1/reports/{}/photos/{}", r.from, r.photo.position)),
+            from_href: format!("/console/reports/{}", r.from),
+        })
+        .collect();
     let location = report.content.location;
     let index = ZoneIndex::new(
         zones
@@ -304,7 +373,9 @@ async fn render(
         let entries = history.as_deref().unwrap_or_default();
         let saw = entries
             .iter()
-            .rfind(|e| e.seq <= *seen && e.action == "report.status")
+            .rfind(|e| {
+                e.seq <= *seen && matches!(e.action.as_str(), "report.status" | "report.merge")
+            })
             .map(|e| state_of(e.after.as_ref()))
             .unwrap_or(("received".to_owned(), None));
         ConflictView {
@@ -340,16 +411,7 @@ async fn render(
         lon: format!("{:.6}", location.lon()),
         accuracy: t.fill("report.accuracy", format!("{:.0}", location.accuracy_m())),
         accuracy_m: format!("{:.1}", location.accuracy_m()),
-        photos: report
-            .photos
-            .iter()
-            .map(|p| PhotoView {
-                label: t.fill("report.photo_n", p.position + 1),
-                url: p
-                    .received
-                    .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
-            })
-            .collect(),
+        photos: photo_views(t, &report),
         zones_phone: report.content.zones.iter().map(zone_name).collect(),
         zones_station,
         district: report.content.district.clone(),
@@ -387,6 +449,10 @@ async fn render(
             .clone()
             .unwrap_or_default(),
         zones_json: super::queue::zones_json(&zones),
+        duplicates,
+        related,
+        merged_into: report.merged_into.map(|m| format!("/console/reports/{m}")),
+        merged_done: draft.merged,
         chrome,
     };
     views::page(status, &page)
@@ -396,6 +462,7 @@ async fn render(
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportFlags {
     done: Option<String>,
+    merged: Option<String>,
 }
 
 /// `GET /console/reports/{id}`
@@ -414,6 +481,7 @@ pub async fn page(
         Ok(report) => {
             let draft = Draft {
                 done: flags.done.is_some(),
+                merged: flags.merged.is_some(),
                 ..Draft::default()
             };
             render(&state, &headers, &session, report, draft, StatusCode::OK).await

@@ -4,8 +4,9 @@
 //! rules both backends apply, so that a rule lives once, not once per
 //! backend: `stations`, `categories`, `accounts` (users and sessions),
 //! `devices` (enrolment codes and devices), `reports` (with `follow_ups`,
-//! `places`: where the station found each, and `nearby`: duplicates of a
-//! place across carriers), `uploads`, `zones`,
+//! `places`: where the station found each, `nearby`: duplicates of a
+//! place across carriers, and `merges`: folding a duplicate into the report
+//! already being handled), `uploads`, `zones`,
 //! `inspections`, `feed` (the changes feed, reading the audit log, and
 //! `feed::ActionLog`: what each action leaves in the two logs, built by one
 //! constructor per action in the action's file) and `audit` (the shape of an
@@ -31,6 +32,7 @@ mod devices;
 mod feed;
 mod follow_ups;
 mod inspections;
+pub mod merges;
 mod nearby;
 pub mod notes;
 mod places;
@@ -54,6 +56,7 @@ pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
     AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
 };
+pub use merges::{MergeOutcome, MergeRefusal, MergeStore, RelatedPhoto, check_merge};
 pub use nearby::{
     NEARBY_LIMIT, NEARBY_RADIUS_M, NEARBY_WINDOW_DAYS, NearbyCandidate, NearbyReport, NearbySearch,
     NearbyStore, nearby, nearby_from,
@@ -78,9 +81,9 @@ use async_trait::async_trait;
 /// a store's methods can only be called with its trait in scope.
 pub mod prelude {
     pub use super::{
-        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, NearbyStore,
-        NoteStore, PlaceStore, ReportStore, Repository, ReviewStore, StationStore, UploadStore,
-        ZoneStore,
+        AccountStore, CategoryStore, DeviceStore, FeedStore, InspectionStore, MergeStore,
+        NearbyStore, NoteStore, PlaceStore, ReportStore, Repository, ReviewStore, StationStore,
+        UploadStore, ZoneStore,
     };
 }
 
@@ -129,6 +132,7 @@ pub trait Repository:
     + FeedStore
     + ReviewStore
     + NoteStore
+    + MergeStore
     + Send
     + Sync
     + 'static

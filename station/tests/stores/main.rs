@@ -45,6 +45,7 @@ mod categories;
 mod devices;
 mod feed;
 mod inspections;
+mod merges;
 mod nearby;
 mod notes;
 mod places;

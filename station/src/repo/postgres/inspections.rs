@@ -140,7 +140,7 @@ async fn assign(
     if plan.sets_status {
         execute(
             &tx,
-            "UPDATE reports SET status = 'inspecting', status_reason = NULL
+            "UPDATE reports SET status = 'inspecting', status_reason = NULL, merged_into = NULL
              WHERE station_id = $1 AND id = $2",
             &[&station.0, &report.as_uuid()],
         )

@@ -107,7 +107,7 @@ fn assign(
     }
     if plan.sets_status {
         conn.execute(
-            "UPDATE reports SET status = 'inspecting', status_reason = NULL
+            "UPDATE reports SET status = 'inspecting', status_reason = NULL, merged_into = NULL
              WHERE station_id = ?1 AND id = ?2",
             params![station.to_string(), report.to_string()],
         )
