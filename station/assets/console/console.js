@@ -93,6 +93,8 @@
   // circle, joined by a line, framed together.
   function initCompareMap(el) {
     var base = baseMap(el);
+    // Two reports metres apart: without tiles, zoom in past street level.
+    if (!el.getAttribute("data-tiles")) base.map.setMaxZoom(21);
     var bounds = L.latLngBounds([]);
     var points = [];
     [["a", "#12355b"], ["b", "#a4161a"]].forEach(function (side) {
@@ -112,7 +114,7 @@
     if (points.length === 2) {
       L.polyline(points, { color: "#333", weight: 2, dashArray: "4 4" }).addTo(base.map);
     }
-    if (bounds.isValid()) base.map.fitBounds(bounds.pad(0.4), { maxZoom: 19 });
+    if (bounds.isValid()) base.map.fitBounds(bounds.pad(0.4), { maxZoom: base.map.getMaxZoom() });
     else base.map.setView(SEOUL, 12);
   }
 

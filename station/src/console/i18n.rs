@@ -207,6 +207,7 @@ mod tests {
             include_str!("templates/compare.html"),
             include_str!("queue.rs"),
             include_str!("duplicates.rs"),
+            include_str!("bulk.rs"),
             include_str!("report.rs"),
             include_str!("views.rs"),
             include_str!("mod.rs"),

@@ -14,6 +14,8 @@
 //! - [`report`]: one report, decisions and internal notes;
 //! - [`duplicates`]: possible duplicates, the side-by-side comparison and
 //!   the merge;
+//! - [`bulk`]: one decision of a bulk run from the queue (the progress and
+//!   the summary are `assets/console/bulk.js`'s);
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -22,6 +24,7 @@
 //! type-checks every variable and escapes all output by default.
 
 pub mod assets;
+mod bulk;
 pub mod csrf;
 mod duplicates;
 pub mod i18n;
@@ -72,6 +75,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(duplicates::compare),
         )
         .route("/console/reports/{id}/merge", post(duplicates::merge_form))
+        .route("/console/bulk/accept", post(bulk::accept))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();
