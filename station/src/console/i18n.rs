@@ -208,6 +208,7 @@ mod tests {
             include_str!("queue.rs"),
             include_str!("duplicates.rs"),
             include_str!("bulk.rs"),
+            include_str!("inspect.rs"),
             include_str!("report.rs"),
             include_str!("views.rs"),
             include_str!("mod.rs"),

@@ -14,6 +14,7 @@
 //! - [`report`]: one report, decisions and internal notes;
 //! - [`duplicates`]: possible duplicates, the side-by-side comparison and
 //!   the merge;
+//! - [`inspect`]: sending a report to an inspector from its page;
 //! - [`bulk`]: one decision of a bulk run from the queue (the progress and
 //!   the summary are `assets/console/bulk.js`'s);
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
@@ -28,6 +29,7 @@ mod bulk;
 pub mod csrf;
 mod duplicates;
 pub mod i18n;
+mod inspect;
 mod queue;
 mod report;
 mod signin;
@@ -76,6 +78,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/console/reports/{id}/merge", post(duplicates::merge_form))
         .route("/console/bulk/accept", post(bulk::accept))
+        .route("/console/reports/{id}/inspection", post(inspect::assign))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

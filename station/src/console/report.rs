@@ -23,8 +23,8 @@ use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, is_htmx, message_page, redirect};
 use crate::auth::Caller;
 use crate::auth::policy::{
-    ReportAccess, may_keep_internal_notes, may_read_report_history, may_triage,
-    may_use_review_queue, report_access,
+    ReportAccess, may_assign_inspections, may_keep_internal_notes, may_read_report_history,
+    may_triage, may_use_review_queue, report_access,
 };
 use crate::http::AppState;
 use crate::http::problem::Problem;
@@ -152,6 +152,10 @@ struct ReportPage {
     related: Vec<RelatedView>,
     merged_into: Option<String>,
     merged_done: bool,
+    /// Inspectors the report can be sent to (supervisors only), and the
+    /// current assignment in words.
+    inspectors: Vec<ReasonChoice>,
+    inspection: Option<String>,
 }
 
 pub(super) fn parse_id(raw: &str) -> Result<ReportId, Problem> {
@@ -283,17 +287,19 @@ fn notes_view(
 
 /// What a decision form said, to show it again (after a refusal or a conflict).
 #[derive(Default)]
-struct Draft {
-    template: Option<String>,
-    reason_text: String,
-    error: Option<String>,
-    done: bool,
-    merged: bool,
-    conflict: Option<(u64, String)>,
+pub(super) struct Draft {
+    pub(super) template: Option<String>,
+    pub(super) reason_text: String,
+    pub(super) error: Option<String>,
+    pub(super) done: bool,
+    pub(super) merged: bool,
+    pub(super) conflict: Option<(u64, String)>,
+    /// The inspector the assignment form had chosen.
+    pub(super) inspector: Option<String>,
 }
 
 /// Builds the page for `report` as `session` may see it.
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     headers: &HeaderMap,
     session: &Session,
@@ -324,8 +330,17 @@ async fn render(
             }
         },
         state.repo.related_photos(station, id),
+        async {
+            if may_assign_inspections(role) {
+                let users = state.repo.list_users(station).await?;
+                let current = state.repo.inspection(station, id).await?;
+                Ok(Some((users, current)))
+            } else {
+                Ok(None)
+            }
+        },
     );
-    let (categories, zones, devices, history, notes, related) = match loaded {
+    let (categories, zones, devices, history, notes, related, assignable) = match loaded {
         Ok(all) => all,
         Err(e) => return error_page(chrome, &e.into()),
     };
@@ -338,6 +353,31 @@ async fn render(
         }
     } else {
         None
+    };
+    let (inspectors, inspection) = match assignable {
+        Some((users, current)) => {
+            let chosen = draft
+                .inspector
+                .clone()
+                .or_else(|| current.as_ref().map(|i| i.inspector.clone()));
+            let inspectors = users
+                .into_iter()
+                .filter(|u| u.user.role == crate::auth::Role::Inspector && u.disabled_at.is_none())
+                .map(|u| ReasonChoice {
+                    checked: chosen.as_deref() == Some(u.user.username.as_str()),
+                    label: u.user.username,
+                    key: "",
+                })
+                .collect();
+            let inspection = current.map(|i| {
+                t.fill(
+                    "inspect.current",
+                    format!("{} · {}", i.inspector, views::local(i.assigned_at)),
+                )
+            });
+            (inspectors, inspection)
+        }
+        None => (Vec::new(), None),
     };
     let related = related
         .into_iter()
@@ -453,6 +493,8 @@ async fn render(
         related,
         merged_into: report.merged_into.map(|m| format!("/console/reports/{m}")),
         merged_done: draft.merged,
+        inspectors,
+        inspection,
         chrome,
     };
     views::page(status, &page)
@@ -535,6 +577,13 @@ pub async fn decide(
     let free = Some(reason_text.trim()).filter(|r| !r.is_empty());
     let (status, reason, decision) = match form.action.as_str() {
         "accept" => ("accepted", None, t.get("decision.accept").to_owned()),
+        // The carrier hears that the fix is done (in Korean, as every
+        // message to the phone), the reason carriers keep reporting.
+        "fixed" => (
+            "fixed",
+            Some(Lang::Ko.catalogue().get("fixed.carrier_message").to_owned()),
+            t.get("fixed.mark").to_owned(),
+        ),
         "reject" => {
             let reason = free.map(str::to_owned).or_else(|| {
                 template
