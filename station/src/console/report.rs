@@ -94,6 +94,12 @@ pub struct ReasonChoice {
     checked: bool,
 }
 
+/// An inspector the assignment form offers.
+pub struct InspectorChoice {
+    name: String,
+    checked: bool,
+}
+
 /// The decision that was refused because the report changed first.
 pub struct ConflictView {
     you_saw: String,
@@ -154,7 +160,7 @@ struct ReportPage {
     merged_done: bool,
     /// Inspectors the report can be sent to (supervisors only), and the
     /// current assignment in words.
-    inspectors: Vec<ReasonChoice>,
+    inspectors: Vec<InspectorChoice>,
     inspection: Option<String>,
 }
 
@@ -363,10 +369,9 @@ pub(super) async fn render(
             let inspectors = users
                 .into_iter()
                 .filter(|u| u.user.role == crate::auth::Role::Inspector && u.disabled_at.is_none())
-                .map(|u| ReasonChoice {
+                .map(|u| InspectorChoice {
                     checked: chosen.as_deref() == Some(u.user.username.as_str()),
-                    label: u.user.username,
-                    key: "",
+                    name: u.user.username,
                 })
                 .collect();
             let inspection = current.map(|i| {
