@@ -67,6 +67,14 @@ pub enum ProblemType {
     Unavailable,
     /// The body's media type is not one the endpoint takes.
     UnsupportedMediaType,
+    /// The report was already merged, into another report.
+    AlreadyMerged,
+    /// A report cannot be merged into itself.
+    MergeIntoSelf,
+    /// The report to merge into was itself merged; merge into the report it went into.
+    MergeTargetMerged,
+    /// The report to merge into is not a report of this station.
+    MergeTargetUnknown,
     /// The upload expired before it completed; start a new one.
     UploadExpired,
     /// Another request is writing to this upload.
@@ -112,6 +120,10 @@ impl ProblemType {
         Self::UnknownParent,
         Self::Unavailable,
         Self::UnsupportedMediaType,
+        Self::AlreadyMerged,
+        Self::MergeIntoSelf,
+        Self::MergeTargetMerged,
+        Self::MergeTargetUnknown,
         Self::UploadExpired,
         Self::UploadLocked,
         Self::UploadTooLarge,
@@ -150,6 +162,10 @@ impl ProblemType {
             Self::UnknownParent => "unknown-parent",
             Self::Unavailable => "unavailable",
             Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::AlreadyMerged => "already-merged",
+            Self::MergeIntoSelf => "merge-into-self",
+            Self::MergeTargetMerged => "merge-target-merged",
+            Self::MergeTargetUnknown => "merge-target-unknown",
             Self::UploadExpired => "upload-expired",
             Self::UploadLocked => "upload-locked",
             Self::UploadTooLarge => "upload-too-large",

@@ -89,6 +89,35 @@
     base.map.fitBounds(circle.getBounds().pad(1.5), { maxZoom: 18 });
   }
 
+  // Two reports on one map: A (navy) and B (red), each with its accuracy
+  // circle, joined by a line, framed together.
+  function initCompareMap(el) {
+    var base = baseMap(el);
+    // Two reports metres apart: without tiles, zoom in past street level.
+    if (!el.getAttribute("data-tiles")) base.map.setMaxZoom(21);
+    var bounds = L.latLngBounds([]);
+    var points = [];
+    [["a", "#12355b"], ["b", "#a4161a"]].forEach(function (side) {
+      var lat = parseFloat(el.getAttribute("data-" + side[0] + "-lat"));
+      var lon = parseFloat(el.getAttribute("data-" + side[0] + "-lon"));
+      var accuracy = parseFloat(el.getAttribute("data-" + side[0] + "-accuracy"));
+      if (!isFinite(lat) || !isFinite(lon)) return;
+      base.map.setView([lat, lon], 18);
+      var circle = L.circle([lat, lon], { radius: isFinite(accuracy) ? accuracy : 0, color: side[1], weight: 1, fillOpacity: 0.12 });
+      circle.addTo(base.map);
+      L.circleMarker([lat, lon], { radius: 9, color: "#ffffff", weight: 2, fillColor: side[1], fillOpacity: 1 })
+        .bindTooltip(el.getAttribute("data-" + side[0] + "-label") || side[0].toUpperCase(), { permanent: true, direction: "top", className: "map-label" })
+        .addTo(base.map);
+      bounds.extend(circle.getBounds());
+      points.push([lat, lon]);
+    });
+    if (points.length === 2) {
+      L.polyline(points, { color: "#333", weight: 2, dashArray: "4 4" }).addTo(base.map);
+    }
+    if (bounds.isValid()) base.map.fitBounds(bounds.pad(0.4), { maxZoom: base.map.getMaxZoom() });
+    else base.map.setView(SEOUL, 12);
+  }
+
   // Pinch-zoom and pan of a photo with pointer events; a double tap resets.
   // Not zoomed, the photo lets the page scroll vertically (touch-action:
   // pan-y); zoomed, it takes every gesture (touch-action: none).
@@ -175,6 +204,8 @@
       if (q) initQueueMap(q);
       var r = document.querySelector("[data-map=report]");
       if (r) initReportMap(r);
+      var c = document.querySelector("[data-map=compare]");
+      if (c) initCompareMap(c);
     }
     document.querySelectorAll(".zoomable").forEach(zoomable);
     document.body.addEventListener("htmx:afterSwap", function (e) {

@@ -13,6 +13,11 @@
 //! - [`queue`]: the queue, list and map;
 //! - [`report`]: one report, decisions and internal notes;
 //! - [`referral`]: referring a report to an agency and recording its answer;
+//! - [`duplicates`]: possible duplicates, the side-by-side comparison and
+//!   the merge;
+//! - [`inspect`]: sending a report to an inspector from its page;
+//! - [`bulk`]: one decision of a bulk run from the queue (the progress and
+//!   the summary are `assets/console/bulk.js`'s);
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -21,8 +26,11 @@
 //! type-checks every variable and escapes all output by default.
 
 pub mod assets;
+mod bulk;
 pub mod csrf;
+mod duplicates;
 pub mod i18n;
+mod inspect;
 mod queue;
 mod referral;
 mod report;
@@ -74,6 +82,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/console/reports/{id}/referral/answer",
             post(referral::submit_answer),
         )
+        .route(
+            "/console/reports/{id}/duplicates/{other}",
+            get(duplicates::compare),
+        )
+        .route("/console/reports/{id}/merge", post(duplicates::merge_form))
+        .route("/console/bulk/accept", post(bulk::accept))
+        .route("/console/reports/{id}/inspection", post(inspect::assign))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

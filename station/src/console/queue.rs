@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::i18n::Lang;
 use super::views::{self, Chrome};
 use super::{ConsoleSession, role_page};
-use crate::auth::policy::may_use_review_queue;
+use crate::auth::policy::{may_triage, may_use_review_queue};
 use crate::http::AppState;
 use crate::http::problem::Problem;
 use crate::repo::review::OverdueRule;
@@ -200,6 +200,10 @@ pub struct RowView {
     declined: Option<String>,
     lat: String,
     lon: String,
+    /// The version the row shows: what a bulk decision on it is made on.
+    version: u64,
+    /// The checkbox's accessible name.
+    pick_label: String,
 }
 
 /// The list, the pager and the counts: the part htmx swaps.
@@ -212,6 +216,8 @@ pub struct QueueList {
     page_label: String,
     prev: Option<u64>,
     next: Option<u64>,
+    /// Whether the rows can be selected for a bulk decision.
+    can_bulk: bool,
 }
 
 /// The whole queue page.
@@ -287,6 +293,8 @@ fn rows(
                     .then(|| t.get("referral.declined_row").to_owned()),
                 lat: format!("{:.6}", r.content.location.lat()),
                 lon: format!("{:.6}", r.content.location.lon()),
+                version: r.version,
+                pick_label: t.fill("bulk.select_row", &id[id.len().saturating_sub(8)..]),
                 id,
             }
         })
@@ -318,6 +326,7 @@ async fn load_list(
         page_label: chrome.t.fill("page.current", number),
         prev: (number > 1).then_some(number - 1),
         next: (shown_to < page.total).then_some(number + 1),
+        can_bulk: may_triage(session.user.role),
         chrome,
     };
     Ok((list, categories))

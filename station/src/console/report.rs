@@ -17,12 +17,14 @@ use postcso_model::{ReportId, ReviewStatus, ZoneIndex};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::duplicates::DuplicatesView;
 use super::i18n::{Catalogue, Lang};
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, is_htmx, message_page, redirect};
 use crate::auth::Caller;
 use crate::auth::policy::{
-    ReportAccess, may_keep_internal_notes, may_read_report_history, may_triage, report_access,
+    ReportAccess, may_assign_inspections, may_keep_internal_notes, may_read_report_history,
+    may_triage, may_use_review_queue, report_access,
 };
 use crate::http::AppState;
 use crate::http::problem::Problem;
@@ -44,8 +46,30 @@ pub const REASONS: [&str; 6] = [
 
 /// A photo of the report.
 pub struct PhotoView {
+    pub(super) label: String,
+    pub(super) url: Option<String>,
+}
+
+/// A photo of a report merged into this one.
+pub struct RelatedView {
     label: String,
     url: Option<String>,
+    from_href: String,
+}
+
+/// The photos of `report`, as its pages show them (missing ones say so).
+pub(super) fn photo_views(t: &Catalogue, report: &StoredReport) -> Vec<PhotoView> {
+    let id = report.id;
+    report
+        .photos
+        .iter()
+        .map(|p| PhotoView {
+            label: t.fill("report.photo_n", p.position + 1),
+            url: p
+                .received
+                .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
+        })
+        .collect()
 }
 
 /// A history row.
@@ -67,6 +91,12 @@ pub struct NoteView {
 pub struct ReasonChoice {
     key: &'static str,
     label: String,
+    checked: bool,
+}
+
+/// An inspector the assignment form offers.
+pub struct InspectorChoice {
+    name: String,
     checked: bool,
 }
 
@@ -124,14 +154,22 @@ struct ReportPage {
     tile_url: String,
     tile_attribution: String,
     zones_json: String,
+    duplicates: Option<DuplicatesView>,
+    related: Vec<RelatedView>,
+    merged_into: Option<String>,
+    merged_done: bool,
+    /// Inspectors the report can be sent to (supervisors only), and the
+    /// current assignment in words.
+    inspectors: Vec<InspectorChoice>,
+    inspection: Option<String>,
 }
 
-fn parse_id(raw: &str) -> Result<ReportId, Problem> {
+pub(super) fn parse_id(raw: &str) -> Result<ReportId, Problem> {
     ReportId::parse(raw).map_err(|_| Problem::not_found("no such report"))
 }
 
 /// The report if `session` may read it in full (the API's rule), else 404.
-async fn readable(
+pub(super) async fn readable(
     state: &AppState,
     session: &Session,
     id: ReportId,
@@ -193,9 +231,29 @@ fn history_view(t: &Catalogue, entry: &AuditEntry, labels: &[(Uuid, String)]) ->
         "inspection.record" => "history.inspection_record",
         "referral.create" => "referral.history_create",
         "referral.answer" => "referral.history_answer",
+        "report.merge" => "merge.history_merge",
+        "report.merged_in" => "merge.history_merged_in",
         _ => "history.other",
     };
-    let detail = if entry.action == "report.status" {
+    let merged = |key: &str| {
+        entry
+            .after
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .and_then(|v| v.as_str())
+            .and_then(|v| ReportId::parse(v).ok())
+            .map(|id| format!("#{}", super::duplicates::short_id(id)))
+    };
+    let detail = if entry.action == "report.merged_in" {
+        merged("merged").unwrap_or_default()
+    } else if entry.action == "report.merge" {
+        let (after, reason) = state_of(entry.after.as_ref());
+        format!(
+            "→ {} {}",
+            merged("merged_into").unwrap_or_default(),
+            status_text(t, &after, reason.as_deref())
+        )
+    } else if entry.action == "report.status" {
         let (before, _) = state_of(entry.before.as_ref());
         let (after, reason) = state_of(entry.after.as_ref());
         format!(
@@ -237,16 +295,19 @@ fn notes_view(
 
 /// What a decision form said, to show it again (after a refusal or a conflict).
 #[derive(Default)]
-struct Draft {
-    template: Option<String>,
-    reason_text: String,
-    error: Option<String>,
-    done: bool,
-    conflict: Option<(u64, String)>,
+pub(super) struct Draft {
+    pub(super) template: Option<String>,
+    pub(super) reason_text: String,
+    pub(super) error: Option<String>,
+    pub(super) done: bool,
+    pub(super) merged: bool,
+    pub(super) conflict: Option<(u64, String)>,
+    /// The inspector the assignment form had chosen.
+    pub(super) inspector: Option<String>,
 }
 
 /// Builds the page for `report` as `session` may see it.
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     headers: &HeaderMap,
     session: &Session,
@@ -276,13 +337,66 @@ async fn render(
                 Ok(None)
             }
         },
+        state.repo.related_photos(station, id),
+        async {
+            if may_assign_inspections(role) {
+                let users = state.repo.list_users(station).await?;
+                let current = state.repo.inspection(station, id).await?;
+                Ok(Some((users, current)))
+            } else {
+                Ok(None)
+            }
+        },
     );
-    let (categories, zones, devices, history, notes) = match loaded {
+    let (categories, zones, devices, history, notes, related, assignable) = match loaded {
         Ok(all) => all,
         Err(e) => return error_page(chrome, &e.into()),
     };
     let t = chrome.t;
     let labels: Vec<(Uuid, String)> = devices.into_iter().map(|d| (d.id, d.label)).collect();
+    let duplicates = if may_use_review_queue(role) {
+        match super::duplicates::for_report(state, t, &report, &categories, &labels).await {
+            Ok(found) => Some(found),
+            Err(problem) => return error_page(chrome, &problem),
+        }
+    } else {
+        None
+    };
+    let (inspectors, inspection) = match assignable {
+        Some((users, current)) => {
+            let chosen = draft
+                .inspector
+                .clone()
+                .or_else(|| current.as_ref().map(|i| i.inspector.clone()));
+            let inspectors = users
+                .into_iter()
+                .filter(|u| u.user.role == crate::auth::Role::Inspector && u.disabled_at.is_none())
+                .map(|u| InspectorChoice {
+                    checked: chosen.as_deref() == Some(u.user.username.as_str()),
+                    name: u.user.username,
+                })
+                .collect();
+            let inspection = current.map(|i| {
+                t.fill(
+                    "inspect.current",
+                    format!("{} · {}", i.inspector, views::local(i.assigned_at)),
+                )
+            });
+            (inspectors, inspection)
+        }
+        None => (Vec::new(), None),
+    };
+    let related = related
+        .into_iter()
+        .map(|r| RelatedView {
+            label: t.fill("merge.related_from", super::duplicates::short_id(r.from)),
+            url: r
+                .photo
+                .received
+                .then(|| format!("/v1/reports/{}/photos/{}", r.from, r.photo.position)),
+            from_href: format!("/console/reports/{}", r.from),
+        })
+        .collect();
     let location = report.content.location;
     let index = ZoneIndex::new(
         zones
@@ -306,7 +420,9 @@ async fn render(
         let entries = history.as_deref().unwrap_or_default();
         let saw = entries
             .iter()
-            .rfind(|e| e.seq <= *seen && e.action == "report.status")
+            .rfind(|e| {
+                e.seq <= *seen && matches!(e.action.as_str(), "report.status" | "report.merge")
+            })
             .map(|e| state_of(e.after.as_ref()))
             .unwrap_or(("received".to_owned(), None));
         ConflictView {
@@ -342,16 +458,7 @@ async fn render(
         lon: format!("{:.6}", location.lon()),
         accuracy: t.fill("report.accuracy", format!("{:.0}", location.accuracy_m())),
         accuracy_m: format!("{:.1}", location.accuracy_m()),
-        photos: report
-            .photos
-            .iter()
-            .map(|p| PhotoView {
-                label: t.fill("report.photo_n", p.position + 1),
-                url: p
-                    .received
-                    .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
-            })
-            .collect(),
+        photos: photo_views(t, &report),
         zones_phone: report.content.zones.iter().map(zone_name).collect(),
         zones_station,
         district: report.content.district.clone(),
@@ -389,6 +496,12 @@ async fn render(
             .clone()
             .unwrap_or_default(),
         zones_json: super::queue::zones_json(&zones),
+        duplicates,
+        related,
+        merged_into: report.merged_into.map(|m| format!("/console/reports/{m}")),
+        merged_done: draft.merged,
+        inspectors,
+        inspection,
         chrome,
     };
     views::page(status, &page)
@@ -398,6 +511,7 @@ async fn render(
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportFlags {
     done: Option<String>,
+    merged: Option<String>,
 }
 
 /// `GET /console/reports/{id}`
@@ -416,6 +530,7 @@ pub async fn page(
         Ok(report) => {
             let draft = Draft {
                 done: flags.done.is_some(),
+                merged: flags.merged.is_some(),
                 ..Draft::default()
             };
             render(&state, &headers, &session, report, draft, StatusCode::OK).await
@@ -469,6 +584,13 @@ pub async fn decide(
     let free = Some(reason_text.trim()).filter(|r| !r.is_empty());
     let (status, reason, decision) = match form.action.as_str() {
         "accept" => ("accepted", None, t.get("decision.accept").to_owned()),
+        // The carrier hears that the fix is done (in Korean, as every
+        // message to the phone), the reason carriers keep reporting.
+        "fixed" => (
+            "fixed",
+            Some(Lang::Ko.catalogue().get("fixed.carrier_message").to_owned()),
+            t.get("fixed.mark").to_owned(),
+        ),
         "reject" => {
             let reason = free.map(str::to_owned).or_else(|| {
                 template

@@ -4,6 +4,7 @@
 //! what it found on site.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
 use postcso_model::ReportId;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,8 @@ fn check_findings(request: FindingsRequest, now: DateTime<Utc>) -> Result<NewFin
 
 /// `POST /v1/reports/{id}/inspection`
 #[utoipa::path(post, path = "/v1/reports/{id}/inspection", tag = "inspections",
-    params(("id" = String, Path, description = "The report's UUID")),
+    params(("id" = String, Path, description = "The report's UUID"),
+           ("If-Match" = Option<String>, Header, description = "The `ETag` of the report as read; the assignment is refused with 412 if it changed since")),
     request_body(content = AssignRequest, content_type = "application/json"),
     security(("session_token" = []), ("session_cookie" = [])),
     responses(
@@ -148,12 +150,14 @@ fn check_findings(request: FindingsRequest, now: DateTime<Utc>) -> Result<NewFin
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a supervisor (devices included)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in the station", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names a version the report is no longer at: nothing changed; read it again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No inspector of that name in the station", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn assign(
     State(state): State<AppState>,
     StaffCaller(session): StaffCaller,
     Path(raw_id): Path<String>,
+    headers: HeaderMap,
     Json(request): Json<AssignRequest>,
 ) -> Result<axum::Json<InspectionView>, Problem> {
     if !may_assign_inspections(session.user.role) {
@@ -163,11 +167,32 @@ pub async fn assign(
         )));
     }
     let id = parse_id(&raw_id)?;
+    let seen = super::versions::if_match(&headers)?;
+    let inspection = assign_for(&state, &session, id, &request.inspector, seen).await?;
+    Ok(axum::Json(inspection.into()))
+}
+
+/// Assigns report `id` to the inspector named `inspector`, made on version
+/// `seen` if given: the one path the API and the review console take, with
+/// the same role rule, version check and logging.
+pub(crate) async fn assign_for(
+    state: &AppState,
+    session: &crate::repo::Session,
+    id: ReportId,
+    inspector: &str,
+    seen: Option<u64>,
+) -> Result<Inspection, Problem> {
+    if !may_assign_inspections(session.user.role) {
+        return Err(Problem::forbidden(format!(
+            "the {} role may not assign inspections",
+            session.user.role
+        )));
+    }
     let station = session.user.station_id;
-    let actor = Caller::Staff(session).actor();
+    let actor = Caller::Staff(session.clone()).actor();
     let outcome = state
         .repo
-        .assign_inspection(station, id, request.inspector.trim(), actor, Utc::now())
+        .assign_inspection(station, id, inspector.trim(), seen, actor, Utc::now())
         .await?;
     match outcome {
         AssignOutcome::Assigned {
@@ -179,7 +204,7 @@ pub async fn assign(
                 metrics::counter!("inspections_assigned_total").increment(1);
                 tracing::info!(report_id = %id, inspector_id = %inspection.inspector_id, "inspection assigned");
             }
-            Ok(axum::Json(inspection.into()))
+            Ok(inspection)
         }
         AssignOutcome::NoReport => Err(Problem::not_found("no such report")),
         AssignOutcome::NotAnInspector => Err(Problem::validation(vec![FieldError {

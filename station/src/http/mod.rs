@@ -9,6 +9,7 @@ mod changes;
 mod devices;
 mod health;
 pub(crate) mod inspections;
+pub(crate) mod merges;
 pub mod metrics;
 mod nearby;
 pub mod openapi;
@@ -121,6 +122,7 @@ fn api() -> OpenApiRouter<AppState> {
             reports::get_report,
             triage::triage
         ))
+        .routes(routes!(merges::merge_report))
         .routes(routes!(nearby::nearby))
         .routes(routes!(photos::get_photo))
         .routes(routes!(changes::list))

@@ -94,6 +94,37 @@ pub struct ReportView {
     /// `PUT`'s answer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_ups: Option<Vec<FollowUpView>>,
+    /// For a `merged` report: the report it was merged into.
+    pub merged_into: Option<Uuid>,
+    /// Photos of the reports merged into this one (in `GET`), each served at
+    /// its own report's photo URL; this report's own content is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_photos: Option<Vec<RelatedPhotoView>>,
+}
+
+/// A photo of a report merged into the one read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelatedPhotoView {
+    /// The merged report it comes from.
+    pub report_id: Uuid,
+    /// Its position in that report's manifest
+    /// (`GET /v1/reports/{report_id}/photos/{position}`).
+    pub position: u32,
+    /// SHA-256 from that report's manifest.
+    pub sha256: String,
+    /// Whether its bytes have arrived.
+    pub received: bool,
+}
+
+impl From<crate::repo::RelatedPhoto> for RelatedPhotoView {
+    fn from(r: crate::repo::RelatedPhoto) -> Self {
+        Self {
+            report_id: r.from.as_uuid(),
+            position: r.photo.position,
+            sha256: r.photo.sha256,
+            received: r.photo.received,
+        }
+    }
 }
 
 /// What the filing carrier may read back: whether it arrived and how it is doing.
@@ -115,6 +146,8 @@ impl From<StoredReport> for ReportView {
             geography: GeographyView::new(r.placement.as_ref(), &r.content),
             follow_up_of: r.content.follow_up_of.map(|p| p.as_uuid()),
             follow_ups: None,
+            merged_into: r.merged_into.map(|m| m.as_uuid()),
+            related_photos: None,
             content: r.content,
             photos: r
                 .photos
@@ -326,9 +359,13 @@ pub async fn get_report(
     )];
     match report_access(&caller, &report, assigned) {
         ReportAccess::Full => {
-            let follow_ups = state.repo.follow_ups(report.station_id, report.id).await?;
+            let (follow_ups, related) = tokio::try_join!(
+                state.repo.follow_ups(report.station_id, report.id),
+                state.repo.related_photos(report.station_id, report.id),
+            )?;
             let mut view = ReportView::from(report);
             view.follow_ups = Some(follow_ups.into_iter().map(Into::into).collect());
+            view.related_photos = Some(related.into_iter().map(Into::into).collect());
             Ok((etag, axum::Json(ReportRead::Full(Box::new(view)))).into_response())
         }
         ReportAccess::StatusOnly => {

@@ -23,10 +23,11 @@ use crate::auth::policy::may_triage;
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// The statuses a supervisor may set, spelled as `ReviewStatus` spells them.
-const SETTABLE: [ReviewStatus; 6] = [
+/// `merged` is not one: a merge names the report merged into, and goes
+/// through `POST /v1/reports/{id}/merge` ([`super::merges`]).
+const SETTABLE: [ReviewStatus; 5] = [
     ReviewStatus::Accepted,
     ReviewStatus::Rejected,
-    ReviewStatus::Merged,
     ReviewStatus::Inspecting,
     ReviewStatus::Referred,
     ReviewStatus::Fixed,
@@ -35,7 +36,9 @@ const SETTABLE: [ReviewStatus; 6] = [
 /// Body of `PATCH /v1/reports/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TriageRequest {
-    /// `accepted`, `rejected`, `merged`, `inspecting`, `referred` or `fixed`.
+    /// `accepted`, `rejected`, `inspecting`, `referred` or `fixed` (a merge
+    /// is `POST /v1/reports/{id}/merge`). Any of them takes a merged report
+    /// back out of its merge.
     #[schema(example = "accepted")]
     pub status: String,
     /// Why; required for `rejected` (the carrier reads it). At most 500 characters.
@@ -51,33 +54,48 @@ pub(crate) fn check(request: TriageRequest) -> Result<(ReviewStatus, Option<Stri
     if !SETTABLE.contains(&status) {
         errors.push(FieldError {
             pointer: "/status".into(),
-            detail: "must be one of accepted, rejected, merged, inspecting, referred, fixed".into(),
+            detail: if status == ReviewStatus::Merged {
+                "merge with POST /v1/reports/{id}/merge, which names the report to merge into"
+                    .into()
+            } else {
+                "must be one of accepted, rejected, inspecting, referred, fixed".into()
+            },
         });
     }
-    let reason = request
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    match &reason {
-        Some(r) if r.chars().count() > MAX_REASON_CHARS => errors.push(FieldError {
-            pointer: "/reason".into(),
-            detail: format!("at most {MAX_REASON_CHARS} characters"),
-        }),
-        Some(r) if r.chars().any(|c| c.is_control() && c != '\n') => errors.push(FieldError {
-            pointer: "/reason".into(),
-            detail: "no control characters except line breaks".into(),
-        }),
-        None if status == ReviewStatus::Rejected => errors.push(FieldError {
+    let reason = check_reason(request.reason, &mut errors);
+    if reason.is_none() && status == ReviewStatus::Rejected {
+        errors.push(FieldError {
             pointer: "/reason".into(),
             detail: "a rejection needs a reason the carrier can read".into(),
-        }),
-        _ => {}
+        });
     }
     if errors.is_empty() {
         Ok((status, reason))
     } else {
         Err(Problem::validation(errors))
     }
+}
+
+/// The rules on a message the carrier reads (a decision's reason, a
+/// merge's message): trimmed, empty is none, at most [`MAX_REASON_CHARS`]
+/// characters, no control characters but line breaks. Faults are added to
+/// `errors` at `/reason`.
+pub(crate) fn check_reason(reason: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())?;
+    if reason.chars().count() > MAX_REASON_CHARS {
+        errors.push(FieldError {
+            pointer: "/reason".into(),
+            detail: format!("at most {MAX_REASON_CHARS} characters"),
+        });
+    } else if reason.chars().any(|c| c.is_control() && c != '\n') {
+        errors.push(FieldError {
+            pointer: "/reason".into(),
+            detail: "no control characters except line breaks".into(),
+        });
+    }
+    Some(reason)
 }
 
 /// `PATCH /v1/reports/{id}`

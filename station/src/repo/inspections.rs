@@ -249,11 +249,16 @@ pub trait InspectionStore: Send + Sync {
     /// Writes an `inspection.assign` audit row, and when the status changes a
     /// `report.status` audit row and a `status` feed entry (which the filing
     /// carrier sees). Assigning the same inspector again writes nothing.
+    /// [`RepoError::Stale`] when `if_version` is given and the report is at
+    /// another version (a decision like any other, see
+    /// [`super::StatusChange::check_version`]).
+    #[allow(clippy::too_many_arguments)]
     async fn assign_inspection(
         &self,
         station: StationId,
         report: ReportId,
         inspector_username: &str,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<AssignOutcome, RepoError>;

@@ -4,9 +4,11 @@
 //! rules both backends apply, so that a rule lives once, not once per
 //! backend: `stations`, `categories`, `accounts` (users and sessions),
 //! `devices` (enrolment codes and devices), `reports` (with `follow_ups`,
-//! `places`: where the station found each, and `nearby`: duplicates of a
-//! place across carriers), `uploads`, `zones`,
-//! `inspections`, `agencies` (and their routing rules), `referrals`, `feed` (the changes feed, reading the audit log, and
+//! `places`: where the station found each, `nearby`: duplicates of a
+//! place across carriers, and `merges`: folding a duplicate into the report
+//! already being handled), `uploads`, `zones`, `inspections`, `agencies`
+//! (and their routing rules), `referrals`, `feed` (the changes feed, reading
+//! the audit log, and
 //! `feed::ActionLog`: what each action leaves in the two logs, built by one
 //! constructor per action in the action's file) and `audit` (the shape of an
 //! audit row). The rules are plain functions: which device a revocation
@@ -32,6 +34,7 @@ mod devices;
 mod feed;
 mod follow_ups;
 mod inspections;
+pub mod merges;
 mod nearby;
 pub mod notes;
 mod places;
@@ -60,6 +63,7 @@ pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
     AssignOutcome, Findings, Inspection, InspectionOutcome, InspectionStore, NewFindings,
 };
+pub use merges::{MergeOutcome, MergeRefusal, MergeStore, RelatedPhoto, check_merge};
 pub use nearby::{
     NEARBY_LIMIT, NEARBY_RADIUS_M, NEARBY_WINDOW_DAYS, NearbyCandidate, NearbyReport, NearbySearch,
     NearbyStore, nearby, nearby_from,
@@ -89,8 +93,8 @@ use async_trait::async_trait;
 pub mod prelude {
     pub use super::{
         AccountStore, AgencyStore, CategoryStore, DeviceStore, FeedStore, InspectionStore,
-        NearbyStore, NoteStore, PlaceStore, ReferralStore, ReportStore, Repository, ReviewStore,
-        StationStore, UploadStore, ZoneStore,
+        MergeStore, NearbyStore, NoteStore, PlaceStore, ReferralStore, ReportStore, Repository,
+        ReviewStore, StationStore, UploadStore, ZoneStore,
     };
 }
 
@@ -141,6 +145,7 @@ pub trait Repository:
     + NoteStore
     + AgencyStore
     + ReferralStore
+    + MergeStore
     + Send
     + Sync
     + 'static

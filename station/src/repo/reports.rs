@@ -61,6 +61,9 @@ pub struct StoredReport {
     /// Where the station found it on arrival; `None` for a report stored
     /// before the station placed reports, until the startup backfill reaches it.
     pub placement: Option<Placement>,
+    /// For a `merged` report: the report of the station it was folded into
+    /// (see [`super::merges`]); `None` otherwise.
+    pub merged_into: Option<ReportId>,
 }
 
 /// The result of an idempotent report PUT.
@@ -123,6 +126,7 @@ impl StoredReport {
             photos,
             version: 1,
             placement: Some(placement),
+            merged_into: None,
         }
     }
 
@@ -136,7 +140,7 @@ impl StoredReport {
 /// The report columns [`report_from`] reads, in its order (without a table alias).
 pub(crate) const REPORT_COLUMNS: &str = "device_id, content_hash, content_json, status, complete, \
 received_at, status_reason, district_code, district_name, zones_json, outside_jurisdiction, \
-boundary_distance_m, version";
+boundary_distance_m, version, merged_into";
 
 /// A report read back, given its id, station and manifest: [`REPORT_COLUMNS`].
 pub(crate) fn report_from(
@@ -158,6 +162,7 @@ pub(crate) fn report_from(
         photos,
         placement: placement_from(row, 7)?,
         version: row.count(12)?,
+        merged_into: row.opt_uuid(13)?.map(ReportId::from),
     })
 }
 

@@ -56,7 +56,7 @@ async fn assigning_moves_the_report_to_inspecting_once<
 
     let at = now();
     let (inspection, moved, changed) = assigned(
-        repo.assign_inspection(mapo.id, report.id, "ahn", acting(&kim), at)
+        repo.assign_inspection(mapo.id, report.id, "ahn", None, acting(&kim), at)
             .await
             .expect("assign"),
     );
@@ -81,7 +81,7 @@ async fn assigning_moves_the_report_to_inspecting_once<
     );
 
     let (same, _, changed_again) = assigned(
-        repo.assign_inspection(mapo.id, report.id, "ahn", acting(&kim), now())
+        repo.assign_inspection(mapo.id, report.id, "ahn", None, acting(&kim), now())
             .await
             .expect("again"),
     );
@@ -90,22 +90,29 @@ async fn assigning_moves_the_report_to_inspecting_once<
 
     for not_an_inspector in ["kim", "dan", "nobody"] {
         assert_eq!(
-            repo.assign_inspection(mapo.id, report.id, not_an_inspector, acting(&kim), now())
-                .await
-                .expect("assign"),
+            repo.assign_inspection(
+                mapo.id,
+                report.id,
+                not_an_inspector,
+                None,
+                acting(&kim),
+                now()
+            )
+            .await
+            .expect("assign"),
             AssignOutcome::NotAnInspector,
             "{not_an_inspector}"
         );
     }
     assert_eq!(
-        repo.assign_inspection(mapo.id, ReportId::new(), "ahn", acting(&kim), now())
+        repo.assign_inspection(mapo.id, ReportId::new(), "ahn", None, acting(&kim), now())
             .await
             .expect("assign"),
         AssignOutcome::NoReport
     );
 
     let (moved_on, _, reassigned) = assigned(
-        repo.assign_inspection(mapo.id, report.id, "cho", acting(&kim), now())
+        repo.assign_inspection(mapo.id, report.id, "cho", None, acting(&kim), now())
             .await
             .expect("reassign"),
     );
@@ -133,7 +140,7 @@ async fn assigning_moves_the_report_to_inspecting_once<
     let other = delivered(repo, &mapo, &carrier, 0).await;
     assert!(
         matches!(
-            repo.assign_inspection(mapo.id, other.id, "ahn", Actor::console(), now())
+            repo.assign_inspection(mapo.id, other.id, "ahn", None, Actor::console(), now())
                 .await,
             Err(RepoError::Storage(_))
         ),
@@ -165,13 +172,14 @@ async fn only_the_assigned_inspector_records_findings<
     let second = delivered(repo, &mapo, &carrier, 0).await;
     let unassigned = delivered(repo, &mapo, &carrier, 0).await;
     let t0 = now();
-    repo.assign_inspection(mapo.id, first.id, "ahn", acting(&kim), t0)
+    repo.assign_inspection(mapo.id, first.id, "ahn", None, acting(&kim), t0)
         .await
         .expect("assign");
     repo.assign_inspection(
         mapo.id,
         second.id,
         "cho",
+        None,
         acting(&kim),
         t0 + Duration::seconds(1),
     )
@@ -284,7 +292,7 @@ async fn only_the_assigned_inspector_records_findings<
         "findings are for supervisors"
     );
 
-    repo.assign_inspection(mapo.id, first.id, "cho", acting(&kim), now())
+    repo.assign_inspection(mapo.id, first.id, "cho", None, acting(&kim), now())
         .await
         .expect("reassign");
     let moved = repo

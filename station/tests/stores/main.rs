@@ -46,6 +46,7 @@ mod categories;
 mod devices;
 mod feed;
 mod inspections;
+mod merges;
 mod nearby;
 mod notes;
 mod places;

@@ -18,6 +18,7 @@ use crate::repo::feed::ActionLog;
 use crate::repo::inspections::{Assignment, inspection_from};
 use crate::repo::{
     Actor, AssignOutcome, Inspection, InspectionStore, NewFindings, RepoError, StationId,
+    StatusChange,
 };
 
 const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
@@ -84,6 +85,7 @@ async fn assign(
     station: StationId,
     report: ReportId,
     inspector_username: &str,
+    if_version: Option<u64>,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<AssignOutcome, RepoError> {
@@ -95,6 +97,7 @@ async fn assign(
     let Some(before_report) = reports::load(&tx, station, report).await? else {
         return Ok(AssignOutcome::NoReport);
     };
+    StatusChange::check_version(&before_report, if_version)?;
     let inspector = query_opt(
         &tx,
         "SELECT id FROM users WHERE station_id = $1 AND username = $2
@@ -140,7 +143,7 @@ async fn assign(
     if plan.sets_status {
         execute(
             &tx,
-            "UPDATE reports SET status = 'inspecting', status_reason = NULL
+            "UPDATE reports SET status = 'inspecting', status_reason = NULL, merged_into = NULL
              WHERE station_id = $1 AND id = $2",
             &[&station.0, &report.as_uuid()],
         )
@@ -211,11 +214,21 @@ impl InspectionStore for PgRepository {
         station: StationId,
         report: ReportId,
         inspector_username: &str,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<AssignOutcome, RepoError> {
         let mut client = self.client().await?;
-        assign(&mut client, station, report, inspector_username, actor, now).await
+        assign(
+            &mut client,
+            station,
+            report,
+            inspector_username,
+            if_version,
+            actor,
+            now,
+        )
+        .await
     }
 
     async fn inspection(

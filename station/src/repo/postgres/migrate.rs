@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_zone_details.sql"),
     include_str!("migrations/0004_report_geography.sql"),
     include_str!("migrations/0005_report_version.sql"),
+    include_str!("migrations/0006_report_merges.sql"),
     include_str!("migrations/0007_agencies_referrals.sql"),
 ];
 

@@ -26,6 +26,7 @@ mod categories;
 mod devices;
 mod feed;
 mod inspections;
+mod merges;
 mod migrate;
 mod nearby;
 mod notes;

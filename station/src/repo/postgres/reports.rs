@@ -184,7 +184,7 @@ pub(super) async fn load<C: GenericClient>(
     let Some(row) = row else {
         return Ok(None);
     };
-    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 13)?)
+    let photos: Vec<StoredPhoto> = serde_json::from_value(get(&row, 14)?)
         .map_err(|e| RepoError::Storage(format!("stored manifest does not parse: {e}")))?;
     report_from(&row, station, id, photos).map(Some)
 }
@@ -223,7 +223,9 @@ async fn set_status(
     }
     super::execute(
         &tx,
-        "UPDATE reports SET status = $3, status_reason = $4 WHERE station_id = $1 AND id = $2",
+        // Any other decision takes a merged report back out of its merge.
+        "UPDATE reports SET status = $3, status_reason = $4, merged_into = NULL
+         WHERE station_id = $1 AND id = $2",
         &[&station.0, &id.as_uuid(), &status.as_str(), &reason],
     )
     .await?;

@@ -15,6 +15,7 @@ use crate::repo::feed::ActionLog;
 use crate::repo::inspections::{Assignment, inspection_from};
 use crate::repo::{
     Actor, AssignOutcome, Inspection, InspectionStore, NewFindings, RepoError, StationId,
+    StatusChange,
 };
 
 const SELECT: &str = "SELECT i.report_id, i.inspector_id, u.username, i.assigned_by, i.assigned_at,
@@ -59,12 +60,14 @@ fn assign(
     station: StationId,
     report: ReportId,
     inspector_username: &str,
+    if_version: Option<u64>,
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<AssignOutcome, RepoError> {
     let Some(before_report) = reports::load(conn, station, report)? else {
         return Ok(AssignOutcome::NoReport);
     };
+    StatusChange::check_version(&before_report, if_version)?;
     let inspector = first_row(
         conn,
         "SELECT id FROM users WHERE station_id = ?1 AND username = ?2
@@ -107,7 +110,7 @@ fn assign(
     }
     if plan.sets_status {
         conn.execute(
-            "UPDATE reports SET status = 'inspecting', status_reason = NULL
+            "UPDATE reports SET status = 'inspecting', status_reason = NULL, merged_into = NULL
              WHERE station_id = ?1 AND id = ?2",
             params![station.to_string(), report.to_string()],
         )
@@ -165,11 +168,12 @@ impl InspectionStore for SqliteRepository {
         station: StationId,
         report: ReportId,
         inspector_username: &str,
+        if_version: Option<u64>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<AssignOutcome, RepoError> {
         let username = inspector_username.to_owned();
-        self.write_tx(move |tx| assign(tx, station, report, &username, actor, now))
+        self.write_tx(move |tx| assign(tx, station, report, &username, if_version, actor, now))
             .await
     }
 

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_zone_details.sql"),
     include_str!("migrations/0005_report_geography.sql"),
     include_str!("migrations/0006_report_version.sql"),
+    include_str!("migrations/0007_report_merges.sql"),
     include_str!("migrations/0008_agencies_referrals.sql"),
 ];
 

@@ -19,6 +19,7 @@ mod devices;
 mod feed;
 mod group_commit;
 mod inspections;
+mod merges;
 mod migrate;
 mod nearby;
 mod notes;

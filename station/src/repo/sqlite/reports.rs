@@ -243,7 +243,9 @@ impl ReportStore for SqliteRepository {
                 return Ok(Some(same));
             }
             tx.execute(
-                "UPDATE reports SET status = ?3, status_reason = ?4 WHERE station_id = ?1 AND id = ?2",
+                // Any other decision takes a merged report back out of its merge.
+                "UPDATE reports SET status = ?3, status_reason = ?4, merged_into = NULL
+                 WHERE station_id = ?1 AND id = ?2",
                 params![station.to_string(), id.to_string(), status.as_str(), reason],
             )
             .map_err(map_err)?;
