@@ -28,6 +28,7 @@ mod audit;
 mod categories;
 mod columns;
 mod devices;
+pub mod exports;
 mod feed;
 mod follow_ups;
 mod inspections;
@@ -39,6 +40,7 @@ mod reports;
 pub mod review;
 pub mod sqlite;
 mod stations;
+pub mod statistics;
 mod uploads;
 mod zones;
 
@@ -49,6 +51,7 @@ pub use accounts::{
 pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
 pub use devices::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome};
+pub use exports::{ExportRecord, ExportRow, ExportStore};
 pub use feed::{Audience, Change, ChangeBody, FeedStore, ReportEventKind};
 pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
@@ -66,6 +69,7 @@ pub use places::{
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use review::{QueueFilter, QueueOrder, QueuePage, QueueQuery, QueueRow, ReviewStore};
 pub use stations::{Station, StationId, StationStore};
+pub use statistics::{Statistics, StatisticsQuery, StatisticsStore};
 pub use uploads::{NewUpload, Upload, UploadCompletion, UploadStore};
 pub use zones::{
     ImportOutcome, ImportedZone, NewZone, Zone, ZoneRuleError, ZoneStore, ZoneUpdate,
@@ -82,6 +86,7 @@ pub mod prelude {
         NoteStore, PlaceStore, ReportStore, Repository, ReviewStore, StationStore, UploadStore,
         ZoneStore,
     };
+    pub use super::{ExportStore, StatisticsStore};
 }
 
 /// Why a storage call failed, sorted by what the caller should do about it.
@@ -129,6 +134,8 @@ pub trait Repository:
     + FeedStore
     + ReviewStore
     + NoteStore
+    + StatisticsStore
+    + ExportStore
     + Send
     + Sync
     + 'static

@@ -43,6 +43,7 @@ macro_rules! contract_tests {
 mod accounts;
 mod categories;
 mod devices;
+mod exports;
 mod feed;
 mod inspections;
 mod nearby;
@@ -51,6 +52,7 @@ mod places;
 mod reports;
 mod review;
 mod stations;
+mod statistics;
 mod uploads;
 mod versions;
 mod zones;

@@ -23,6 +23,7 @@
 mod accounts;
 mod categories;
 mod devices;
+mod exports;
 mod feed;
 mod inspections;
 mod migrate;
@@ -33,6 +34,7 @@ mod reports;
 mod review;
 mod rows;
 mod stations;
+mod statistics;
 mod uploads;
 mod zones;
 

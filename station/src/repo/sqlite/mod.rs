@@ -15,6 +15,7 @@
 mod accounts;
 mod categories;
 mod devices;
+mod exports;
 mod feed;
 mod group_commit;
 mod inspections;
@@ -26,6 +27,7 @@ mod reports;
 mod review;
 mod rows;
 mod stations;
+mod statistics;
 mod uploads;
 mod zones;
 
