@@ -177,6 +177,10 @@
       if (r) initReportMap(r);
     }
     document.querySelectorAll(".zoomable").forEach(zoomable);
+    // The monthly report's print button (without script: the browser's own print).
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       if (e.target && e.target.id === "queue-results") queueMarkers();
     });

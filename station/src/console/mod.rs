@@ -12,6 +12,9 @@
 //! - [`signin`]: sign-in, sign-out, language switch;
 //! - [`queue`]: the queue, list and map;
 //! - [`report`]: one report, decisions and internal notes;
+//! - [`statistics`]: the statistics page and the monthly programme report,
+//!   with [`charts`] drawn as SVG on the server;
+//! - [`exports`]: the queue's "export these reports" (CSV, GeoJSON);
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -20,11 +23,14 @@
 //! type-checks every variable and escapes all output by default.
 
 pub mod assets;
+mod charts;
 pub mod csrf;
+mod exports;
 pub mod i18n;
-mod queue;
+pub(crate) mod queue;
 mod report;
 mod signin;
+mod statistics;
 pub mod views;
 
 use std::time::Instant;
@@ -64,6 +70,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/reports/{id}", get(report::page))
         .route("/console/reports/{id}/decision", post(report::decide))
         .route("/console/reports/{id}/notes", post(report::add_note))
+        .route("/console/statistics", get(statistics::page))
+        .route("/console/statistics/monthly", get(statistics::monthly))
+        .route(
+            "/console/statistics/monthly.csv",
+            get(statistics::monthly_csv),
+        )
+        .route("/console/export", post(exports::download))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

@@ -6,6 +6,7 @@ mod categories;
 mod category_admin;
 mod changes;
 mod devices;
+pub(crate) mod exports;
 mod health;
 pub(crate) mod inspections;
 pub mod metrics;
@@ -118,6 +119,8 @@ fn api() -> OpenApiRouter<AppState> {
             reports::get_report,
             triage::triage
         ))
+        .routes(routes!(exports::csv))
+        .routes(routes!(exports::geojson))
         .routes(routes!(nearby::nearby))
         .routes(routes!(photos::get_photo))
         .routes(routes!(changes::list))
