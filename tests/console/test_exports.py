@@ -28,10 +28,10 @@ def test_export_the_filtered_queue(station, carrier, tablets):
     t = tablets()
     page = t.page
     t.sign_in("kim")
-    assert page.locator("#export-title").inner_text() == "이 신고 3건 내보내기"
+    assert page.locator(".export-title").inner_text() == "이 신고 3건 내보내기"
     # Filter: the form follows, with the new count.
     page.select_option("#f-category", "crime_risk")
-    page.wait_for_function("() => document.querySelector('#export-title')?.textContent === '이 신고 2건 내보내기'")
+    page.wait_for_function("() => document.querySelector('.export-title')?.textContent === '이 신고 2건 내보내기'")
     t.shot("queue-export")
     t.axe("queue-export")
 
@@ -52,8 +52,8 @@ def test_export_the_filtered_queue(station, carrier, tablets):
     assert by_id[ids["a"]]["district_name"] == "서대문구"
 
     # The same filter as GeoJSON, without notes or device labels.
-    page.check("#x-omit-notes")
-    page.check("#x-omit-labels")
+    page.check("input[name=omit_notes]")
+    page.check("input[name=omit_labels]")
     with page.expect_download() as download:
         page.click("button[name=format][value=geojson]")
     assert download.value.suggested_filename.endswith(".geojson")
