@@ -208,6 +208,10 @@
       if (c) initCompareMap(c);
     }
     document.querySelectorAll(".zoomable").forEach(zoomable);
+    // The monthly report's print button (without script: the browser's own print).
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       if (e.target && e.target.id === "queue-results") queueMarkers();
     });

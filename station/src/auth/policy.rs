@@ -172,3 +172,16 @@ pub fn may_read_agencies(role: Role) -> bool {
 pub fn may_refer(role: Role) -> bool {
     role == Role::Supervisor
 }
+
+/// Whether a role may read the station's statistics and monthly programme
+/// report: figures only (counts, medians, reports per device label), never
+/// a report's content; supervisors, and admins who run the station.
+pub fn may_read_statistics(role: Role) -> bool {
+    matches!(role, Role::Supervisor | Role::Admin)
+}
+
+/// Whether a role may export the station's reports (CSV, GeoJSON): only
+/// those who may read every report of it, as the queue ([`may_use_review_queue`]).
+pub fn may_export_reports(role: Role) -> bool {
+    may_use_review_queue(role)
+}

@@ -34,6 +34,7 @@ const FILES: &[(&str, &str, &[u8])] = assets![
     "console/console.css" => "text/css; charset=utf-8",
     "console/console.js" => "text/javascript; charset=utf-8",
     "console/bulk.js" => "text/javascript; charset=utf-8",
+    "console/statistics.css" => "text/css; charset=utf-8",
     "vendor/htmx/htmx.min.js" => "text/javascript; charset=utf-8",
     "vendor/leaflet/leaflet.js" => "text/javascript; charset=utf-8",
     "vendor/leaflet/leaflet.css" => "text/css; charset=utf-8",

@@ -18,6 +18,9 @@
 //! - [`inspect`]: sending a report to an inspector from its page;
 //! - [`bulk`]: one decision of a bulk run from the queue (the progress and
 //!   the summary are `assets/console/bulk.js`'s);
+//! - [`statistics`]: the statistics page and the monthly programme report,
+//!   with [`charts`] drawn as SVG on the server;
+//! - [`exports`]: the queue's "export these reports" (CSV, GeoJSON);
 //! - [`views`]: what pages share; templates are in `templates/` (askama,
 //!   checked at compile time: a missing field or a typo fails the build).
 //!
@@ -27,14 +30,17 @@
 
 pub mod assets;
 mod bulk;
+mod charts;
 pub mod csrf;
 mod duplicates;
+mod exports;
 pub mod i18n;
 mod inspect;
-mod queue;
+pub(crate) mod queue;
 mod referral;
 mod report;
 mod signin;
+mod statistics;
 pub mod views;
 
 use std::time::Instant;
@@ -89,6 +95,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/reports/{id}/merge", post(duplicates::merge_form))
         .route("/console/bulk/accept", post(bulk::accept))
         .route("/console/reports/{id}/inspection", post(inspect::assign))
+        .route("/console/statistics", get(statistics::page))
+        .route("/console/statistics/monthly", get(statistics::monthly))
+        .route(
+            "/console/statistics/monthly.csv",
+            get(statistics::monthly_csv),
+        )
+        .route("/console/export", post(exports::download))
         .route("/console/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(move |request, next| {
             let policy = policy.clone();

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::i18n::Lang;
 use super::views::{self, Chrome};
 use super::{ConsoleSession, role_page};
-use crate::auth::policy::{may_triage, may_use_review_queue};
+use crate::auth::policy::{may_export_reports, may_triage, may_use_review_queue};
 use crate::http::AppState;
 use crate::http::problem::Problem;
 use crate::repo::review::OverdueRule;
@@ -161,6 +161,40 @@ impl QueueParams {
         }
     }
 
+    /// The filter these parameters mean at `now` (what an export follows).
+    pub(crate) fn filter(&self, rule: OverdueRule, now: DateTime<Utc>) -> QueueFilter {
+        self.query(rule, now).filter
+    }
+
+    /// The filter alone, normalised: no page, no order, no search text
+    /// (what an export's audit row records).
+    pub(crate) fn without_page(&self) -> Self {
+        Self {
+            page: None,
+            sort: None,
+            q: None,
+            ..self.normalised()
+        }
+    }
+
+    /// The filter's fields as an export form repeats them (the search text
+    /// included: the form is posted, so it never reaches an address).
+    pub(crate) fn export_fields(&self) -> Vec<(&'static str, String)> {
+        let p = self.normalised();
+        [
+            ("status", p.status),
+            ("category", p.category),
+            ("zone", p.zone),
+            ("district", p.district),
+            ("age", p.age),
+            ("overdue", p.overdue),
+            ("q", p.q),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
+
     /// The console address of these parameters (without the search text).
     pub fn url(&self) -> String {
         let query = serde_urlencoded::to_string(self.normalised()).unwrap_or_default();
@@ -218,6 +252,8 @@ pub struct QueueList {
     next: Option<u64>,
     /// Whether the rows can be selected for a bulk decision.
     can_bulk: bool,
+    /// "Export these N reports", with the filter (`None`: the role may not export).
+    export: Option<super::exports::ExportForm>,
 }
 
 /// The whole queue page.
@@ -327,6 +363,8 @@ async fn load_list(
         prev: (number > 1).then_some(number - 1),
         next: (shown_to < page.total).then_some(number + 1),
         can_bulk: may_triage(session.user.role),
+        export: may_export_reports(session.user.role)
+            .then(|| super::exports::ExportForm::new(&chrome, params, page.total)),
         chrome,
     };
     Ok((list, categories))

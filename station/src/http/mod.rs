@@ -7,6 +7,7 @@ mod categories;
 mod category_admin;
 mod changes;
 mod devices;
+pub(crate) mod exports;
 mod health;
 pub(crate) mod inspections;
 pub(crate) mod merges;
@@ -123,6 +124,8 @@ fn api() -> OpenApiRouter<AppState> {
             triage::triage
         ))
         .routes(routes!(merges::merge_report))
+        .routes(routes!(exports::csv))
+        .routes(routes!(exports::geojson))
         .routes(routes!(nearby::nearby))
         .routes(routes!(photos::get_photo))
         .routes(routes!(changes::list))

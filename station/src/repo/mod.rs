@@ -31,6 +31,7 @@ mod audit;
 mod categories;
 mod columns;
 mod devices;
+pub mod exports;
 mod feed;
 mod follow_ups;
 mod inspections;
@@ -44,6 +45,7 @@ mod reports;
 pub mod review;
 pub mod sqlite;
 mod stations;
+pub mod statistics;
 mod uploads;
 mod zones;
 
@@ -58,6 +60,7 @@ pub use agencies::{
 pub use audit::{Actor, AuditEntry};
 pub use categories::CategoryStore;
 pub use devices::{Device, DeviceStore, NewEnrolmentCode, RedeemOutcome};
+pub use exports::{ExportRecord, ExportRow, ExportStore};
 pub use feed::{Audience, Change, ChangeBody, FeedStore, ReportEventKind};
 pub use follow_ups::{FollowUp, is_valid_parent};
 pub use inspections::{
@@ -80,6 +83,7 @@ pub use referrals::{
 pub use reports::{PutOutcome, ReportStore, StatusChange, StoredPhoto, StoredReport};
 pub use review::{QueueFilter, QueueOrder, QueuePage, QueueQuery, QueueRow, ReviewStore};
 pub use stations::{Station, StationId, StationStore};
+pub use statistics::{Statistics, StatisticsQuery, StatisticsStore};
 pub use uploads::{NewUpload, Upload, UploadCompletion, UploadStore};
 pub use zones::{
     ImportOutcome, ImportedZone, NewZone, Zone, ZoneRuleError, ZoneStore, ZoneUpdate,
@@ -96,6 +100,7 @@ pub mod prelude {
         MergeStore, NearbyStore, NoteStore, PlaceStore, ReferralStore, ReportStore, Repository,
         ReviewStore, StationStore, UploadStore, ZoneStore,
     };
+    pub use super::{ExportStore, StatisticsStore};
 }
 
 /// Why a storage call failed, sorted by what the caller should do about it.
@@ -146,6 +151,8 @@ pub trait Repository:
     + AgencyStore
     + ReferralStore
     + MergeStore
+    + StatisticsStore
+    + ExportStore
     + Send
     + Sync
     + 'static

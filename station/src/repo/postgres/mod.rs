@@ -24,6 +24,7 @@ mod accounts;
 mod agencies;
 mod categories;
 mod devices;
+mod exports;
 mod feed;
 mod inspections;
 mod merges;
@@ -36,6 +37,7 @@ mod reports;
 mod review;
 mod rows;
 mod stations;
+mod statistics;
 mod uploads;
 mod zones;
 

@@ -16,6 +16,7 @@ mod accounts;
 mod agencies;
 mod categories;
 mod devices;
+mod exports;
 mod feed;
 mod group_commit;
 mod inspections;
@@ -29,6 +30,7 @@ mod reports;
 mod review;
 mod rows;
 mod stations;
+mod statistics;
 mod uploads;
 mod zones;
 
