@@ -230,7 +230,10 @@ fn station_links_no_phone_core_nor_reqwest() -> Result<(), String> {
         eprintln!("xtask: the station links {line}");
     }
     for (name, _) in KEPT_OUT_OF_STATION {
-        if found.iter().any(|f| f.split_whitespace().next() == Some(*name)) {
+        if found
+            .iter()
+            .any(|f| f.split_whitespace().next() == Some(*name))
+        {
             let paths = cargo_tree(&[STATION_TREE, &["-i", name]].concat())?;
             eprintln!("xtask: how the station reaches {name}:\n{paths}");
         }
