@@ -29,6 +29,37 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Seconds per target in `cargo xtask test`, unless `POSTCSO_FUZZ_SECONDS` says otherwise.
 pub const DEFAULT_SECONDS: u64 = 30;
 
+/// How the targets are compiled for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Build {
+    /// Unoptimised with debug assertions and overflow checks (`--dev`):
+    /// about a third of the release build's CPU time on a cold cache, so
+    /// `cargo xtask test` uses it for its short smoke runs.
+    Quick,
+    /// Optimised (cargo-fuzz's default), for long runs that want executions.
+    Thorough,
+}
+
+impl Build {
+    /// The cargo-fuzz flags of this build, given to `build` and `run` alike
+    /// (a `run` with other flags would build again).
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Build::Quick => &["--dev"],
+            Build::Thorough => &[],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Build::Quick => {
+                "fuzz build (nightly, address sanitizer, unoptimised, debug assertions)"
+            }
+            Build::Thorough => "fuzz build (nightly, address sanitizer, optimised)",
+        }
+    }
+}
+
 /// What one bounded run did.
 #[derive(Debug)]
 pub struct RunReport {
@@ -76,7 +107,7 @@ fn ensure_cargo_fuzz() -> Result<(), String> {
 
 /// Runs each of `targets` for `seconds` on nightly and prints a table of
 /// executions. Skips, saying so, when no nightly is installed.
-pub fn fuzz(root: &Path, targets: &[&str], seconds: u64) -> Result<(), String> {
+pub fn fuzz(root: &Path, targets: &[&str], seconds: u64, build: Build) -> Result<(), String> {
     if !nightly_installed() {
         eprintln!(
             "xtask: no nightly toolchain installed; skipping the bounded fuzz runs \
@@ -85,15 +116,15 @@ pub fn fuzz(root: &Path, targets: &[&str], seconds: u64) -> Result<(), String> {
         return Ok(());
     }
     ensure_cargo_fuzz()?;
-    crate::run::step(
-        "fuzz build (nightly, address sanitizer)",
-        "cargo",
-        &["+nightly", "fuzz", "build", "--fuzz-dir", "fuzz"],
-    )?;
+    let args: Vec<&str> = ["+nightly", "fuzz", "build", "--fuzz-dir", "fuzz"]
+        .into_iter()
+        .chain(build.flags().iter().copied())
+        .collect();
+    crate::run::step(build.describe(), "cargo", &args)?;
     let scratch = target_dir(root).join("fuzz-runs");
     let mut reports = Vec::new();
     for target in targets {
-        reports.push(run_one(root, &scratch, target, seconds)?);
+        reports.push(run_one(root, &scratch, target, seconds, build)?);
     }
     eprintln!("xtask: fuzzing, {seconds} s per target");
     eprintln!(
@@ -113,7 +144,13 @@ pub fn fuzz(root: &Path, targets: &[&str], seconds: u64) -> Result<(), String> {
 }
 
 /// One target's run from a fresh copy of its corpus.
-fn run_one(root: &Path, scratch: &Path, target: &str, seconds: u64) -> Result<RunReport, String> {
+fn run_one(
+    root: &Path,
+    scratch: &Path,
+    target: &str,
+    seconds: u64,
+    build: Build,
+) -> Result<RunReport, String> {
     let corpus = scratch.join("corpus").join(target);
     let artifacts = scratch.join("artifacts").join(target);
     for dir in [&corpus, &artifacts] {
@@ -130,10 +167,9 @@ fn run_one(root: &Path, scratch: &Path, target: &str, seconds: u64) -> Result<Ru
         "run".into(),
         "--fuzz-dir".into(),
         "fuzz".into(),
-        target.into(),
-        path_arg(&corpus)?,
-        path_arg(&seeds)?,
     ];
+    args.extend(build.flags().iter().map(|f| (*f).to_owned()));
+    args.extend([target.into(), path_arg(&corpus)?, path_arg(&seeds)?]);
     if regressions.is_dir() {
         args.push(path_arg(&regressions)?);
     }

@@ -64,6 +64,10 @@ enum Task {
         /// Seconds per target.
         #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
         seconds: u64,
+        /// How to compile the targets: `thorough` (optimised) for long runs,
+        /// `quick` (unoptimised, debug assertions) as `cargo xtask test` does.
+        #[arg(long, value_enum, default_value_t = fuzz::Build::Thorough)]
+        build: fuzz::Build,
         /// Targets to run (default: all).
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
         targets: Vec<String>,
@@ -87,13 +91,17 @@ fn main() -> ExitCode {
         Task::Demo { args } => demo(&args),
         Task::Deps => install_all(),
         Task::Bindings { check } => bindings::bindings(&workspace_root(), check),
-        Task::Fuzz { seconds, targets } => {
+        Task::Fuzz {
+            seconds,
+            build,
+            targets,
+        } => {
             let targets: Vec<&str> = if targets.is_empty() {
                 fuzz::TARGETS.to_vec()
             } else {
                 targets.iter().map(String::as_str).collect()
             };
-            fuzz::fuzz(&workspace_root(), &targets, seconds)
+            fuzz::fuzz(&workspace_root(), &targets, seconds, build)
         }
     };
     match result {
@@ -164,7 +172,12 @@ fn test(no_install: bool) -> Result<(), String> {
     let python = bindings::python_tests(&workspace_root())?;
     let kotlin = maven::kotlin_tests(&workspace_root())?;
     let browser = console::console_tests(&workspace_root())?;
-    fuzz::fuzz(&workspace_root(), fuzz::TARGETS, fuzz_seconds()?)?;
+    fuzz::fuzz(
+        &workspace_root(),
+        fuzz::TARGETS,
+        fuzz_seconds()?,
+        fuzz::Build::Quick,
+    )?;
     eprintln!("xtask: all checks passed");
     // The plain closing line CI reads: the total over every suite run above.
     println!(
