@@ -16,7 +16,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::i18n::{Catalogue, Lang};
-use super::report::{PhotoView, parse_id, readable};
+use super::report::{PhotoView, parse_id, readable, seen_version};
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, message_page, redirect};
 use crate::auth::policy::may_triage;
@@ -353,8 +353,9 @@ pub async fn merge_form(
         (Ok(id), Ok(into)) => (id, into),
         (Err(problem), _) | (_, Err(problem)) => return error_page(chrome(), &problem),
     };
-    let Ok(seen) = form.version.trim().parse::<u64>() else {
-        return message_page(chrome(), StatusCode::BAD_REQUEST, "error.generic");
+    let seen = match seen_version(chrome(), &form.version) {
+        Ok(seen) => seen,
+        Err(page) => return *page,
     };
     // The report merged must be one the supervisor may read, like any decision.
     if let Err(problem) = readable(&state, &session, id).await {

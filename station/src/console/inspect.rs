@@ -10,9 +10,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::report::{Draft, parse_id, readable, render};
+use super::report::{Draft, posted_report, readable, render, seen_version};
 use super::views::Chrome;
-use super::{ConsoleSession, csrf, error_page, message_page, redirect};
+use super::{ConsoleSession, error_page, redirect};
 use crate::http::AppState;
 use crate::http::inspections::assign_for;
 
@@ -39,19 +39,14 @@ pub async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Response {
     let chrome = || Chrome::signed_in(&headers, &session, "/console/");
-    if csrf::check(&headers, &session, &form.csrf).is_err() {
-        return message_page(chrome(), StatusCode::FORBIDDEN, "error.csrf");
-    }
-    let id = match parse_id(&raw_id) {
-        Ok(id) => id,
-        Err(problem) => return error_page(chrome(), &problem),
-    };
-    let report = match readable(&state, &session, id).await {
+    let report = match posted_report(&state, &headers, &session, &form.csrf, &raw_id).await {
         Ok(report) => report,
-        Err(problem) => return error_page(chrome(), &problem),
+        Err(page) => return page,
     };
-    let Ok(seen) = form.version.trim().parse::<u64>() else {
-        return message_page(chrome(), StatusCode::BAD_REQUEST, "error.generic");
+    let id = report.id;
+    let seen = match seen_version(chrome(), &form.version) {
+        Ok(seen) => seen,
+        Err(page) => return *page,
     };
     let t = Lang::of_request(&headers).catalogue();
     let inspector = form.inspector.unwrap_or_default();

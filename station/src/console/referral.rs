@@ -14,11 +14,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use postcso_model::ReportId;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::i18n::{Catalogue, Lang};
+use super::report::{parse_id, seen_version};
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, message_page, redirect};
 use crate::auth::policy::may_refer;
@@ -174,10 +174,6 @@ fn referral_view(t: &Catalogue, r: &Referral) -> ReferralView {
             .collect(),
         declined: r.declined(),
     }
-}
-
-fn parse_id(raw: &str) -> Result<ReportId, Problem> {
-    ReportId::parse(raw).map_err(|_| Problem::not_found("no such report"))
 }
 
 /// The report, if `session` may refer it (supervisors of its station).
@@ -368,8 +364,9 @@ pub async fn submit_referral(
         Ok(report) => report,
         Err(problem) => return error_page(chrome(), &problem),
     };
-    let Ok(seen) = form.version.trim().parse::<u64>() else {
-        return message_page(chrome(), StatusCode::BAD_REQUEST, "error.generic");
+    let seen = match seen_version(chrome(), &form.version) {
+        Ok(seen) => seen,
+        Err(page) => return *page,
     };
     let id = report.id;
     let agency = form.agency.clone().filter(|a| !a.trim().is_empty());

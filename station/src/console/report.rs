@@ -168,6 +168,38 @@ pub(super) fn parse_id(raw: &str) -> Result<ReportId, Problem> {
     ReportId::parse(raw).map_err(|_| Problem::not_found("no such report"))
 }
 
+/// The first steps of every form posted about one report: the CSRF token
+/// (else a 403 page), then the report named in the path if `session` may
+/// read it in full (else the 404 page), so that no form skips either.
+pub(super) async fn posted_report(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &Session,
+    csrf_token: &str,
+    raw_id: &str,
+) -> Result<StoredReport, Response> {
+    let chrome = || Chrome::signed_in(headers, session, "/console/");
+    if csrf::check(headers, session, csrf_token).is_err() {
+        return Err(message_page(chrome(), StatusCode::FORBIDDEN, "error.csrf"));
+    }
+    let id = parse_id(raw_id).map_err(|problem| error_page(chrome(), &problem))?;
+    readable(state, session, id)
+        .await
+        .map_err(|problem| error_page(chrome(), &problem))
+}
+
+/// The report version a form was filled on, or the page for a form that
+/// lost it (only a tampered form does).
+pub(super) fn seen_version(chrome: Chrome, raw: &str) -> Result<u64, Box<Response>> {
+    raw.trim().parse().map_err(|_| {
+        Box::new(message_page(
+            chrome,
+            StatusCode::BAD_REQUEST,
+            "error.generic",
+        ))
+    })
+}
+
 /// The report if `session` may read it in full (the API's rule), else 404.
 pub(super) async fn readable(
     state: &AppState,
@@ -567,17 +599,11 @@ pub async fn decide(
     Form(form): Form<DecisionForm>,
 ) -> Response {
     let chrome = || Chrome::signed_in(&headers, &session, "/console/");
-    if csrf::check(&headers, &session, &form.csrf).is_err() {
-        return message_page(chrome(), StatusCode::FORBIDDEN, "error.csrf");
-    }
-    let id = match parse_id(&raw_id) {
-        Ok(id) => id,
-        Err(problem) => return error_page(chrome(), &problem),
-    };
-    let report = match readable(&state, &session, id).await {
+    let report = match posted_report(&state, &headers, &session, &form.csrf, &raw_id).await {
         Ok(report) => report,
-        Err(problem) => return error_page(chrome(), &problem),
+        Err(page) => return page,
     };
+    let id = report.id;
     let t = Lang::of_request(&headers).catalogue();
     let template = form.template.filter(|k| REASONS.contains(&k.as_str()));
     let reason_text = form.reason_text.unwrap_or_default();
@@ -652,8 +678,9 @@ pub async fn decide(
             .await;
         }
     };
-    let Ok(seen) = form.version.trim().parse::<u64>() else {
-        return message_page(chrome(), StatusCode::BAD_REQUEST, "error.generic");
+    let seen = match seen_version(chrome(), &form.version) {
+        Ok(seen) => seen,
+        Err(page) => return *page,
     };
     match triage_decide(&state, &session, id, status, reason, Some(seen)).await {
         Ok(_) => redirect(&format!("/console/reports/{id}?done=1")),
