@@ -10,7 +10,7 @@ use crate::model::{
     CategoryError, CreatedAtError, GeoError, IllegalTransition, NoteError, ReportId,
 };
 use crate::photo::{BlobError, PhotoError};
-use crate::secrets::SecretsError;
+use crate::secrets::{SecretsError, UnlockError};
 use crate::store::StoreError;
 
 /// Everything that can go wrong in a queue operation. Nothing already saved is
@@ -102,6 +102,15 @@ impl From<StoreError> for QueueError {
             StoreError::TooNew { found, supported } => Self::DatabaseTooNew { found, supported },
             StoreError::Corrupt { set_aside, .. } => Self::DatabaseCorrupt { set_aside },
             other => Self::Storage(other),
+        }
+    }
+}
+
+impl From<UnlockError> for QueueError {
+    fn from(e: UnlockError) -> Self {
+        match e {
+            UnlockError::Secrets(e) => e.into(),
+            UnlockError::Store(e) => e.into(),
         }
     }
 }

@@ -26,8 +26,7 @@ pub use store::{SecretStore, SecretStoreError};
 /// implementations need not depend on `zeroize` themselves).
 pub use zeroize::Zeroizing;
 
-use crate::queue::QueueError;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The name of the queue's data key in the secret store. The number is the
 /// key's generation: a later key rotation writes the next one.
@@ -64,6 +63,18 @@ pub enum SecretsError {
     /// The operating system's random number generator failed.
     #[error("the system's random number generator failed: {0}")]
     Random(String),
+}
+
+/// Why [`Secrets::unlock`] failed: the secrets themselves, or the database
+/// that holds the key's canary (the queue turns each into its own error).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UnlockError {
+    /// The key is lost, wrong, its check damaged, or the store failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The queue database could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The app's secret store, shared by the queue (data key) and the sync engine
@@ -108,7 +119,7 @@ impl Secrets {
     /// Order matters for crash safety: a new key is saved (and read back) before
     /// its canary is written, so a crash between the two leaves a key without a
     /// canary, which the next open completes, never a canary without its key.
-    pub(crate) fn unlock(&self, store: &Store) -> Result<DataKey, QueueError> {
+    pub(crate) fn unlock(&self, store: &Store) -> Result<DataKey, UnlockError> {
         let stored = self.0.get(DATA_KEY).map_err(SecretsError::from)?;
         let canary = store.read(|tx| canary::load(tx, DATA_KEY))?;
         let key = match (stored, canary) {

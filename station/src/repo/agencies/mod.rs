@@ -421,4 +421,3 @@ pub trait AgencyStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AgencyImport, RepoError>;
 }
-

@@ -87,8 +87,7 @@ fn the_first_matching_rule_by_priority_proposes_and_open_fields_match_anything()
     let mut retired = agencies.clone();
     retired[0].retired_at = Some(Utc::now());
     assert_eq!(
-        propose(&rules, &retired, "safety_facility", Some(&inside))
-            .map(|(a, _)| a.code.clone()),
+        propose(&rules, &retired, "safety_facility", Some(&inside)).map(|(a, _)| a.code.clone()),
         Some("police".into()),
         "a retired agency's rule is passed over"
     );
