@@ -107,13 +107,15 @@ impl StatisticsSql {
                  GROUP BY zj.value",
                 zones = dialect.zones_of_r()
             ),
+            // Counted per device first, then joined: joining devices to the
+            // window's reports made SQLite walk the whole window once per
+            // device (303 ms at 10,000 reports and 88 devices, against 30 ms).
             devices: format!(
-                "SELECT d.label, count(r.id) FROM devices d
-                 LEFT JOIN reports r ON r.station_id = d.station_id AND r.device_id = d.id
-                      AND r.received_at >= {from} AND r.received_at < {to}
-                 WHERE d.station_id = {s}
-                 GROUP BY d.id, d.label, d.revoked_at
-                 HAVING d.revoked_at IS NULL OR count(r.id) > 0"
+                "SELECT d.label, coalesce(c.n, 0) FROM devices d
+                 LEFT JOIN (SELECT r.device_id, count(*) AS n FROM reports r
+                            WHERE {received} GROUP BY r.device_id) c
+                        ON c.device_id = d.id
+                 WHERE d.station_id = {s} AND (d.revoked_at IS NULL OR c.n > 0)"
             ),
             milestones,
         }
