@@ -9,6 +9,8 @@
 //! - [`console`]: the review console for supervisors' tablets (`/console/`);
 //! - [`auth`]: roles, tokens, passwords, the caller extractors, access policy;
 //! - [`intake`]: the station's rules for a delivered report, retries and conflicts;
+//! - [`queue_filter`]: the review queue's filter as written in an address,
+//!   shared by the console's queue and the API's exports;
 //! - [`upload`]: resumable photo uploads (the storage side of tus);
 //! - [`blob`]: where photo bytes live (a directory or S3-compatible storage);
 //! - [`egress`]: outbound HTTP(S) to other services (object storage, referrals);
@@ -34,6 +36,7 @@ pub mod fsync;
 pub mod geo;
 pub mod http;
 pub mod intake;
+pub mod queue_filter;
 pub mod repo;
 pub mod server;
 pub mod telemetry;

@@ -118,7 +118,8 @@ pub async fn serve(
     // Reports stored before placement existed are placed in the background,
     // in batches; new ones are placed on arrival meanwhile.
     let backfill = tokio::spawn(place_unplaced_reports(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let pages = crate::console::router(&state);
+    let app = router(state, pages).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use postcso_model::ReviewStatus;
 use serde::{Deserialize, Serialize};
 
-use super::report::{parse_id, readable};
+use super::lookup::{parse_id, readable};
 use super::{ConsoleSession, csrf};
 use crate::http::AppState;
 use crate::http::triage::decide;

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::i18n::{Catalogue, Lang};
-use super::report::{PhotoView, parse_id, readable, seen_version};
+use super::lookup::{parse_id, readable, seen_version};
+use super::views::PhotoView;
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, message_page, redirect};
 use crate::auth::policy::may_triage;
@@ -199,7 +200,7 @@ fn side(
         lon: format!("{:.6}", location.lon()),
         accuracy_m: format!("{:.1}", location.accuracy_m()),
         accuracy: t.fill("report.accuracy", format!("{:.0}", location.accuracy_m())),
-        photos: super::report::photo_views(t, report),
+        photos: super::views::photo_views(t, report),
     }
 }
 

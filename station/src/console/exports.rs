@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::queue::QueueParams;
 use super::views::Chrome;
 use super::{ConsoleSession, csrf, error_page, message_page};
 use crate::http::AppState;
 use crate::http::exports::{ExportFormat, ExportOptions, export};
 use crate::http::problem::Problem;
+use crate::queue_filter::QueueParams;
 
 /// The export form under the queue's list.
 pub struct ExportForm {
@@ -57,7 +57,7 @@ pub async fn download(
     headers: HeaderMap,
     Form(form): Form<ExportRequest>,
 ) -> Response {
-    let chrome = || Chrome::signed_in(&headers, &session, form.params.url());
+    let chrome = || Chrome::signed_in(&headers, &session, form.params.address_at(super::ROOT));
     if csrf::check(&headers, &session, &form.csrf).is_err() {
         return message_page(chrome(), StatusCode::FORBIDDEN, "error.csrf");
     }

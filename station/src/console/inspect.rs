@@ -10,7 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::report::{Draft, posted_report, readable, render, seen_version};
+use super::lookup::{posted_report, readable, seen_version};
+use super::report::{Draft, render};
 use super::views::Chrome;
 use super::{ConsoleSession, error_page, redirect};
 use crate::http::AppState;

@@ -12,6 +12,8 @@
 //! - [`signin`]: sign-in, sign-out, language switch;
 //! - [`queue`]: the queue, list and map;
 //! - [`report`]: one report, decisions and internal notes;
+//! - [`lookup`]: finding the report a page or form is about (CSRF first,
+//!   then the API's access rule);
 //! - [`referral`]: referring a report to an agency and recording its answer;
 //! - [`duplicates`]: possible duplicates, the side-by-side comparison and
 //!   the merge;
@@ -36,6 +38,7 @@ mod duplicates;
 mod exports;
 pub mod i18n;
 mod inspect;
+mod lookup;
 pub(crate) mod queue;
 mod referral;
 mod report;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::i18n::{Catalogue, Lang};
-use super::report::{parse_id, seen_version};
+use super::lookup::{parse_id, seen_version};
 use super::views::{self, Chrome};
 use super::{ConsoleSession, csrf, error_page, message_page, redirect};
 use crate::auth::policy::may_refer;

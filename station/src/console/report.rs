@@ -19,15 +19,14 @@ use uuid::Uuid;
 
 use super::duplicates::DuplicatesView;
 use super::i18n::{Catalogue, Lang};
-use super::views::{self, Chrome};
+use super::lookup::{parse_id, posted_report, readable, seen_version};
+use super::views::{self, Chrome, PhotoView, photo_views};
 use super::{ConsoleSession, csrf, error_page, is_htmx, message_page, redirect};
-use crate::auth::Caller;
 use crate::auth::policy::{
-    ReportAccess, may_assign_inspections, may_keep_internal_notes, may_read_report_history,
-    may_triage, may_use_review_queue, report_access,
+    may_assign_inspections, may_keep_internal_notes, may_read_report_history, may_triage,
+    may_use_review_queue,
 };
 use crate::http::AppState;
-use crate::http::problem::Problem;
 use crate::http::triage::{TriageRequest, check, decide as triage_decide};
 use crate::repo::notes::clean_note;
 use crate::repo::{AuditEntry, InternalNote, Session, StoredReport};
@@ -44,32 +43,11 @@ pub const REASONS: [&str; 6] = [
     "outside_area",
 ];
 
-/// A photo of the report.
-pub struct PhotoView {
-    pub(super) label: String,
-    pub(super) url: Option<String>,
-}
-
 /// A photo of a report merged into this one.
 pub struct RelatedView {
     label: String,
     url: Option<String>,
     from_href: String,
-}
-
-/// The photos of `report`, as its pages show them (missing ones say so).
-pub(super) fn photo_views(t: &Catalogue, report: &StoredReport) -> Vec<PhotoView> {
-    let id = report.id;
-    report
-        .photos
-        .iter()
-        .map(|p| PhotoView {
-            label: t.fill("report.photo_n", p.position + 1),
-            url: p
-                .received
-                .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
-        })
-        .collect()
 }
 
 /// A history row.
@@ -162,63 +140,6 @@ struct ReportPage {
     /// current assignment in words.
     inspectors: Vec<InspectorChoice>,
     inspection: Option<String>,
-}
-
-pub(super) fn parse_id(raw: &str) -> Result<ReportId, Problem> {
-    ReportId::parse(raw).map_err(|_| Problem::not_found("no such report"))
-}
-
-/// The first steps of every form posted about one report: the CSRF token
-/// (else a 403 page), then the report named in the path if `session` may
-/// read it in full (else the 404 page), so that no form skips either.
-pub(super) async fn posted_report(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: &Session,
-    csrf_token: &str,
-    raw_id: &str,
-) -> Result<StoredReport, Response> {
-    let chrome = || Chrome::signed_in(headers, session, "/console/");
-    if csrf::check(headers, session, csrf_token).is_err() {
-        return Err(message_page(chrome(), StatusCode::FORBIDDEN, "error.csrf"));
-    }
-    let id = parse_id(raw_id).map_err(|problem| error_page(chrome(), &problem))?;
-    readable(state, session, id)
-        .await
-        .map_err(|problem| error_page(chrome(), &problem))
-}
-
-/// The report version a form was filled on, or the page for a form that
-/// lost it (only a tampered form does).
-pub(super) fn seen_version(chrome: Chrome, raw: &str) -> Result<u64, Box<Response>> {
-    raw.trim().parse().map_err(|_| {
-        Box::new(message_page(
-            chrome,
-            StatusCode::BAD_REQUEST,
-            "error.generic",
-        ))
-    })
-}
-
-/// The report if `session` may read it in full (the API's rule), else 404.
-pub(super) async fn readable(
-    state: &AppState,
-    session: &Session,
-    id: ReportId,
-) -> Result<StoredReport, Problem> {
-    let caller = Caller::Staff(session.clone());
-    let report = state
-        .repo
-        .report(session.user.station_id, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("no such report"))?;
-    let assigned = crate::http::inspections::assigned_inspector(state, &caller, &report).await?;
-    match report_access(&caller, &report, assigned) {
-        ReportAccess::Full => Ok(report),
-        ReportAccess::StatusOnly | ReportAccess::Hidden => {
-            Err(Problem::not_found("no such report"))
-        }
-    }
 }
 
 fn status_text(t: &Catalogue, status: &str, reason: Option<&str>) -> String {

@@ -11,8 +11,8 @@ use postcso_model::{CategoryList, ReviewStatus};
 
 use super::csrf;
 use super::i18n::{Catalogue, LANG_COOKIE, Lang};
-use crate::repo::Session;
 use crate::repo::review::Overdue;
+use crate::repo::{Session, StoredReport};
 
 /// What the page frame shows: language, the signed-in user, the form token.
 pub struct Chrome {
@@ -168,6 +168,27 @@ pub fn lang_cookie(lang: Lang, secure: bool) -> Option<(axum::http::HeaderName, 
         lang.tag()
     );
     HeaderValue::from_str(&value).ok().map(|v| (SET_COOKIE, v))
+}
+
+/// A photo of the report.
+pub struct PhotoView {
+    pub(super) label: String,
+    pub(super) url: Option<String>,
+}
+
+/// The photos of `report`, as its pages show them (missing ones say so).
+pub(super) fn photo_views(t: &Catalogue, report: &StoredReport) -> Vec<PhotoView> {
+    let id = report.id;
+    report
+        .photos
+        .iter()
+        .map(|p| PhotoView {
+            label: t.fill("report.photo_n", p.position + 1),
+            url: p
+                .received
+                .then(|| format!("/v1/reports/{id}/photos/{}", p.position)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

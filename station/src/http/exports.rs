@@ -25,7 +25,7 @@ use super::AppState;
 use super::problem::Problem;
 use crate::auth::StaffCaller;
 use crate::auth::policy::may_export_reports;
-use crate::console::queue::QueueParams;
+use crate::queue_filter::QueueParams;
 use crate::repo::exports::MAX_EXPORT_ROWS;
 use crate::repo::review::OverdueRule;
 use crate::repo::statistics::kst;

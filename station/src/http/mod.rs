@@ -174,8 +174,11 @@ async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
 }
 
-/// The complete application: API, OpenAPI document, metrics, fallbacks.
-pub fn router(state: AppState) -> Router {
+/// The complete application: API, OpenAPI document, metrics, fallbacks,
+/// and `pages` (the review console), which share the API's fallbacks and
+/// metrics. The pages are passed in rather than named here, so the API does
+/// not depend on the console that is built on it.
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     let (api, doc) = api().split_for_parts();
     let doc = Arc::new(doc.to_json().unwrap_or_default());
     api.route(
@@ -186,7 +189,7 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .route("/metrics", get(metrics::render))
-    .merge(crate::console::router(&state))
+    .merge(pages)
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(axum::middleware::from_fn(metrics::track))
