@@ -18,7 +18,7 @@ use crate::agencies::fields::{
     AgencyDraft, AgencyPatch, RuleDraft, check_agency, check_rule, check_update,
 };
 use crate::agencies::file::{MAX_FILE_BYTES, read as read_agency_file};
-use crate::cli::DataDir;
+use crate::cli::args::DataDir;
 use crate::exit::{CliError, EXIT_CODES_HELP, Exit};
 use crate::repo::{Actor, Agency, AgencyImportOutcome, RepoError, RoutingRule, SendMethod};
 

@@ -22,7 +22,7 @@ use crate::auth::{
     Role, hash_password, hash_secret, new_enrolment_code, new_token, normalise_enrolment_code,
 };
 use crate::blob::{BlobLocation, S3Options};
-use crate::cli::{DataDir, EnrolArgs, ServeArgs};
+use crate::cli::args::{DataDir, EnrolArgs, ServeArgs};
 use crate::config::{RateLimit, ServerConfig};
 use crate::exit::{CliError, Exit};
 use crate::repo::postgres::PgRepository;

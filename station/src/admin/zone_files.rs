@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::{find_station, open_existing, print};
-use crate::cli::DataDir;
+use crate::cli::args::DataDir;
 use crate::exit::{CliError, Exit};
 use crate::repo::{Actor, Repository, Station};
 use crate::zones::Fault;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::zone_files::{geojson_refused, read_geojson_file, refused};
 use super::{find_station, open_existing, print};
-use crate::cli::DataDir;
+use crate::cli::args::DataDir;
 use crate::exit::{CliError, Exit};
 use crate::repo::{Actor, RepoError, Repository};
 use crate::zones::fields::{Places, ZoneDraft, check_area};

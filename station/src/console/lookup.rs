@@ -62,7 +62,7 @@ pub(super) async fn readable(
         .report(session.user.station_id, id)
         .await?
         .ok_or_else(|| Problem::not_found("no such report"))?;
-    let assigned = crate::http::inspections::assigned_inspector(state, &caller, &report).await?;
+    let assigned = crate::http::access::assigned_inspector(state, &caller, &report).await?;
     match report_access(&caller, &report, assigned) {
         ReportAccess::Full => Ok(report),
         ReportAccess::StatusOnly | ReportAccess::Hidden => {

@@ -17,32 +17,13 @@ use super::problem::{FieldError, Problem};
 use super::reports::ReportView;
 use crate::auth::policy::{may_assign_inspections, may_read_inspections, may_record_inspections};
 use crate::auth::{Caller, Role, StaffCaller};
-use crate::repo::{
-    AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings, StoredReport,
-};
+use crate::repo::{AssignOutcome, Findings, Inspection, InspectionOutcome, NewFindings};
 
 /// Longest findings text, in characters.
 pub const MAX_FINDINGS_CHARS: usize = 4000;
 
 /// How far in the future an `observed_at` may lie (clock skew of the tablet).
 const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
-
-/// The inspector the report's inspection is assigned to, looked up only for
-/// inspector callers (the only role whose access depends on it).
-pub async fn assigned_inspector(
-    state: &AppState,
-    caller: &Caller,
-    report: &StoredReport,
-) -> Result<Option<Uuid>, Problem> {
-    if caller.role() != Role::Inspector {
-        return Ok(None);
-    }
-    Ok(state
-        .repo
-        .inspection(report.station_id, report.id)
-        .await?
-        .map(|i| i.inspector_id))
-}
 
 /// An inspection as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

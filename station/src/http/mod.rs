@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, assembled into one router here.
 
+pub(crate) mod access;
 mod agencies;
 mod audit;
 pub mod body;

@@ -94,7 +94,7 @@ pub async fn nearby(
         .report(caller.station_id(), id)
         .await?
         .ok_or_else(not_found)?;
-    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    let assigned = super::access::assigned_inspector(&state, &caller, &report).await?;
     if !nearby_visible(&caller, &report, assigned) {
         return Err(not_found());
     }

@@ -88,7 +88,7 @@ pub async fn get_photo(
         .report(caller.station_id(), id)
         .await?
         .ok_or_else(not_found)?;
-    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    let assigned = super::access::assigned_inspector(&state, &caller, &report).await?;
     if !may_see_photos(&caller, &report, assigned) {
         return Err(not_found());
     }

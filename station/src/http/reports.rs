@@ -351,7 +351,7 @@ pub async fn get_report(
         .report(caller.station_id(), id)
         .await?
         .ok_or_else(not_found)?;
-    let assigned = super::inspections::assigned_inspector(&state, &caller, &report).await?;
+    let assigned = super::access::assigned_inspector(&state, &caller, &report).await?;
     // The version a decision on what was read must name in If-Match.
     let etag = [(
         axum::http::header::ETAG,
