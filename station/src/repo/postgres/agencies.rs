@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use secrecy::SecretString;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{PgRepository, execute, feed, lock_station, map_err, query, query_opt};
@@ -71,70 +72,60 @@ async fn api_key<C: GenericClient>(
     Ok(key.map(SecretString::from))
 }
 
-async fn insert<C: GenericClient>(
-    c: &C,
-    station: StationId,
-    code: &str,
-    fields: &AgencyFields,
-    now: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    execute(
-        c,
-        "INSERT INTO agencies (id, station_id, code, name_ko, name_en, kind, send_method,
-             open311_endpoint, open311_jurisdiction_id, open311_format, open311_api_key,
-             service_codes_json, emails_json, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-        &[
-            &Uuid::now_v7(),
-            &station.0,
-            &code,
-            &fields.name_ko,
-            &fields.name_en,
-            &fields.kind.as_str(),
-            &fields.send_method.as_str(),
-            &fields.endpoint,
-            &fields.jurisdiction_id,
-            &fields.format.map(|f| f.as_str()),
-            &fields.api_key_text(),
-            &fields.service_codes_json()?,
-            &fields.emails_json()?,
-            &now,
-        ],
-    )
-    .await?;
-    Ok(())
+/// Whether [`save`] adds the agency or rewrites the stored one.
+#[derive(Clone, Copy)]
+enum Save {
+    Insert,
+    Update,
 }
 
-async fn write<C: GenericClient>(
+/// Writes an agency's fields: the same twelve values, in the same order,
+/// for a new agency and for a changed one.
+async fn save<C: GenericClient>(
     c: &C,
     station: StationId,
     code: &str,
     fields: &AgencyFields,
     now: DateTime<Utc>,
+    how: Save,
 ) -> Result<(), RepoError> {
-    execute(
-        c,
-        "UPDATE agencies SET name_ko = $3, name_en = $4, kind = $5, send_method = $6,
-             open311_endpoint = $7, open311_jurisdiction_id = $8, open311_format = $9,
-             open311_api_key = $10, service_codes_json = $11, emails_json = $12, updated_at = $13
-         WHERE station_id = $1 AND code = $2",
-        &[
-            &station.0,
-            &code,
-            &fields.name_ko,
-            &fields.name_en,
-            &fields.kind.as_str(),
-            &fields.send_method.as_str(),
-            &fields.endpoint,
-            &fields.jurisdiction_id,
-            &fields.format.map(|f| f.as_str()),
-            &fields.api_key_text(),
-            &fields.service_codes_json()?,
-            &fields.emails_json()?,
-            &now,
-        ],
-    )
-    .await?;
+    let (kind, method) = (fields.kind.as_str(), fields.send_method.as_str());
+    let format = fields.format.map(|f| f.as_str());
+    let key = fields.api_key_text();
+    let (service_codes, emails) = (fields.service_codes_json()?, fields.emails_json()?);
+    let id = Uuid::now_v7();
+    let mut values: Vec<&(dyn ToSql + Sync)> = vec![
+        &station.0,
+        &code,
+        &fields.name_ko,
+        &fields.name_en,
+        &kind,
+        &method,
+        &fields.endpoint,
+        &fields.jurisdiction_id,
+        &format,
+        &key,
+        &service_codes,
+        &emails,
+        &now,
+    ];
+    let sql = match how {
+        Save::Insert => {
+            values.push(&id);
+            "INSERT INTO agencies (station_id, code, name_ko, name_en, kind, send_method,
+                 open311_endpoint, open311_jurisdiction_id, open311_format, open311_api_key,
+                 service_codes_json, emails_json, created_at, updated_at, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)"
+        }
+        Save::Update => {
+            "UPDATE agencies SET name_ko = $3, name_en = $4, kind = $5, send_method = $6,
+                 open311_endpoint = $7, open311_jurisdiction_id = $8, open311_format = $9,
+                 open311_api_key = $10, service_codes_json = $11, emails_json = $12,
+                 updated_at = $13
+             WHERE station_id = $1 AND code = $2"
+        }
+    };
+    execute(c, sql, &values).await?;
     Ok(())
 }
 
@@ -150,7 +141,7 @@ async fn add<C: GenericClient>(
     }
     let fields = AgencyFields::new(agency);
     fields.check_for(&agency.code)?;
-    insert(c, station, &agency.code, &fields, now).await?;
+    save(c, station, &agency.code, &fields, now, Save::Insert).await?;
     let log = ActionLog::agency_changed(
         actor,
         AgencyChange::Add,
@@ -180,7 +171,7 @@ async fn update<C: GenericClient>(
     let Some(after) = change.applied_to(&before, key)? else {
         return Ok((before, false));
     };
-    write(c, station, code, &after, now).await?;
+    save(c, station, code, &after, now, Save::Update).await?;
     let log = ActionLog::agency_changed(
         actor,
         AgencyChange::Update,
