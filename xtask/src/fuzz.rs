@@ -33,8 +33,8 @@ pub const DEFAULT_SECONDS: u64 = 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Build {
     /// Unoptimised with debug assertions and overflow checks (`--dev`):
-    /// about a third of the release build's CPU time on a cold cache, so
-    /// `cargo xtask test` uses it for its short smoke runs.
+    /// far less CPU than the optimised build on a cold cache (BENCHMARKS.md,
+    /// Fuzzing), so `cargo xtask test` uses it for its short smoke runs.
     Quick,
     /// Optimised (cargo-fuzz's default), for long runs that want executions.
     Thorough,
